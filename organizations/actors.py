@@ -1,0 +1,61 @@
+"""Resolve the Actor behind a request or a Channels scope (settings.KERNEL_ACTOR_RESOLVER)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from django.http import HttpRequest
+
+from billing.entitlements import organization_capabilities
+from kernel import errors
+from kernel.actor import Actor, AuthMethod
+from kernel.permissions import Role
+from organizations.models import Membership
+
+ACTIVE_ORGANIZATION_SESSION_KEY = "active_organization_id"
+_CACHE_ATTRIBUTE = "_kernel_actor"
+
+
+def resolve_actor(source: HttpRequest | Mapping[str, Any]) -> Actor:
+    """The signed-in user acting in their active organization. Cached per request."""
+    if isinstance(source, HttpRequest):
+        cached: Actor | None = getattr(source, _CACHE_ATTRIBUTE, None)
+        if cached is None:
+            cached = _actor_for_session(getattr(source, "user", None), source.session)
+            setattr(source, _CACHE_ATTRIBUTE, cached)
+        return cached
+    return _actor_for_session(source.get("user"), source.get("session"))
+
+
+def _actor_for_session(user: Any, session: Any) -> Actor:
+    if user is None or not user.is_authenticated or not user.is_active:
+        raise errors.unauthenticated()
+    preferred = session.get(ACTIVE_ORGANIZATION_SESSION_KEY) if session is not None else None
+    membership = active_membership(user.pk, preferred)
+    if membership is None:
+        raise errors.forbidden("You are not a member of any organization yet.")
+    return Actor(
+        user_id=user.pk,
+        organization_id=membership.organization_id,
+        role=Role(membership.role),
+        capabilities=organization_capabilities(membership.organization_id),
+        auth_method=AuthMethod.SESSION,
+    )
+
+
+def active_membership(user_id: int, preferred_organization_id: Any) -> Membership | None:
+    """The membership in the preferred organization, else the user's oldest one.
+
+    Re-validated on every call, so a removed member loses access at once.
+    """
+    if isinstance(preferred_organization_id, int):
+        membership = (
+            Membership.objects.for_organization(preferred_organization_id)
+            .filter(user_id=user_id)
+            .first()
+        )
+        if membership is not None:
+            return membership
+    # A user's own memberships across organizations: internal, keyed by the user.
+    return Membership.objects.unscoped().filter(user_id=user_id).order_by("created_at", "pk").first()

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+
+from billing.entitlements import organization_capabilities
+from kernel.actor import Actor, AuthMethod
+from kernel.permissions import Role
+from organizations.models import Membership, Organization
+from tests.factories import MembershipFactory, OrganizationFactory
+
+MakeMember = Callable[..., Membership]
+
+
+def pytest_configure() -> None:
+    from django.conf import settings
+
+    # A deliberately slow hash protects real passwords; tests only need a correct one.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def org(db: None) -> Organization:
+    return OrganizationFactory(name="Acme", slug="acme")
+
+
+@pytest.fixture
+def other_org(db: None) -> Organization:
+    return OrganizationFactory(name="Globex", slug="globex")
+
+
+@pytest.fixture
+def member(org: Organization) -> MakeMember:
+    """member(role=Role.ADMIN) → a new user with that role in `org` (or organization=...)."""
+
+    def make(role: Role = Role.MEMBER, organization: Organization | None = None) -> Membership:
+        return MembershipFactory(organization=organization or org, role=role)
+
+    return make
+
+
+def actor_for(membership: Membership) -> Actor:
+    return Actor(
+        user_id=membership.user_id,
+        organization_id=membership.organization_id,
+        role=Role(membership.role),
+        capabilities=organization_capabilities(membership.organization_id),
+        auth_method=AuthMethod.SESSION,
+    )

@@ -1,0 +1,8 @@
+from django.apps import AppConfig
+
+
+class WorkspaceRecordsConfig(AppConfig):
+    """The demo tenant domain. Nothing in the kernel imports it, so it can be deleted."""
+
+    name = "workspace_records"
+    verbose_name = "Workspace records (demo)"
