@@ -24,7 +24,7 @@ SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 
 def default_mailer_from_url(env: Env) -> dict[str, Any]:
-    url = env.str("EMAIL_URL")
+    url = env.string("EMAIL_URL")
     if not url:
         return {"BACKEND": SIMPLE_BACKENDS["console"]}
     parts = urlsplit(url)

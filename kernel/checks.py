@@ -21,11 +21,12 @@ def tenant_model_errors(all_models: Iterable[type[models.Model]]) -> list[checks
             continue
         label = model._meta.label
         if issubclass(model, TenantModel):
-            if not isinstance(model._default_manager, TenantManager):
+            manager: object = model._default_manager  # a subclass may have replaced it
+            if not isinstance(manager, TenantManager):
                 found.append(
                     checks.Error(
                         f"{label} is a tenant model but its default manager is "
-                        f"{type(model._default_manager).__name__}, which does not fail closed.",
+                        f"{type(manager).__name__}, which does not fail closed.",
                         hint="Declare `objects = TenantManager()` first on the model (or do not "
                         "override `objects`).",
                         obj=model,

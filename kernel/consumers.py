@@ -25,17 +25,20 @@ FUNCTION_FRAMES: Final = frozenset({"subscribe", "unsubscribe", "mutation"})
 CLOSE_MESSAGE_TOO_BIG: Final = 1009
 
 
-class KernelConsumer(AsyncWebsocketConsumer):
+class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
-            await self.send_frame(socket_error_frame(
-                errors.invalid_input("Frames must be JSON text."), None))
+            await self.send_frame(
+                socket_error_frame(errors.invalid_input("Frames must be JSON text."), None)
+            )
             return
         if len(text_data) > MAX_FRAME_CHARS:
-            await self.send_frame(socket_error_frame(
-                errors.invalid_input(f"Frames are limited to {MAX_FRAME_CHARS} characters."),
-                None,
-            ))
+            await self.send_frame(
+                socket_error_frame(
+                    errors.invalid_input(f"Frames are limited to {MAX_FRAME_CHARS} characters."),
+                    None,
+                )
+            )
             await self.close(code=CLOSE_MESSAGE_TOO_BIG)
             return
         frame_id: Any = None

@@ -104,7 +104,9 @@ def plan_limit(message: str) -> AppError:
     return AppError(ErrorCode.PLAN_LIMIT, message)
 
 
-def rate_limited(retry_after: int, message: str = "Too many requests. Try again later.") -> AppError:
+def rate_limited(
+    retry_after: int, message: str = "Too many requests. Try again later."
+) -> AppError:
     return AppError(ErrorCode.RATE_LIMITED, message, retry_after=max(1, retry_after))
 
 

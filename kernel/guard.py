@@ -125,7 +125,7 @@ def app_permission_required(permission: str) -> Callable[[Callable[P, R]], Calla
             async def async_guarded(*args: P.args, **kwargs: P.kwargs) -> Any:
                 source = _source_of(args, kwargs)
                 await sync_to_async(require_app_permission)(source, permission)
-                return await function(*args, **kwargs)  # type: ignore[misc]  # checked above
+                return await function(*args, **kwargs)
 
             return cast(Callable[P, R], async_guarded)
 

@@ -22,16 +22,13 @@ import random
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Final, ParamSpec, TypeVar, overload
+from typing import Final, overload
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
 from kernel import errors
 
 logger = logging.getLogger(__name__)
-
-P = ParamSpec("P")
-R = TypeVar("R")
 
 RETRYABLE_SQLSTATES: Final = frozenset({"40001", "40P01"})  # serialization failure, deadlock
 DEFAULT_ATTEMPTS: Final = 5
@@ -61,12 +58,12 @@ def _only_test_transactions(using: str) -> bool:
 
 
 @overload
-def mutation(function: Callable[P, R], /) -> Callable[P, R]: ...
+def mutation[**P, R](function: Callable[P, R], /) -> Callable[P, R]: ...
 @overload
-def mutation(
+def mutation[**P, R](
     *, attempts: int = DEFAULT_ATTEMPTS, using: str = DEFAULT_DB_ALIAS
 ) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
-def mutation(
+def mutation[**P, R](
     function: Callable[P, R] | None = None,
     /,
     *,
@@ -89,16 +86,19 @@ def mutation(
                     f"{body.__qualname__} is a mutation and must run outside any transaction "
                     "(it sets SERIALIZABLE isolation and may retry)."
                 )
-            return _run_serializable(body, args, kwargs, attempts=attempts, using=using)
+            return _run_serializable(
+                lambda: body(*args, **kwargs),
+                name=body.__qualname__,
+                attempts=attempts,
+                using=using,
+            )
 
         return run
 
     return decorate(function) if function is not None else decorate
 
 
-def _run_serializable(
-    body: Callable[P, R], args: P.args, kwargs: P.kwargs, *, attempts: int, using: str
-) -> R:
+def _run_serializable[R](call: Callable[[], R], *, name: str, attempts: int, using: str) -> R:
     token = _in_mutation.set(True)
     try:
         for attempt in range(1, attempts + 1):
@@ -106,12 +106,12 @@ def _run_serializable(
                 with transaction.atomic(using=using):
                     with connections[using].cursor() as cursor:
                         cursor.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
-                    return body(*args, **kwargs)
+                    return call()
             except DatabaseError as error:
                 if not is_retryable(error):
                     raise
                 if attempt == attempts:
-                    logger.warning("%s gave up after %d attempts", body.__qualname__, attempts)
+                    logger.warning("%s gave up after %d attempts", name, attempts)
                     raise errors.conflict(
                         "This change collided with other changes made at the same time. "
                         "Please try again."
@@ -119,7 +119,10 @@ def _run_serializable(
                 delay = backoff_delay(attempt)
                 logger.info(
                     "%s: attempt %d conflicted (%s); retrying in %.3fs",
-                    body.__qualname__, attempt, getattr(error.__cause__, "sqlstate", "?"), delay,
+                    name,
+                    attempt,
+                    getattr(error.__cause__, "sqlstate", "?"),
+                    delay,
                 )
                 time.sleep(delay)
         raise AssertionError("unreachable")  # pragma: no cover

@@ -75,9 +75,7 @@ def _catalogue() -> Mapping[str, Permission]:
         Permission("organization.delete", "Delete the organization and its data", _OWNERS),
         Permission("organization.transfer", "Transfer ownership", _OWNERS),
         Permission("member.read", "See members and their roles", _EVERYONE),
-        Permission(
-            "member.invite", "Invite people", _MANAGERS, capability="members.invite"
-        ),
+        Permission("member.invite", "Invite people", _MANAGERS, capability="members.invite"),
         Permission(
             "member.update_role",
             "Change a member's role",
@@ -122,4 +120,3 @@ def get_permission(name: str) -> Permission:
 def role_permissions(role: Role) -> list[str]:
     """The catalogue's permissions a role holds, in catalogue order (for docs and pages)."""
     return [name for name, permission in CATALOGUE.items() if role in permission.roles]
-

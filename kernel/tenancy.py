@@ -22,14 +22,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 
 if TYPE_CHECKING:
     from kernel.actor import Actor
-
-M = TypeVar("M", bound="TenantModel")
 
 _active_organization: ContextVar[int | None] = ContextVar("tenant_scope", default=None)
 
@@ -52,7 +50,7 @@ def active_organization_id() -> int | None:
     return _active_organization.get()
 
 
-class TenantManager(models.Manager[M], Generic[M]):
+class TenantManager[M: TenantModel](models.Manager[M]):
     def _all_organizations(self) -> models.QuerySet[M]:
         return super().get_queryset()
 
@@ -71,9 +69,10 @@ class TenantManager(models.Manager[M], Generic[M]):
 
     def _is_organization_relation(self) -> bool:
         field = getattr(self, "field", None)  # set on reverse related managers only
-        return getattr(self, "instance", None) is not None and getattr(
-            field, "name", None
-        ) == "organization"
+        return (
+            getattr(self, "instance", None) is not None
+            and getattr(field, "name", None) == "organization"
+        )
 
     def for_actor(self, actor: Actor) -> models.QuerySet[M]:
         """Rows of the actor's organization: the normal way to read a tenant table."""
@@ -114,7 +113,7 @@ class TenantModel(models.Model):
         db_index=True,
     )
 
-    objects: ClassVar[TenantManager[Any]] = TenantManager()
+    objects = TenantManager["TenantModel"]()
 
     class Meta:
         abstract = True

@@ -58,4 +58,6 @@ def active_membership(user_id: int, preferred_organization_id: Any) -> Membershi
         if membership is not None:
             return membership
     # A user's own memberships across organizations: internal, keyed by the user.
-    return Membership.objects.unscoped().filter(user_id=user_id).order_by("created_at", "pk").first()
+    return (
+        Membership.objects.unscoped().filter(user_id=user_id).order_by("created_at", "pk").first()
+    )

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -18,6 +18,17 @@ def pytest_configure() -> None:
 
     # A deliberately slow hash protects real passwords; tests only need a correct one.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _return_worker_thread_connections() -> Iterator[None]:
+    """sync_to_async runs ORM calls in asgiref's worker thread, whose connection would stay
+    checked out of the pool and block dropping the test database at the end."""
+    yield
+    from asgiref.sync import SyncToAsync
+    from django.db import connections
+
+    SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
 @pytest.fixture

@@ -1,0 +1,162 @@
+"""Each error code renders the documented status and shape on every transport."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.http import Http404
+from django.test import RequestFactory
+from ninja.errors import ValidationError as NinjaValidationError
+
+from config.api import api
+from kernel import errors
+from kernel.errors import AppError, ErrorCode
+from kernel.rendering import as_app_error, page_error_response, socket_error_frame
+
+# The documented contract (README "Errors"): code → HTTP status.
+DOCUMENTED_STATUS = {
+    "invalid_input": 422,
+    "unauthenticated": 401,
+    "plan_limit": 402,
+    "forbidden": 403,
+    "step_up_required": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "rate_limited": 429,
+    "server_error": 500,
+}
+
+FACTORIES = {
+    "not_found": lambda: errors.not_found(),
+    "forbidden": lambda: errors.forbidden(),
+    "invalid_input": lambda: errors.invalid_input(fields={"title": ["Too long."]}),
+    "unauthenticated": lambda: errors.unauthenticated(),
+    "conflict": lambda: errors.conflict("Already exists."),
+    "step_up_required": lambda: errors.step_up_required(),
+    "plan_limit": lambda: errors.plan_limit("The Pro plan lifts this limit."),
+    "rate_limited": lambda: errors.rate_limited(30),
+    "server_error": lambda: errors.server_error(),
+}
+
+
+def test_every_code_has_a_factory_and_a_documented_status():
+    assert set(DOCUMENTED_STATUS) == {code.value for code in ErrorCode} == set(FACTORIES)
+
+
+@pytest.mark.parametrize("code", sorted(DOCUMENTED_STATUS))
+def test_api_envelope(code, rf: RequestFactory):
+    error = FACTORIES[code]()
+
+    response = api.on_exception(rf.get("/api/v1/anything"), error)
+
+    assert response.status_code == DOCUMENTED_STATUS[code]
+    assert response["Content-Type"] == "application/json"
+    body = json.loads(response.content)
+    assert body == {"error": {"code": code, "message": error.message, "fields": error.fields}}
+    assert body["error"]["message"]
+    if code == "rate_limited":
+        assert response["Retry-After"] == "30"
+
+
+@pytest.mark.parametrize("code", sorted(set(DOCUMENTED_STATUS) - {"unauthenticated"}))
+def test_page_rendering(code, rf: RequestFactory, db):
+    error = FACTORIES[code]()
+    request = rf.get("/somewhere")
+    from django.contrib.auth.models import AnonymousUser
+
+    request.user = AnonymousUser()
+
+    response = page_error_response(request, error)
+
+    assert response.status_code == DOCUMENTED_STATUS[code]
+    html = response.content.decode()
+    assert error.message.replace("'", "&#x27;") in html
+    assert code in html
+    assert "<nav" in html  # the site's layout, not a bare page
+
+
+def test_unauthenticated_pages_redirect_to_sign_in(rf: RequestFactory):
+    response = page_error_response(rf.get("/private/?tab=2"), errors.unauthenticated())
+    assert response.status_code == 302
+    assert response["Location"] == "/accounts/login/?next=/private/%3Ftab%3D2"
+
+
+@pytest.mark.parametrize("code", sorted(DOCUMENTED_STATUS))
+def test_socket_frame(code):
+    error = FACTORIES[code]()
+    assert socket_error_frame(error, "sub-1") == {
+        "type": "error",
+        "id": "sub-1",
+        "code": code,
+        "message": error.message,
+        "fields": error.fields,
+    }
+
+
+@pytest.mark.parametrize(
+    ("exception", "code"),
+    [
+        (Http404("missing"), ErrorCode.NOT_FOUND),
+        (PermissionDenied(), ErrorCode.FORBIDDEN),
+        (ValidationError({"name": ["Required."]}), ErrorCode.INVALID_INPUT),
+        (ValidationError("Bad."), ErrorCode.INVALID_INPUT),
+        (RuntimeError("boom"), ErrorCode.SERVER_ERROR),
+    ],
+)
+def test_framework_exceptions_map_to_codes(exception, code):
+    assert as_app_error(exception).code == code
+
+
+def test_server_errors_do_not_leak_the_exception(rf: RequestFactory):
+    response = api.on_exception(rf.get("/api/v1/x"), RuntimeError("secret detail"))
+    assert response.status_code == 500
+    assert b"secret detail" not in response.content
+
+
+def test_ninja_validation_errors_carry_field_errors(rf: RequestFactory):
+    error = NinjaValidationError(
+        [
+            {
+                "loc": ("body", "payload", "title"),
+                "msg": "String should have at most 200 characters",
+            },
+            {"loc": ("query", "status"), "msg": "Input should be 'open' or 'done'"},
+        ]
+    )
+    response = api.on_exception(rf.post("/api/v1/x"), error)
+    assert response.status_code == 422
+    assert json.loads(response.content)["error"]["fields"] == {
+        "title": ["String should have at most 200 characters"],
+        "status": ["Input should be 'open' or 'done'"],
+    }
+
+
+def test_field_errors_are_copied_not_shared():
+    fields = {"name": ["Required."]}
+    error = AppError(ErrorCode.INVALID_INPUT, "Bad.", fields=fields)
+    fields["name"].append("mutated")
+    assert error.fields == {"name": ["Required."]}
+
+
+# --- through the real HTTP stack -----------------------------------------------------------
+
+
+def test_anonymous_api_call_is_401_envelope(client, db):
+    response = client.get("/api/v1/me")
+    assert response.status_code == 401
+    assert response.json()["error"]["code"] == "unauthenticated"
+
+
+def test_unknown_api_route_is_404_envelope(client, db):
+    response = client.get("/api/v1/no-such-thing")
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "not_found"
+
+
+def test_unknown_page_is_the_404_page(client, db):
+    response = client.get("/no-such-page")
+    assert response.status_code == 404
+    assert b"There is nothing at this address." in response.content
+    assert response["Content-Type"].startswith("text/html")
