@@ -57,3 +57,72 @@ class User(AbstractBaseUser, PermissionsMixin):
 
     def get_short_name(self) -> str:
         return self.name or self.email.split("@")[0]
+
+
+class SecurityEvent(models.Model):
+    """Append-only record of account security events: step-up attempts, deletions, ...
+
+    Written for successes and failures alike. Never holds secrets (no codes, passwords).
+    The user's email is copied so the record outlives an account deletion.
+    """
+
+    class Result(models.TextChoices):
+        SUCCESS = "success"
+        FAILURE = "failure"
+        DENIED = "denied"
+
+    user = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    user_email = models.CharField(max_length=254)
+    kind = models.CharField(max_length=64)
+    result = models.CharField(max_length=16, choices=Result.choices)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    user_agent = models.CharField(max_length=300, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-created_at"], name="security_event_user")]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.result} ({self.user_email})"
+
+
+class StepUpGrant(models.Model):
+    """Proof of a recent re-authentication, for one action, one session, a short time."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    session_key_hash = models.CharField(max_length=64)
+    action = models.CharField(max_length=64)
+    organization_id = models.BigIntegerField(null=True, blank=True)
+    method = models.CharField(max_length=32)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "action", "expires_at"], name="stepup_grant_lookup")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} for {self.user_id} until {self.expires_at:%H:%M:%S}"
+
+
+class StepUpCode(models.Model):
+    """A 6-digit code emailed for step-up. Only its keyed hash is stored."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    action = models.CharField(max_length=64)
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["user", "action", "-created_at"], name="stepup_code_lookup")
+        ]
+
+    def __str__(self) -> str:
+        return f"code for {self.action} ({self.user_id})"

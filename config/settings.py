@@ -70,6 +70,8 @@ INSTALLED_APPS = [
     "ninja",
     "allauth",
     "allauth.account",
+    "allauth.mfa",
+    "allauth.usersessions",
     "kernel",
     "accounts",
     "organizations",
@@ -87,6 +89,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
+    "allauth.usersessions.middleware.UserSessionsMiddleware",
+    "accounts.middleware.AdminAccessMiddleware",
     "kernel.middleware.AppErrorMiddleware",
 ]
 
@@ -168,6 +172,15 @@ if REDIS_URL:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# --- Cache ----------------------------------------------------------------------------
+# Rate limits live here, so with several processes they must share Redis.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
 # --- Accounts -------------------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
 AUTHENTICATION_BACKENDS = [
@@ -182,11 +195,76 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "account_login"
 LOGIN_REDIRECT_URL = "landing"
+
+# django-allauth: email sign-in (no user names), verification before use, login by an
+# emailed code, MFA (TOTP, recovery codes, passkeys), session list, rate limits, and no
+# account enumeration. See docs/accounts.md.
+ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
 ACCOUNT_EMAIL_VERIFICATION = "mandatory"
 ACCOUNT_UNIQUE_EMAIL = True
+ACCOUNT_CHANGE_EMAIL = True  # one address; a new one replaces it once verified
+ACCOUNT_EMAIL_NOTIFICATIONS = True  # "your password was changed", "a passkey was added"
+ACCOUNT_PREVENT_ENUMERATION = True
+ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
+ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # this session stays; the others are signed out
+ACCOUNT_SESSION_REMEMBER = None  # ask ("Remember me")
+ACCOUNT_EMAIL_SUBJECT_PREFIX = env.string("EMAIL_SUBJECT_PREFIX", "[SaaS Starter]") + " "
+ACCOUNT_RATE_LIMITS = {
+    # allauth's defaults, spelled out because they are part of the product's contract.
+    "login": "30/m/ip",
+    "login_failed": "10/m/ip,5/300s/key",
+    "signup": "20/m/ip",
+    "reset_password": "20/m/ip,5/m/key",
+    "request_login_code": "20/m/ip,3/m/key",
+    "reauthenticate": "10/m/user",
+    "change_password": "5/m/user",
+    "manage_email": "10/m/user",
+}
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
+MFA_PASSKEY_LOGIN_ENABLED = True
+MFA_TOTP_ISSUER = env.string("SITE_NAME", "SaaS Starter")
+MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG  # http://localhost in development
+USERSESSIONS_TRACK_ACTIVITY = True
+
+# Step-up (sensitive actions, see accounts/stepup.py): how recent a sign-in counts as a
+# fresh session, and how long a re-authentication grant lasts.
+STEP_UP_FRESH_SESSION_SECONDS = env.integer("STEP_UP_FRESH_SESSION_SECONDS", 10 * 60, minimum=60)
+STEP_UP_GRANT_SECONDS = env.integer("STEP_UP_GRANT_SECONDS", 5 * 60, minimum=30)
+STEP_UP_CODE_SECONDS = env.integer("STEP_UP_CODE_SECONDS", 5 * 60, minimum=60)
+ACCOUNT_REAUTHENTICATION_TIMEOUT = STEP_UP_GRANT_SECONDS
+
+# Social sign-in: each provider is on when both of its variables are set, and absent
+# (no button, no URL) otherwise.
+SOCIAL_PROVIDER_SETTINGS = {
+    "google": ("GOOGLE_CLIENT_ID", "GOOGLE_CLIENT_SECRET"),
+    "microsoft": ("MICROSOFT_CLIENT_ID", "MICROSOFT_CLIENT_SECRET"),
+}
+SOCIALACCOUNT_PROVIDERS: dict[str, dict[str, object]] = {}
+for _provider, (_id_var, _secret_var) in SOCIAL_PROVIDER_SETTINGS.items():
+    _client_id, _secret = env.string(_id_var), env.string(_secret_var)
+    if _client_id and _secret:
+        SOCIALACCOUNT_PROVIDERS[_provider] = {
+            "APPS": [{"client_id": _client_id, "secret": _secret}],
+            "SCOPE": ["openid", "email", "profile"] if _provider == "google" else ["User.Read"],
+        }
+        if _provider == "microsoft":
+            SOCIALACCOUNT_PROVIDERS[_provider]["TENANT"] = env.string("MICROSOFT_TENANT", "common")
+    elif _client_id or _secret:
+        env.problem(
+            _secret_var if _client_id else _id_var,
+            f"{_provider.title()} sign-in is half-configured.",
+            f"Set both {_id_var} and {_secret_var}, or neither to turn it off.",
+        )
+if SOCIALACCOUNT_PROVIDERS:
+    INSTALLED_APPS += [
+        "allauth.socialaccount",
+        *(f"allauth.socialaccount.providers.{name}" for name in SOCIALACCOUNT_PROVIDERS),
+    ]
+SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never link accounts by an unverified claim
 
 # The kernel resolves "who is calling" through this function (see kernel/guard.py).
 KERNEL_ACTOR_RESOLVER = "organizations.actors.resolve_actor"

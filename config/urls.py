@@ -1,14 +1,21 @@
+from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
+from accounts.urls import account_pages, allauth_overrides
 from config import views
 from config.api import api
+
+# Operators sign in through allauth (with MFA); accounts/middleware.py enforces the rest.
+admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
 
 urlpatterns = [
     path("", views.landing, name="landing"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api.urls),
+    path("accounts/", include(allauth_overrides)),  # step-up guarded, before allauth's own
     path("accounts/", include("allauth.urls")),
+    path("account/", include(account_pages)),
     path("admin/", admin.site.urls),
 ]
 

@@ -31,6 +31,16 @@ def _return_worker_thread_connections() -> Iterator[None]:
     SyncToAsync.single_thread_executor.submit(connections.close_all).result()
 
 
+@pytest.fixture(autouse=True)
+def _clear_cache() -> Iterator[None]:
+    """Rate limits and used TOTP codes live in the cache (Redis when REDIS_URL is set)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
 @pytest.fixture
 def org(db: None) -> Organization:
     return OrganizationFactory(name="Acme", slug="acme")

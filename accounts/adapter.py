@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.adapter import DefaultAccountAdapter
+from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.template.loader import render_to_string
+
+from accounts.audit import record_security_event
+from accounts.models import SecurityEvent, User
+
+
+class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth is untyped
+    def reauthenticate(self, user: User, password: str) -> bool:
+        """Password re-authentication (allauth's flow); failures are audited."""
+        ok: bool = super().reauthenticate(user, password)
+        if not ok:
+            record_security_event(
+                request=getattr(self, "request", None),
+                user=user,
+                kind="step_up.password",
+                result=SecurityEvent.Result.FAILURE,
+            )
+        return ok
+
+    def render_mail(
+        self,
+        template_prefix: str,
+        email: str | list[str],
+        context: dict[str, Any],
+        headers: dict[str, str] | None = None,
+    ) -> EmailMessage:
+        """Every email is text + HTML: the HTML part wraps the text in the mail layout,
+        unless a `<prefix>_message.html` template exists."""
+        message: EmailMessage = super().render_mail(template_prefix, email, context, headers)
+        if isinstance(message, EmailMultiAlternatives) and not message.alternatives:
+            html = render_to_string(
+                "emails/layout.html",
+                {"subject": message.subject, "paragraphs": message.body.split("\n\n")},
+            )
+            message.attach_alternative(html, "text/html")
+        return message

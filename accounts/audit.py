@@ -1,0 +1,37 @@
+"""Account security events. The organization audit log (organizations issue) will read
+these too; until then they are visible to operators in the admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+
+from accounts.models import SecurityEvent, User
+
+
+def client_ip(request: HttpRequest | None) -> str | None:
+    if request is None:
+        return None
+    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a proxy rewrites it.
+    address = request.META.get("REMOTE_ADDR")
+    return address or None
+
+
+def record_security_event(
+    *,
+    request: HttpRequest | None,
+    user: User | None,
+    kind: str,
+    result: SecurityEvent.Result,
+    **detail: Any,
+) -> SecurityEvent:
+    return SecurityEvent.objects.create(
+        user=user,
+        user_email=user.email if user is not None else "",
+        kind=kind,
+        result=result,
+        ip_address=client_ip(request),
+        user_agent=(request.headers.get("User-Agent", "") if request else "")[:300],
+        detail=detail,
+    )

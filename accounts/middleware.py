@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from allauth.account.models import EmailAddress
+from allauth.mfa.utils import is_mfa_enabled
+from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
+
+from kernel import errors
+from kernel.rendering import page_error_response
+
+
+class AdminAccessMiddleware:
+    """The admin needs staff status, then a verified email, then MFA — checked in that
+    order, so a session that is not staff learns nothing from the later checks."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        if (
+            request.path.startswith("/admin/")
+            and user.is_authenticated
+            and user.is_active
+            and user.is_staff
+        ):
+            if not EmailAddress.objects.filter(user=user, verified=True).exists():
+                return page_error_response(
+                    request,
+                    errors.forbidden("Verify your email address before using the admin."),
+                )
+            if not is_mfa_enabled(user):
+                return page_error_response(
+                    request,
+                    errors.forbidden(
+                        "The admin requires two-factor authentication. Set it up under "
+                        f"{reverse('mfa_index')} and sign in again."
+                    ),
+                )
+        return self.get_response(request)

@@ -1,0 +1,38 @@
+"""allauth's re-authentication flows (password, TOTP, passkey) feed the step-up guard."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from allauth.account.signals import authentication_step_completed
+from allauth.mfa.signals import authentication_failed
+from django.dispatch import receiver
+from django.http import HttpRequest
+
+from accounts import pending
+from accounts.audit import record_security_event
+from accounts.models import SecurityEvent, User
+from accounts.stepup import mint_grant
+
+
+@receiver(authentication_step_completed)
+def grant_pending_step_up(
+    sender: Any, request: HttpRequest, method: str, user: User, **kwargs: Any
+) -> None:
+    if not kwargs.get("reauthenticated"):
+        return  # a sign-in, not a step-up
+    step_up = pending.recall(request)
+    if step_up is None:
+        return
+    kind = kwargs.get("type") or method  # "totp" / "webauthn" for mfa, else "password"
+    mint_grant(request, step_up.action, method=str(kind), organization_id=step_up.organization_id)
+
+
+@receiver(authentication_failed)
+def audit_failed_mfa(sender: Any, request: HttpRequest, user: User, **kwargs: Any) -> None:
+    record_security_event(
+        request=request,
+        user=user,
+        kind="step_up.mfa" if kwargs.get("reauthentication") else "login.mfa",
+        result=SecurityEvent.Result.FAILURE,
+    )

@@ -1,0 +1,173 @@
+"""Account pages: overview, the step-up page, and account deletion."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+from urllib.parse import urlencode
+
+from allauth.account.adapter import get_adapter
+from allauth.mfa.models import Authenticator
+from django.contrib import messages
+from django.contrib.auth import logout
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods
+
+from accounts import pending
+from accounts.deletion import account_delete, organizations_blocking_deletion
+from accounts.models import User
+from accounts.stepup import issue_code, redeem_code, require_step_up
+from kernel.errors import AppError, ErrorCode
+from kernel.sensitive import get_sensitive_action
+
+View = Callable[..., HttpResponse]
+
+
+def _user(request: HttpRequest) -> User:
+    assert isinstance(request.user, User)  # behind login_required
+    return request.user
+
+
+def step_up_url(action: str, next_url: str) -> str:
+    return f"{reverse('account_step_up', args=[action])}?{urlencode({'next': next_url})}"
+
+
+def step_up_required(action: str) -> Callable[[View], View]:
+    """Page decorator: send the user through the step-up page first, then back here.
+
+    POSTs to a level-4 action spend the grant.
+    """
+    sensitive = get_sensitive_action(action)  # unknown names fail at import
+
+    def decorate(view: View) -> View:
+        @wraps(view)
+        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.user.is_authenticated:
+                consume = sensitive.level == 4 and request.method == "POST"
+                try:
+                    require_step_up(request, action, consume=consume)
+                except AppError as error:
+                    if error.code != ErrorCode.STEP_UP_REQUIRED:
+                        raise
+                    return redirect(step_up_url(action, request.get_full_path()))
+            return view(request, *args, **kwargs)
+
+        return guarded
+
+    return decorate
+
+
+@login_required
+def account_overview(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    return render(
+        request,
+        "accounts/overview.html",
+        {
+            "authenticators": Authenticator.objects.filter(user=user).order_by("type"),
+            "has_password": user.has_usable_password(),
+        },
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def step_up(request: HttpRequest, action: str) -> HttpResponse:
+    user = _user(request)
+    try:
+        sensitive = get_sensitive_action(action)
+    except LookupError:
+        return render(request, "errors/app_error.html", {"error": _unknown()}, status=404)
+    next_url = pending.safe_next(request, request.GET.get("next") or request.POST.get("next"))
+    organization_id = request.session.get("active_organization_id")
+    pending.remember(
+        request,
+        pending.PendingStepUp(action, next_url, organization_id, time.time()),
+    )
+    code_sent = False
+    if request.method == "POST":
+        try:
+            if "send_code" in request.POST:
+                code = issue_code(request, action)
+                get_adapter(request).send_mail(
+                    "accounts/email/step_up_code",
+                    user.email,
+                    {"code": code, "action": sensitive, "user": user},
+                )
+                messages.info(request, f"We sent a 6-digit code to {user.email}.")
+                code_sent = True
+            elif "code" in request.POST:
+                entered = request.POST.get("code", "").strip().replace(" ", "")
+                if redeem_code(request, action, entered, organization_id=organization_id):
+                    pending.forget(request)
+                    return HttpResponseRedirect(next_url)
+                messages.error(request, "That code is not valid. Check it or ask for a new one.")
+                code_sent = True
+        except AppError as error:
+            messages.error(request, error.message)
+    mfa_types = set(Authenticator.objects.filter(user=user).values_list("type", flat=True))
+    done = f"?{urlencode({'next': reverse('account_step_up_done')})}"
+    return render(
+        request,
+        "accounts/step_up.html",
+        {
+            "action": sensitive,
+            "next_url": next_url,
+            "password_url": reverse("account_reauthenticate") + done
+            if user.has_usable_password()
+            else None,
+            "totp_url": reverse("mfa_reauthenticate") + done
+            if Authenticator.Type.TOTP in mfa_types
+            else None,
+            "passkey_url": reverse("mfa_reauthenticate_webauthn") + done
+            if Authenticator.Type.WEBAUTHN in mfa_types
+            else None,
+            "email_code": not user.has_usable_password(),
+            "code_sent": code_sent,
+        },
+    )
+
+
+@login_required
+def step_up_done(request: HttpRequest) -> HttpResponse:
+    """Where allauth's re-authentication returns; the grant was minted by its signal."""
+    step_up = pending.recall(request)
+    if step_up is None:
+        return redirect("account_overview")
+    pending.forget(request)
+    return HttpResponseRedirect(step_up.next_url)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@step_up_required("account.delete")
+def delete_account(request: HttpRequest) -> HttpResponse:
+    user = _user(request)
+    if request.method == "POST":
+        if request.POST.get("confirm_email", "").strip().lower() != user.email:
+            messages.error(request, "Type your email address exactly to confirm.")
+        else:
+            try:
+                account_delete(request=request, user=user)
+            except AppError as error:
+                messages.error(request, error.message)
+            else:
+                logout(request)
+                messages.success(request, "Your account and its data have been deleted.")
+                return redirect("landing")
+    return render(
+        request,
+        "accounts/delete.html",
+        {"blocking": organizations_blocking_deletion(user)},
+    )
+
+
+def _unknown() -> AppError:
+    from kernel import errors
+
+    return errors.not_found("There is no such action.")
