@@ -27,23 +27,31 @@ def organizations_blocking_deletion(user: User) -> list[Organization]:
     )
 
 
-@mutation
 def account_delete(*, request: HttpRequest, user: User) -> None:
     """Delete the user, their memberships and the organizations only they belong to.
 
     Step-up (account.delete, level 4) is checked by the caller before this runs.
-    Raises `conflict` naming the organizations that need another owner first.
+    Raises `conflict` naming the organizations that need another owner first; the
+    refusal is audited after the rolled-back transaction, so the record is kept.
     """
-    blocking = organizations_blocking_deletion(user)
-    if blocking:
-        names = ", ".join(org.name for org in blocking)
+    try:
+        _account_delete(request=request, user=user)
+    except errors.AppError as error:
         record_security_event(
             request=request,
             user=user,
             kind="account.delete",
             result=SecurityEvent.Result.DENIED,
-            organizations=[org.pk for org in blocking],
+            reason=error.message,
         )
+        raise
+
+
+@mutation
+def _account_delete(*, request: HttpRequest, user: User) -> None:
+    blocking = organizations_blocking_deletion(user)
+    if blocking:
+        names = ", ".join(org.name for org in blocking)
         raise errors.conflict(
             f"You are the only owner of {names}, which has other members. "
             "Make someone else an owner, or remove the other members, first."

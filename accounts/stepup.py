@@ -136,7 +136,9 @@ def mint_grant(
 
 
 def _code_hash(user: User, action: str, code: str) -> str:
-    return salted_hmac("accounts.step_up_code", f"{user.pk}:{action}:{code}").hexdigest()
+    return salted_hmac(
+        "accounts.step_up_code", f"{user.pk}:{action}:{code}", algorithm="sha256"
+    ).hexdigest()
 
 
 def issue_code(request: HttpRequest, action_name: str) -> str:

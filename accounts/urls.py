@@ -7,6 +7,7 @@ answer on allauth's own paths and names.
 from allauth.account import views as account_views
 from allauth.mfa.totp import views as totp_views
 from allauth.mfa.webauthn import views as webauthn_views
+from allauth.usersessions import views as usersessions_views
 from django.urls import path
 
 from accounts import views
@@ -16,7 +17,14 @@ change_email = step_up_required("account.change_email")
 change_password = step_up_required("account.change_password")
 remove_factor = step_up_required("mfa.remove_authenticator")
 
+sign_out_sessions = step_up_required("account.sign_out_sessions", unsafe_only=True)
+
 allauth_overrides = [
+    path(
+        "sessions/",
+        sign_out_sessions(usersessions_views.list_usersessions),
+        name="usersessions_list",
+    ),
     path("email/", change_email(account_views.email), name="account_email"),
     path(
         "password/change/",

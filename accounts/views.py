@@ -37,9 +37,10 @@ def step_up_url(action: str, next_url: str) -> str:
     return f"{reverse('account_step_up', args=[action])}?{urlencode({'next': next_url})}"
 
 
-def step_up_required(action: str) -> Callable[[View], View]:
+def step_up_required(action: str, *, unsafe_only: bool = False) -> Callable[[View], View]:
     """Page decorator: send the user through the step-up page first, then back here.
 
+    Checked on every method (so a form is never lost to a step-up) unless `unsafe_only`.
     POSTs to a level-4 action spend the grant.
     """
     sensitive = get_sensitive_action(action)  # unknown names fail at import
@@ -47,7 +48,8 @@ def step_up_required(action: str) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @wraps(view)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.user.is_authenticated:
+            unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
+            if request.user.is_authenticated and (unsafe or not unsafe_only):
                 consume = sensitive.level == 4 and request.method == "POST"
                 try:
                     require_step_up(request, action, consume=consume)

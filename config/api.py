@@ -2,6 +2,7 @@
 
 from ninja import NinjaAPI
 
+from accounts.api import router as accounts_router
 from kernel.ninja import SessionActorAuth, install_error_handlers
 from organizations.api import router as organizations_router
 
@@ -17,3 +18,4 @@ api = NinjaAPI(
 )
 install_error_handlers(api)
 api.add_router("/", organizations_router)
+api.add_router("/", accounts_router)

@@ -38,6 +38,8 @@ def _registry(*actions: SensitiveAction) -> Mapping[str, SensitiveAction]:
 
 
 SENSITIVE_ACTIONS: Final[Mapping[str, SensitiveAction]] = _registry(
+    SensitiveAction("account.sign_out_sessions", 1, "sign out your other sessions"),
+    SensitiveAction("api_keys.create", 2, "create an API key", organization_scoped=True),
     SensitiveAction("account.change_email", 3, "change your email address"),
     SensitiveAction("account.change_password", 3, "change your password"),
     SensitiveAction("mfa.remove_authenticator", 3, "remove a sign-in factor"),

@@ -131,6 +131,6 @@ def test_every_email_has_text_and_html(client: Client):
     message = mail.outbox[-1]
     assert message.body
     assert isinstance(message, EmailMultiAlternatives)
-    html = {mime: body for body, mime in message.alternatives}["text/html"]
+    html = str({mime: body for body, mime in message.alternatives}["text/html"])
     assert "<html" in html
     assert "/accounts/password/reset/key/" in html
