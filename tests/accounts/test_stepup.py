@@ -25,7 +25,13 @@ from kernel.actor import Actor, AuthMethod
 from kernel.errors import AppError, ErrorCode
 from kernel.permissions import Role
 from kernel.sensitive import SENSITIVE_ACTIONS, UnknownSensitiveActionError
-from tests.accounts.helpers import PASSWORD, code_in_last_mail, login, make_verified_user
+from tests.accounts.helpers import (
+    PASSWORD,
+    code_in_last_mail,
+    link_in_last_mail,
+    login,
+    make_verified_user,
+)
 from tests.factories import MembershipFactory
 
 pytestmark = pytest.mark.django_db
@@ -255,7 +261,14 @@ def test_sensitive_pages_send_the_user_through_step_up_and_back(signed_in):
 
 
 @pytest.mark.parametrize(
-    "path", ["/accounts/email/", "/accounts/password/change/", "/account/delete/"]
+    "path",
+    [
+        "/accounts/email/",
+        "/accounts/password/change/",
+        "/accounts/2fa/totp/deactivate/",
+        "/accounts/2fa/webauthn/keys/1/remove/",
+        "/account/delete/",
+    ],
 )
 def test_every_sensitive_page_is_guarded(signed_in, path):
     response = signed_in.get(path)
@@ -319,3 +332,19 @@ def test_the_api_performs_it_after_a_step_up(user):
 
     assert client.delete("/api/v1/account").status_code == 204
     assert not User.objects.filter(pk=user.pk).exists()
+
+
+def test_changing_email_needs_step_up_and_re_verification(signed_in, user):
+    reauthenticate(signed_in, "account.change_email")
+    response = signed_in.post(
+        "/accounts/email/", {"action_add": "", "email": "ada.new@example.com"}
+    )
+    assert response.status_code == 302
+    user.refresh_from_db()
+    assert user.email == "ada@example.com"  # not until the new address is verified
+
+    assert "ada.new@example.com" in mail.outbox[-1].to
+    signed_in.post(link_in_last_mail())
+
+    user.refresh_from_db()
+    assert user.email == "ada.new@example.com"
