@@ -1,0 +1,59 @@
+"""Passkeys end to end: Chromium's virtual authenticator stands in for a security key."""
+
+from __future__ import annotations
+
+import pytest
+from allauth.mfa.models import Authenticator
+
+from tests.accounts.helpers import PASSWORD, make_verified_user
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+
+
+def add_virtual_authenticator(context, page) -> None:
+    cdp = context.new_cdp_session(page)
+    cdp.send("WebAuthn.enable")
+    cdp.send(
+        "WebAuthn.addVirtualAuthenticator",
+        {
+            "options": {
+                "protocol": "ctap2",
+                "transport": "internal",
+                "hasResidentKey": True,
+                "hasUserVerification": True,
+                "isUserVerified": True,
+                "automaticPresenceSimulation": True,
+            }
+        },
+    )
+
+
+def test_add_a_passkey_then_sign_in_with_it_alone(browser, live_server, artifacts):
+    user = make_verified_user("passkey@example.com")
+    base = live_server.url.replace("127.0.0.1", "localhost")  # WebAuthn needs a secure context
+    context = browser.new_context()
+    page = context.new_page()
+    add_virtual_authenticator(context, page)
+
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=login]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.goto(f"{base}/accounts/reauthenticate/?next=/accounts/2fa/webauthn/add/")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/2fa/webauthn/add/")
+    page.check("input[name=passwordless]")
+    page.click("#mfa_webauthn_add")
+    page.wait_for_url(lambda url: "/webauthn/add/" not in url)
+    page.screenshot(path=str(artifacts / "passkey-added.png"))
+    assert Authenticator.objects.filter(user=user, type=Authenticator.Type.WEBAUTHN).exists()
+
+    # Sign out, then sign in with the passkey alone (no email, no password).
+    page.click("header button[type=submit]")
+    page.goto(f"{base}/accounts/login/")
+    page.click("text=Sign in with a passkey")
+    page.wait_for_url(lambda url: "/accounts/login" not in url)
+    page.screenshot(path=str(artifacts / "passkey-signed-in.png"))
+    assert user.email in page.content()
+    context.close()
