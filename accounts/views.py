@@ -23,6 +23,7 @@ from accounts.deletion import account_delete, organizations_blocking_deletion
 from accounts.models import User
 from accounts.stepup import issue_code, redeem_code, require_step_up
 from kernel.errors import AppError, ErrorCode
+from kernel.guard import resolve_actor
 from kernel.sensitive import get_sensitive_action
 
 View = Callable[..., HttpResponse]
@@ -52,7 +53,12 @@ def step_up_required(action: str, *, unsafe_only: bool = False) -> Callable[[Vie
             if request.user.is_authenticated and (unsafe or not unsafe_only):
                 consume = sensitive.level == 4 and request.method == "POST"
                 try:
-                    require_step_up(request, action, consume=consume)
+                    require_step_up(
+                        request,
+                        action,
+                        organization_id=_organization_of(request, action),
+                        consume=consume,
+                    )
                 except AppError as error:
                     if error.code != ErrorCode.STEP_UP_REQUIRED:
                         raise
@@ -62,6 +68,13 @@ def step_up_required(action: str, *, unsafe_only: bool = False) -> Callable[[Vie
         return guarded
 
     return decorate
+
+
+def _organization_of(request: HttpRequest, action: str) -> int | None:
+    """The active organization, for organization-scoped sensitive actions."""
+    if not get_sensitive_action(action).organization_scoped:
+        return None
+    return resolve_actor(request).organization_id
 
 
 @login_required
@@ -86,7 +99,10 @@ def step_up(request: HttpRequest, action: str) -> HttpResponse:
     except LookupError:
         return render(request, "errors/app_error.html", {"error": _unknown()}, status=404)
     next_url = pending.safe_next(request, request.GET.get("next") or request.POST.get("next"))
-    organization_id = request.session.get("active_organization_id")
+    try:
+        organization_id = _organization_of(request, action)
+    except AppError:
+        organization_id = None
     pending.remember(
         request,
         pending.PendingStepUp(action, next_url, organization_id, time.time()),

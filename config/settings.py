@@ -57,6 +57,8 @@ else:
     ALLOWED_HOSTS = env.strings("ALLOWED_HOSTS", ("localhost", "127.0.0.1", "[::1]", "testserver"))
 
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS")
+# Absolute links in emails sent outside a request (e.g. from the API of a background job).
+SITE_URL = env.string("SITE_URL", "http://localhost:8000").rstrip("/")
 
 INSTALLED_APPS = [
     "daphne",  # first, so that runserver serves ASGI (HTTP + WebSocket)
@@ -115,6 +117,7 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "organizations.context_processors.active_organization",
             ],
         },
     },
@@ -266,6 +269,12 @@ if SOCIALACCOUNT_PROVIDERS:
         *(f"allauth.socialaccount.providers.{name}" for name in SOCIALACCOUNT_PROVIDERS),
     ]
 SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never link accounts by an unverified claim
+
+# Organizations: "team" (create several, invite, manage members) or "personal" (one
+# organization per user; invitations and member management are refused).
+ORGANIZATIONS_MODE = env.choice("ORGANIZATIONS_MODE", ("team", "personal"), "team")
+INVITATION_TTL_DAYS = env.integer("INVITATION_TTL_DAYS", 7, minimum=1)
+INVITATION_RESENDS_PER_HOUR = env.integer("INVITATION_RESENDS_PER_HOUR", 20, minimum=1)
 
 # The kernel resolves "who is calling" through this function (see kernel/guard.py).
 KERNEL_ACTOR_RESOLVER = "organizations.actors.resolve_actor"

@@ -5,6 +5,7 @@ from django.urls import include, path
 from accounts.urls import account_pages, allauth_overrides
 from config import views
 from config.api import api
+from organizations.urls import invitation_urlpatterns
 
 # Operators sign in through allauth (with MFA); accounts/middleware.py enforces the rest.
 admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-assign]
@@ -16,6 +17,8 @@ urlpatterns = [
     path("accounts/", include(allauth_overrides)),  # step-up guarded, before allauth's own
     path("accounts/", include("allauth.urls")),
     path("account/", include(account_pages)),
+    path("organization/", include("organizations.urls")),
+    path("invitations/", include(invitation_urlpatterns)),
     path("admin/", admin.site.urls),
 ]
 

@@ -29,6 +29,16 @@ class SessionActorAuth(APIKeyCookie):
         return resolve_actor(request)
 
 
+class SessionUserAuth(APIKeyCookie):
+    """The browser session's user, for calls made outside any organization (listing or
+    creating organizations, answering an invitation). CSRF-checked like SessionActorAuth."""
+
+    param_name: str = settings.SESSION_COOKIE_NAME
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> object | None:
+        return request.user if request.user.is_authenticated else None
+
+
 def request_actor(request: HttpRequest) -> Actor:
     """The Actor that authenticated this API request."""
     actor = getattr(request, "auth", None)

@@ -28,6 +28,28 @@ def resolve_actor(source: HttpRequest | Mapping[str, Any]) -> Actor:
     return _actor_for_session(source.get("user"), source.get("session"))
 
 
+def actor_for_membership(membership: Membership) -> Actor:
+    return Actor(
+        user_id=membership.user_id,
+        organization_id=membership.organization_id,
+        role=Role(membership.role),
+        capabilities=organization_capabilities(membership.organization_id),
+        auth_method=AuthMethod.SESSION,
+    )
+
+
+def actor_in_organization(user: Any, organization_id: int) -> Actor:
+    """The user acting in a given organization; `not_found` unless they are a member."""
+    if user is None or not user.is_authenticated:
+        raise errors.unauthenticated()
+    membership = (
+        Membership.objects.for_organization(organization_id).filter(user_id=user.pk).first()
+    )
+    if membership is None:
+        raise errors.not_found("There is no such organization.")
+    return actor_for_membership(membership)
+
+
 def _actor_for_session(user: Any, session: Any) -> Actor:
     if user is None or not user.is_authenticated or not user.is_active:
         raise errors.unauthenticated()
@@ -35,13 +57,7 @@ def _actor_for_session(user: Any, session: Any) -> Actor:
     membership = active_membership(user.pk, preferred)
     if membership is None:
         raise errors.forbidden("You are not a member of any organization yet.")
-    return Actor(
-        user_id=user.pk,
-        organization_id=membership.organization_id,
-        role=Role(membership.role),
-        capabilities=organization_capabilities(membership.organization_id),
-        auth_method=AuthMethod.SESSION,
-    )
+    return actor_for_membership(membership)
 
 
 def active_membership(user_id: int, preferred_organization_id: Any) -> Membership | None:

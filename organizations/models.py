@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Lower
 
 from kernel.permissions import Role
 from kernel.tenancy import TenantModel
@@ -49,3 +50,83 @@ class Membership(TenantModel):
             .exclude(pk=self.pk)
             .exists()
         )
+
+
+class Invitation(TenantModel):
+    """An invitation to join an organization, by email. The token is stored only hashed."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="invitations"
+    )
+    email = models.EmailField()
+    role = models.CharField(max_length=16, choices=[(r.value, r.name.title()) for r in Role])
+    token_hash = models.CharField(max_length=64, unique=True)
+    invited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    last_sent_at = models.DateTimeField()
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    accepted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    declined_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            # One pending invitation per address and organization.
+            models.UniqueConstraint(
+                "organization",
+                Lower("email"),
+                condition=models.Q(
+                    accepted_at__isnull=True, declined_at__isnull=True, revoked_at__isnull=True
+                ),
+                name="invitation_one_pending_per_email",
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "-created_at"], name="invitation_org")]
+
+    def __str__(self) -> str:
+        return f"{self.email} → {self.organization_id} as {self.role}"
+
+    @property
+    def is_pending(self) -> bool:
+        return self.accepted_at is None and self.declined_at is None and self.revoked_at is None
+
+
+class AuditEvent(TenantModel):
+    """Append-only record of what happened in an organization, and who did it.
+
+    Written in the same transaction as the change it records (denied attempts after the
+    rollback). `detail` is small and never holds secrets.
+    """
+
+    class Result(models.TextChoices):
+        SUCCESS = "success"
+        FAILURE = "failure"
+        DENIED = "denied"
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="audit_events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_label = models.CharField(max_length=254)  # the email, or "system"
+    action = models.CharField(max_length=64)
+    target = models.CharField(max_length=254, blank=True)
+    result = models.CharField(max_length=16, choices=Result.choices)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="audit_org_time"),
+            models.Index(fields=["organization", "action"], name="audit_org_action"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.result} by {self.actor_label}"

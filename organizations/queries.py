@@ -1,14 +1,21 @@
-"""Read functions of the organizations domain. Each begins with its permission check."""
+"""Reads of the organizations domain. Each begins with its permission check and reads
+the actor's organization only."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from django.db.models import QuerySet
+from django.utils import timezone
+
 from accounts.models import User
+from kernel import errors
 from kernel.actor import Actor, AuthMethod
 from kernel.guard import require_app_permission
-from kernel.permissions import Role, role_permissions
-from organizations.models import Organization
+from kernel.permissions import CATALOGUE, ROLE_RANK, Role, role_permissions
+from organizations.models import AuditEvent, Invitation, Membership, Organization
+
+AUDIT_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -32,3 +39,95 @@ def actor_context_get(*, actor: Actor) -> ActorContext:
     if actor.permission_limit is not None:
         permissions = [p for p in permissions if p in actor.permission_limit]
     return ActorContext(user, organization, actor.role, permissions, actor.auth_method)
+
+
+def organization_get(*, actor: Actor) -> Organization:
+    """Permission: organization.read."""
+    require_app_permission(actor, "organization.read")
+    return Organization.objects.get(pk=actor.organization_id)
+
+
+@dataclass(frozen=True)
+class MyOrganization:
+    organization: Organization
+    role: Role
+
+
+def organizations_of_user(user: User) -> list[MyOrganization]:
+    """The organizations a signed-in user belongs to (their own memberships only)."""
+    memberships = (
+        Membership.objects.unscoped()  # keyed by the user: never another user's rows
+        .filter(user=user)
+        .select_related("organization")
+        .order_by("organization__name")
+    )
+    return [MyOrganization(m.organization, Role(m.role)) for m in memberships]
+
+
+def member_list(*, actor: Actor) -> list[Membership]:
+    """Permission: member.read. Owners first, then by email."""
+    require_app_permission(actor, "member.read")
+    members = Membership.objects.for_actor(actor).select_related("user")
+    return sorted(members, key=lambda m: (-ROLE_RANK[Role(m.role)], m.user.email))
+
+
+def invitation_list(*, actor: Actor) -> QuerySet[Invitation]:
+    """Permission: invitation.read. Pending invitations, newest first."""
+    require_app_permission(actor, "invitation.read")
+    return (
+        Invitation.objects.for_actor(actor)
+        .filter(accepted_at=None, declined_at=None, revoked_at=None)
+        .select_related("invited_by")
+        .order_by("-created_at")
+    )
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    events: list[AuditEvent]
+    next_before: int | None
+
+
+def audit_list(
+    *,
+    actor: Actor,
+    action: str | None = None,
+    result: str | None = None,
+    before: int | None = None,
+    limit: int = AUDIT_PAGE_SIZE,
+) -> AuditPage:
+    """Permission: audit.read. Newest first; `before` is the cursor (an event id)."""
+    require_app_permission(actor, "audit.read")
+    events = AuditEvent.objects.for_actor(actor).order_by("-id")
+    if action:
+        events = events.filter(action=action)
+    if result:
+        events = events.filter(result=result)
+    if before is not None:
+        events = events.filter(id__lt=before)
+    page = list(events[: limit + 1])
+    more = len(page) > limit
+    page = page[:limit]
+    return AuditPage(page, page[-1].pk if more and page else None)
+
+
+def permission_matrix() -> list[tuple[str, str, list[bool]]]:
+    """(permission, description, [held by owner, admin, member, viewer]) from the catalogue."""
+    roles = list(Role)
+    return [
+        (name, entry.description, [role in entry.roles for role in roles])
+        for name, entry in CATALOGUE.items()
+    ]
+
+
+def expired(invitation: Invitation) -> bool:
+    return invitation.expires_at <= timezone.now()
+
+
+def require_member(actor: Actor, membership_id: int) -> Membership:
+    """For pages: the member of the actor's organization, or `not_found`."""
+    require_app_permission(actor, "member.read")
+    try:
+        return Membership.objects.for_actor(actor).select_related("user").get(pk=membership_id)
+    except Membership.DoesNotExist:
+        raise errors.not_found("There is no such member.") from None
