@@ -4,9 +4,9 @@ from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
 from django.core.mail import EmailMessage, EmailMultiAlternatives
-from django.template.loader import render_to_string
 
 from accounts.audit import record_security_event
+from accounts.mail import html_version
 from accounts.models import SecurityEvent, User
 
 
@@ -34,9 +34,6 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth is
         unless a `<prefix>_message.html` template exists."""
         message: EmailMessage = super().render_mail(template_prefix, email, context, headers)
         if isinstance(message, EmailMultiAlternatives) and not message.alternatives:
-            html = render_to_string(
-                "emails/layout.html",
-                {"subject": message.subject, "paragraphs": message.body.split("\n\n")},
-            )
+            html = html_version(str(message.subject), str(message.body))
             message.attach_alternative(html, "text/html")
         return message

@@ -6,7 +6,6 @@ from ninja import Router, Status
 
 from accounts.deletion import account_delete
 from accounts.models import User
-from accounts.stepup import require_step_up
 from kernel import errors
 from kernel.ninja import ERROR_RESPONSE_SCHEMA
 
@@ -35,7 +34,6 @@ def delete_account(request: HttpRequest) -> Status[None]:
     user = request.user
     if not isinstance(user, User):
         raise errors.unauthenticated()
-    require_step_up(request, "account.delete")  # spends the single-use grant
     account_delete(request=request, user=user)
     logout(request)
     return Status(204, None)

@@ -7,6 +7,7 @@ from django.http import HttpRequest
 
 from accounts.audit import record_security_event
 from accounts.models import SecurityEvent, User
+from accounts.stepup import require_step_up
 from kernel import errors
 from kernel.mutations import mutation
 from kernel.permissions import Role
@@ -30,11 +31,12 @@ def organizations_blocking_deletion(user: User) -> list[Organization]:
 def account_delete(*, request: HttpRequest, user: User) -> None:
     """Delete the user, their memberships and the organizations only they belong to.
 
-    Step-up (account.delete, level 4) is checked by the caller before this runs.
-    Raises `conflict` naming the organizations that need another owner first; the
-    refusal is audited after the rolled-back transaction, so the record is kept.
+    Step-up: account.delete (level 4, the grant is spent). Raises `conflict` naming the
+    organizations that need another owner first; the refusal is audited after the
+    rolled-back transaction, so the record is kept.
     """
     try:
+        require_step_up(request, "account.delete")
         _account_delete(request=request, user=user)
     except errors.AppError as error:
         record_security_event(

@@ -8,7 +8,6 @@ from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
-from allauth.account.adapter import get_adapter
 from allauth.mfa.models import Authenticator
 from django.contrib import messages
 from django.contrib.auth import logout
@@ -20,6 +19,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts import pending
 from accounts.deletion import account_delete, organizations_blocking_deletion
+from accounts.mail import send_templated_mail
 from accounts.models import User
 from accounts.stepup import issue_code, redeem_code, require_step_up
 from kernel.errors import AppError, ErrorCode
@@ -42,22 +42,22 @@ def step_up_required(action: str, *, unsafe_only: bool = False) -> Callable[[Vie
     """Page decorator: send the user through the step-up page first, then back here.
 
     Checked on every method (so a form is never lost to a step-up) unless `unsafe_only`.
-    POSTs to a level-4 action spend the grant.
+    It only routes: the function doing the action checks (and, at level 4, spends) the
+    grant itself, so the API and the pages enforce the same rule.
     """
-    sensitive = get_sensitive_action(action)  # unknown names fail at import
+    get_sensitive_action(action)  # unknown names fail at import
 
     def decorate(view: View) -> View:
         @wraps(view)
         def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
             unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
             if request.user.is_authenticated and (unsafe or not unsafe_only):
-                consume = sensitive.level == 4 and request.method == "POST"
                 try:
                     require_step_up(
                         request,
                         action,
                         organization_id=_organization_of(request, action),
-                        consume=consume,
+                        consume=False,
                     )
                 except AppError as error:
                     if error.code != ErrorCode.STEP_UP_REQUIRED:
@@ -112,7 +112,7 @@ def step_up(request: HttpRequest, action: str) -> HttpResponse:
         try:
             if "send_code" in request.POST:
                 code = issue_code(request, action)
-                get_adapter(request).send_mail(
+                send_templated_mail(
                     "accounts/email/step_up_code",
                     user.email,
                     {"code": code, "action": sensitive, "user": user},

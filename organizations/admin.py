@@ -1,7 +1,10 @@
 from django.contrib import admin
+from django.http import HttpRequest
+from django.urls import reverse
+from django.utils.html import format_html
 
 from kernel.admin import TenantModelAdmin, TenantTabularInline
-from organizations.models import Membership, Organization
+from organizations.models import AuditEvent, Invitation, Membership, Organization
 
 
 class MembershipInline(TenantTabularInline):
@@ -10,12 +13,28 @@ class MembershipInline(TenantTabularInline):
     autocomplete_fields = ("user",)
 
 
+class InvitationInline(TenantTabularInline):
+    model = Invitation
+    extra = 0
+    fields = ("email", "role", "created_at", "expires_at", "accepted_at", "revoked_at")
+    readonly_fields = fields
+    can_delete = False
+
+
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin[Organization]):
     list_display = ("name", "slug", "created_at")
     search_fields = ("name", "slug", "memberships__user__email")
     prepopulated_fields = {"slug": ("name",)}
-    inlines = (MembershipInline,)
+    inlines = (MembershipInline, InvitationInline)
+    readonly_fields = ("audit_log",)
+
+    @admin.display(description="Audit log")
+    def audit_log(self, organization: Organization) -> str:
+        url = reverse("admin:organizations_auditevent_changelist")
+        return format_html(
+            '<a href="{}?organization__id__exact={}">Audit events</a>', url, organization.pk
+        )
 
 
 @admin.register(Membership)
@@ -24,3 +43,30 @@ class MembershipAdmin(TenantModelAdmin):
     list_filter = ("role",)
     search_fields = ("user__email", "organization__name", "organization__slug")
     autocomplete_fields = ("user", "organization")
+
+
+@admin.register(Invitation)
+class InvitationAdmin(TenantModelAdmin):
+    list_display = ("email", "organization", "role", "created_at", "expires_at", "accepted_at")
+    list_filter = ("role",)
+    search_fields = ("email", "organization__name", "organization__slug")
+    readonly_fields = ("token_hash",)
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(TenantModelAdmin):
+    """Read-only: the log is append-only, for operators too."""
+
+    list_display = ("created_at", "organization", "actor_label", "action", "target", "result")
+    list_filter = ("result", "action")
+    search_fields = ("organization__name", "organization__slug", "actor_label", "target")
+    date_hierarchy = "created_at"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

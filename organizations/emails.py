@@ -1,10 +1,10 @@
 from __future__ import annotations
 
-from allauth.account.adapter import get_adapter
 from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 
+from accounts.mail import send_templated_mail
 from organizations.models import Invitation
 
 
@@ -20,7 +20,7 @@ def send_invitation(request: HttpRequest | None, invitation_id: int, token: str)
         .select_related("organization", "invited_by")
         .get(pk=invitation_id)
     )
-    get_adapter(request).send_mail(
+    send_templated_mail(
         "organizations/email/invitation",
         invitation.email,
         {

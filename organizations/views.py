@@ -23,6 +23,9 @@ from organizations import mutations, queries
 from organizations.actors import ACTIVE_ORGANIZATION_SESSION_KEY, actor_in_organization
 from organizations.audit import AuditAction
 
+# Not form errors: these render the error page with their status.
+PAGE_ERRORS = (ErrorCode.NOT_FOUND, ErrorCode.FORBIDDEN)
+
 
 def _actor(request: HttpRequest) -> Actor:
     return resolve_actor(request)
@@ -37,11 +40,11 @@ def _attempt(
     request: HttpRequest, action: Callable[[], Any], success: str, back: str
 ) -> HttpResponse:
     """Run one mutation for a form: a message either way, then back to the page.
-    `not_found` is not a form error: it renders the 404 page."""
+    `not_found` and `forbidden` are not form errors: they render the error page."""
     try:
         action()
     except AppError as error:
-        if error.code == ErrorCode.NOT_FOUND:
+        if error.code in PAGE_ERRORS:
             raise
         messages.error(request, error.message)
     else:
@@ -84,7 +87,7 @@ def create(request: HttpRequest) -> HttpResponse:
                 user=_user(request), name=request.POST.get("name", "")
             )
         except AppError as error:
-            if error.code == ErrorCode.NOT_FOUND:
+            if error.code in PAGE_ERRORS:
                 raise
             return render(
                 request,
@@ -108,6 +111,8 @@ def settings_page(request: HttpRequest) -> HttpResponse:
         try:
             mutations.organization_rename(actor=actor, name=request.POST.get("name", ""))
         except AppError as failure:
+            if failure.code in PAGE_ERRORS:
+                raise
             error = failure
         else:
             messages.success(request, "Saved.")
@@ -136,7 +141,7 @@ def delete(request: HttpRequest) -> HttpResponse:
                 actor=actor, request=request, confirm_name=request.POST.get("confirm_name", "")
             )
         except AppError as error:
-            if error.code == ErrorCode.NOT_FOUND:
+            if error.code in PAGE_ERRORS:
                 raise
             details = [message for field in error.fields.values() for message in field]
             messages.error(request, " ".join([error.message, *details]))
