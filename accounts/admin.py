@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as DjangoUserAdmin
-from django.http import HttpRequest
 
 from accounts.models import SecurityEvent, User
+from kernel.admin import ReadOnlyAdminMixin
 
 
 @admin.register(User)
@@ -22,19 +22,10 @@ class UserAdmin(DjangoUserAdmin[User]):
 
 
 @admin.register(SecurityEvent)
-class SecurityEventAdmin(admin.ModelAdmin[SecurityEvent]):
+class SecurityEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[SecurityEvent]):
     """Read-only: the log is append-only, for operators too."""
 
     list_display = ("created_at", "user_email", "kind", "result", "ip_address")
     list_filter = ("result", "kind")
     search_fields = ("user_email", "kind", "ip_address")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

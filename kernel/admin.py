@@ -21,3 +21,16 @@ class TenantTabularInline(admin.TabularInline):  # type: ignore[type-arg]
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         model: type[TenantModel] = self.model
         return model.objects.unscoped()  # the inline's formset filters by its parent
+
+
+class ReadOnlyAdminMixin:
+    """For append-only logs: operators may look, never add, change or delete."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

@@ -1,9 +1,8 @@
 from django.contrib import admin
-from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from kernel.admin import TenantModelAdmin, TenantTabularInline
+from kernel.admin import ReadOnlyAdminMixin, TenantModelAdmin, TenantTabularInline
 from organizations.models import AuditEvent, Invitation, Membership, Organization
 
 
@@ -54,19 +53,10 @@ class InvitationAdmin(TenantModelAdmin):
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(TenantModelAdmin):
+class AuditEventAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     """Read-only: the log is append-only, for operators too."""
 
     list_display = ("created_at", "organization", "actor_label", "action", "target", "result")
     list_filter = ("result", "action")
     search_fields = ("organization__name", "organization__slug", "actor_label", "target")
     date_hierarchy = "created_at"
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
-        return False

@@ -124,6 +124,7 @@ def settings_page(request: HttpRequest) -> HttpResponse:
             "organization": organization,
             "error": error,
             "organizations": queries.organizations_of_user(_user(request)),
+            "team_mode": mutations.is_team_mode(),
         },
         status=error.status if error else 200,
     )

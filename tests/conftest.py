@@ -4,9 +4,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from billing.entitlements import organization_capabilities
-from kernel.actor import Actor, AuthMethod
+from kernel.actor import Actor
 from kernel.permissions import Role
+from organizations.actors import actor_for_membership
 from organizations.models import Membership, Organization
 from tests.factories import MembershipFactory, OrganizationFactory
 
@@ -62,10 +62,4 @@ def member(org: Organization) -> MakeMember:
 
 
 def actor_for(membership: Membership) -> Actor:
-    return Actor(
-        user_id=membership.user_id,
-        organization_id=membership.organization_id,
-        role=Role(membership.role),
-        capabilities=organization_capabilities(membership.organization_id),
-        auth_method=AuthMethod.SESSION,
-    )
+    return actor_for_membership(membership)
