@@ -19,6 +19,7 @@ from allauth.account.internal.flows.login import get_authentication_records
 from allauth.account.internal.flows.reauthentication import did_recently_reauthenticate
 from django.conf import settings
 from django.db.models import F
+from django.dispatch import Signal
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
@@ -28,6 +29,10 @@ from accounts.models import SecurityEvent, StepUpCode, StepUpGrant, User
 from kernel import errors
 from kernel.actor import Actor, AuthMethod
 from kernel.sensitive import SensitiveAction, get_sensitive_action
+
+# Sent for organization-scoped step-ups (success or failure), so the organization's audit
+# log records them: request, user, action, method, organization_id, success.
+step_up_attempted = Signal()
 
 CODE_DIGITS: Final = 6
 CODE_MAX_ATTEMPTS: Final = 5
@@ -129,6 +134,16 @@ def mint_grant(
         result=SecurityEvent.Result.SUCCESS,
         action=action.name,
     )
+    if grant.organization_id is not None:
+        step_up_attempted.send(
+            sender=StepUpGrant,
+            request=request,
+            user=user,
+            action=action.name,
+            method=method,
+            organization_id=grant.organization_id,
+            success=True,
+        )
     return grant
 
 
@@ -207,6 +222,16 @@ def redeem_code(
             result=SecurityEvent.Result.FAILURE,
             action=action.name,
         )
+        if action.organization_scoped and organization_id is not None:
+            step_up_attempted.send(
+                sender=StepUpGrant,
+                request=request,
+                user=user,
+                action=action.name,
+                method="email_code",
+                organization_id=organization_id,
+                success=False,
+            )
         return False
     mint_grant(request, action.name, method="email_code", organization_id=organization_id)
     return True

@@ -130,6 +130,8 @@ def test_transfer_refuses_without_step_up_and_succeeds_with_it(org, owner_client
     assert owner_client.post(path, body, content_type="application/json").status_code == 200
     other.refresh_from_db()
     assert other.role == Role.OWNER
+    step_up = AuditEvent.objects.for_organization(org.pk).get(action="step_up")
+    assert (step_up.target, step_up.result) == ("organization.transfer", "success")
     me = Membership.objects.for_organization(org.pk).get(user__email="owner@example.com")
     assert me.role == Role.ADMIN
 
