@@ -11,6 +11,7 @@ from typing import Final
 from kernel.permissions import FREE_CAPABILITIES
 
 FREE_MEMBER_LIMIT: Final = 5
+FREE_RECORD_LIMIT: Final = 100
 FREE_PLAN_NAME: Final = "Free"
 UPGRADE_PLAN_NAME: Final = "Team"
 
@@ -22,6 +23,11 @@ def organization_capabilities(organization_id: int) -> frozenset[str]:
 def member_limit(organization_id: int) -> int | None:
     """Seats: members plus pending invitations. None means unlimited."""
     return FREE_MEMBER_LIMIT
+
+
+def record_limit(organization_id: int) -> int | None:
+    """Workspace records an organization may keep. None means unlimited."""
+    return FREE_RECORD_LIMIT
 
 
 def plan_names(organization_id: int) -> tuple[str, str]:

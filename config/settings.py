@@ -79,7 +79,7 @@ INSTALLED_APPS = [
     "accounts",
     "organizations",
     "billing",
-    "workspace_records",
+    "workspace_records",  # workspace-demo
 ]
 
 MIDDLEWARE = [
@@ -95,6 +95,7 @@ MIDDLEWARE = [
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "accounts.middleware.AdminAccessMiddleware",
     "kernel.middleware.AppErrorMiddleware",
+    "kernel.idempotency.IdempotencyMiddleware",
 ]
 
 if PRODUCTION:
@@ -275,6 +276,7 @@ SOCIALACCOUNT_EMAIL_AUTHENTICATION = False  # never link accounts by an unverifi
 ORGANIZATIONS_MODE = env.choice("ORGANIZATIONS_MODE", ("team", "personal"), "team")
 INVITATION_TTL_DAYS = env.integer("INVITATION_TTL_DAYS", 7, minimum=1)
 INVITATION_RESENDS_PER_HOUR = env.integer("INVITATION_RESENDS_PER_HOUR", 20, minimum=1)
+API_KEY_RATE_LIMIT_PER_MINUTE = env.integer("API_KEY_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 
 # The kernel resolves "who is calling" through this function (see kernel/guard.py).
 KERNEL_ACTOR_RESOLVER = "organizations.actors.resolve_actor"

@@ -19,6 +19,7 @@ urlpatterns = [
     path("account/", include(account_pages)),
     path("organization/", include("organizations.urls")),
     path("invitations/", include(invitation_urlpatterns)),
+    path("records/", include("workspace_records.urls")),  # workspace-demo
     path("admin/", admin.site.urls),
 ]
 

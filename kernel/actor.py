@@ -24,3 +24,4 @@ class Actor:
     auth_method: AuthMethod = AuthMethod.SESSION
     permission_limit: frozenset[str] | None = None
     """An API key's subset of permissions; None means everything the role holds."""
+    api_key_id: int | None = None

@@ -91,6 +91,30 @@ def install_error_handlers(api: NinjaAPI) -> None:
         api.add_exception_handler(exception_class, partial(_handle, api=api))
 
 
+ERROR_DESCRIPTIONS = {
+    401: "`unauthenticated`",
+    402: "`plan_limit`",
+    403: "`forbidden` or `step_up_required`",
+    404: "`not_found` (also for other organizations' objects)",
+    409: "`conflict`",
+    422: "`invalid_input` with `fields`",
+    429: "`rate_limited`, with `Retry-After`",
+}
+
+
+def error_responses(*statuses: int) -> dict[str, Any]:
+    """`openapi_extra` documenting an endpoint's error answers, all in the one envelope."""
+    return {
+        "responses": {
+            str(status): {
+                "description": ERROR_DESCRIPTIONS[status],
+                "content": {"application/json": {"schema": ERROR_RESPONSE_SCHEMA}},
+            }
+            for status in statuses
+        }
+    }
+
+
 ERROR_RESPONSE_SCHEMA: dict[str, Any] = {
     "type": "object",
     "required": ["error"],

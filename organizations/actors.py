@@ -18,14 +18,26 @@ _CACHE_ATTRIBUTE = "_kernel_actor"
 
 
 def resolve_actor(source: HttpRequest | Mapping[str, Any]) -> Actor:
-    """The signed-in user acting in their active organization. Cached per request."""
+    """An API key (`Authorization: Bearer sk_…`) acting in its organization, else the
+    signed-in user acting in their active organization. Cached per request."""
     if isinstance(source, HttpRequest):
         cached: Actor | None = getattr(source, _CACHE_ATTRIBUTE, None)
         if cached is None:
-            cached = _actor_for_session(getattr(source, "user", None), source.session)
+            bearer = bearer_token(source.headers.get("Authorization", ""))
+            if bearer is not None:
+                from organizations.api_keys import actor_for_api_key
+
+                cached = actor_for_api_key(bearer)
+            else:
+                cached = _actor_for_session(getattr(source, "user", None), source.session)
             setattr(source, _CACHE_ATTRIBUTE, cached)
         return cached
     return _actor_for_session(source.get("user"), source.get("session"))
+
+
+def bearer_token(authorization: str) -> str | None:
+    scheme, _, token = authorization.partition(" ")
+    return token.strip() or None if scheme.lower() == "bearer" else None
 
 
 def actor_for_membership(membership: Membership) -> Actor:

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.http import HttpRequest
 from ninja import Router, Status
 
 from accounts.models import User
 from kernel import errors
-from kernel.ninja import ERROR_RESPONSE_SCHEMA, SessionUserAuth, request_actor
+from kernel.ninja import SessionUserAuth, error_responses, request_actor
 from organizations import mutations, queries
 from organizations.actors import ACTIVE_ORGANIZATION_SESSION_KEY, actor_in_organization
 from organizations.models import Invitation, Membership, Organization
@@ -32,27 +30,6 @@ router = Router()
 user_auth = [SessionUserAuth()]  # signed in, in no particular organization
 
 
-def _errors(*statuses: int) -> dict[str, Any]:
-    described = {
-        401: "`unauthenticated`",
-        402: "`plan_limit`",
-        403: "`forbidden` or `step_up_required`",
-        404: "`not_found` (also for other organizations' objects)",
-        409: "`conflict`",
-        422: "`invalid_input` with `fields`",
-        429: "`rate_limited`",
-    }
-    return {
-        "responses": {
-            str(status): {
-                "description": described[status],
-                "content": {"application/json": {"schema": ERROR_RESPONSE_SCHEMA}},
-            }
-            for status in statuses
-        }
-    }
-
-
 def _user(request: HttpRequest) -> User:
     if not isinstance(request.user, User):
         raise errors.unauthenticated()
@@ -64,7 +41,7 @@ def _user(request: HttpRequest) -> User:
     response=ActorContextOut,
     tags=["organizations"],
     summary="The caller: user, active organization, role and permissions",
-    openapi_extra=_errors(401),
+    openapi_extra=error_responses(401),
 )
 def me(request: HttpRequest) -> queries.ActorContext:
     return queries.actor_context_get(actor=request_actor(request))
@@ -79,7 +56,7 @@ def me(request: HttpRequest) -> queries.ActorContext:
     response=list[MyOrganizationOut],
     tags=["organizations"],
     summary="Organizations the caller belongs to",
-    openapi_extra=_errors(401),
+    openapi_extra=error_responses(401),
 )
 def organization_list(request: HttpRequest) -> list[queries.MyOrganization]:
     return queries.organizations_of_user(_user(request))
@@ -91,7 +68,7 @@ def organization_list(request: HttpRequest) -> list[queries.MyOrganization]:
     response={201: OrganizationOut},
     tags=["organizations"],
     summary="Create an organization (team mode)",
-    openapi_extra=_errors(401, 403, 422),
+    openapi_extra=error_responses(401, 403, 422),
 )
 def organization_create(request: HttpRequest, payload: OrganizationIn) -> Status[Organization]:
     organization = mutations.organization_create(user=_user(request), name=payload.name)
@@ -103,7 +80,7 @@ def organization_create(request: HttpRequest, payload: OrganizationIn) -> Status
     auth=user_auth,
     response=OrganizationOut,
     tags=["organizations"],
-    openapi_extra=_errors(401, 404),
+    openapi_extra=error_responses(401, 404),
 )
 def organization_get(request: HttpRequest, organization_id: int) -> Organization:
     return queries.organization_get(actor=actor_in_organization(request.user, organization_id))
@@ -115,7 +92,7 @@ def organization_get(request: HttpRequest, organization_id: int) -> Organization
     response=OrganizationOut,
     tags=["organizations"],
     summary="Rename",
-    openapi_extra=_errors(401, 403, 404, 422),
+    openapi_extra=error_responses(401, 403, 404, 422),
 )
 def organization_rename(
     request: HttpRequest, organization_id: int, payload: OrganizationIn
@@ -130,7 +107,7 @@ def organization_rename(
     response={204: None},
     tags=["organizations"],
     summary="Delete, with all its data (owners; step-up level 4; the name typed)",
-    openapi_extra=_errors(401, 403, 404, 422),
+    openapi_extra=error_responses(401, 403, 404, 422),
 )
 def organization_delete(
     request: HttpRequest, organization_id: int, payload: OrganizationDeleteIn
@@ -148,7 +125,7 @@ def organization_delete(
     response=MemberOut,
     tags=["organizations"],
     summary="Transfer ownership (owners; step-up level 3)",
-    openapi_extra=_errors(401, 403, 404, 409),
+    openapi_extra=error_responses(401, 403, 404, 409),
 )
 def ownership_transfer(
     request: HttpRequest, organization_id: int, payload: TransferIn
@@ -162,7 +139,9 @@ def ownership_transfer(
 # --- members of the active organization ----------------------------------------------------
 
 
-@router.get("/members", response=list[MemberOut], tags=["members"], openapi_extra=_errors(401, 403))
+@router.get(
+    "/members", response=list[MemberOut], tags=["members"], openapi_extra=error_responses(401, 403)
+)
 def member_list(request: HttpRequest) -> list[Membership]:
     return queries.member_list(actor=request_actor(request))
 
@@ -172,7 +151,7 @@ def member_list(request: HttpRequest) -> list[Membership]:
     response=MemberOut,
     tags=["members"],
     summary="Change a member's role",
-    openapi_extra=_errors(401, 403, 404, 409, 422),
+    openapi_extra=error_responses(401, 403, 404, 409, 422),
 )
 def member_update_role(
     request: HttpRequest, membership_id: int, payload: MemberRoleIn
@@ -187,7 +166,7 @@ def member_update_role(
     response={204: None},
     tags=["members"],
     summary="Remove a member",
-    openapi_extra=_errors(401, 403, 404, 409),
+    openapi_extra=error_responses(401, 403, 404, 409),
 )
 def member_remove(request: HttpRequest, membership_id: int) -> Status[None]:
     mutations.member_remove(actor=request_actor(request), membership_id=membership_id)
@@ -199,7 +178,7 @@ def member_remove(request: HttpRequest, membership_id: int) -> Status[None]:
     response={204: None},
     tags=["members"],
     summary="Leave the active organization",
-    openapi_extra=_errors(401, 403, 409),
+    openapi_extra=error_responses(401, 403, 409),
 )
 def member_leave(request: HttpRequest) -> Status[None]:
     mutations.member_leave(actor=request_actor(request))
@@ -215,7 +194,7 @@ def member_leave(request: HttpRequest) -> Status[None]:
     response=list[InvitationOut],
     tags=["invitations"],
     summary="Pending invitations",
-    openapi_extra=_errors(401, 403),
+    openapi_extra=error_responses(401, 403),
 )
 def invitation_list(request: HttpRequest) -> list[Invitation]:
     return list(queries.invitation_list(actor=request_actor(request)))
@@ -226,7 +205,7 @@ def invitation_list(request: HttpRequest) -> list[Invitation]:
     response={201: InvitationOut},
     tags=["invitations"],
     summary="Invite someone by email",
-    openapi_extra=_errors(401, 402, 403, 409, 422),
+    openapi_extra=error_responses(401, 402, 403, 409, 422),
 )
 def invitation_create(request: HttpRequest, payload: InvitationIn) -> Status[Invitation]:
     invitation, _token = mutations.invitation_create(
@@ -239,7 +218,7 @@ def invitation_create(request: HttpRequest, payload: InvitationIn) -> Status[Inv
     "/invitations/{invitation_id}/resend",
     response=InvitationOut,
     tags=["invitations"],
-    openapi_extra=_errors(401, 403, 404, 409, 429),
+    openapi_extra=error_responses(401, 403, 404, 409, 429),
 )
 def invitation_resend(request: HttpRequest, invitation_id: int) -> Invitation:
     invitation, _token = mutations.invitation_resend(
@@ -253,7 +232,7 @@ def invitation_resend(request: HttpRequest, invitation_id: int) -> Invitation:
     response={204: None},
     tags=["invitations"],
     summary="Revoke an invitation",
-    openapi_extra=_errors(401, 403, 404, 409),
+    openapi_extra=error_responses(401, 403, 404, 409),
 )
 def invitation_revoke(request: HttpRequest, invitation_id: int) -> Status[None]:
     mutations.invitation_revoke(actor=request_actor(request), invitation_id=invitation_id)
@@ -266,7 +245,7 @@ def invitation_revoke(request: HttpRequest, invitation_id: int) -> Status[None]:
     response=MemberOut,
     tags=["invitations"],
     summary="Accept an invitation sent to the caller's address",
-    openapi_extra=_errors(401, 403, 409),
+    openapi_extra=error_responses(401, 403, 409),
 )
 def invitation_accept(request: HttpRequest, payload: TokenIn) -> Membership:
     membership = mutations.invitation_accept(user=_user(request), token=payload.token)
@@ -279,7 +258,7 @@ def invitation_accept(request: HttpRequest, payload: TokenIn) -> Membership:
     auth=user_auth,
     response={204: None},
     tags=["invitations"],
-    openapi_extra=_errors(401, 403, 409),
+    openapi_extra=error_responses(401, 403, 409),
 )
 def invitation_decline(request: HttpRequest, payload: TokenIn) -> Status[None]:
     mutations.invitation_decline(user=_user(request), token=payload.token)
@@ -294,7 +273,7 @@ def invitation_decline(request: HttpRequest, payload: TokenIn) -> Status[None]:
     response=AuditPageOut,
     tags=["audit"],
     summary="The organization's audit log, newest first",
-    openapi_extra=_errors(401, 403),
+    openapi_extra=error_responses(401, 403),
 )
 def audit_list(
     request: HttpRequest,

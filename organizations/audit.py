@@ -31,6 +31,8 @@ class AuditAction(StrEnum):
     INVITATION_ACCEPT = "invitation.accept"
     INVITATION_DECLINE = "invitation.decline"
     STEP_UP = "step_up"
+    API_KEY_CREATE = "api_key.create"
+    API_KEY_REVOKE = "api_key.revoke"
 
 
 def audit(

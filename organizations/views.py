@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -10,6 +11,7 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import User
@@ -18,9 +20,10 @@ from kernel import errors
 from kernel.actor import Actor
 from kernel.errors import AppError, ErrorCode
 from kernel.guard import resolve_actor
-from kernel.permissions import Role
+from kernel.permissions import CATALOGUE, Role, role_permissions
 from organizations import mutations, queries
 from organizations.actors import ACTIVE_ORGANIZATION_SESSION_KEY, actor_in_organization
+from organizations.api_keys import api_key_create, api_key_list, api_key_revoke
 from organizations.audit import AuditAction
 
 # Not form errors: these render the error page with their status.
@@ -346,4 +349,52 @@ def audit(request: HttpRequest) -> HttpResponse:
                 "result": request.GET.get("result", ""),
             },
         },
+    )
+
+
+# --- API keys -------------------------------------------------------------------------------------
+
+EXPIRY_CHOICES = {"": None, "30": 30, "90": 90, "365": 365}
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+@step_up_required("api_keys.create", unsafe_only=True)
+def api_keys(request: HttpRequest) -> HttpResponse:
+    actor = _actor(request)
+    created_key: str | None = None
+    error: AppError | None = None
+    if request.method == "POST":
+        days = EXPIRY_CHOICES.get(request.POST.get("expires_in_days", ""))
+        try:
+            _key, created_key = api_key_create(
+                actor=actor,
+                request=request,
+                name=request.POST.get("name", ""),
+                permissions=request.POST.getlist("permissions"),
+                expires_at=timezone.now() + timedelta(days=days) if days else None,
+            )
+        except AppError as failure:
+            if failure.code in PAGE_ERRORS:
+                raise
+            error = failure
+    return render(
+        request,
+        "organizations/api_keys.html",
+        {
+            "keys": api_key_list(actor=actor),
+            "created_key": created_key,
+            "error": error,
+            "grantable": [(p, CATALOGUE[p].description) for p in role_permissions(actor.role)],
+        },
+        status=error.status if error else 200,
+    )
+
+
+@login_required
+@require_POST
+def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
+    actor = _actor(request)
+    return _attempt(
+        request, lambda: api_key_revoke(actor=actor, key_id=key_id), "Key revoked.", "api_keys"
     )
