@@ -22,6 +22,7 @@ class ErrorCode(StrEnum):
     STEP_UP_REQUIRED = "step_up_required"
     PLAN_LIMIT = "plan_limit"
     RATE_LIMITED = "rate_limited"
+    METHOD_NOT_ALLOWED = "method_not_allowed"
     SERVER_ERROR = "server_error"
 
 
@@ -33,6 +34,7 @@ HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
         ErrorCode.FORBIDDEN: 403,
         ErrorCode.STEP_UP_REQUIRED: 403,
         ErrorCode.NOT_FOUND: 404,
+        ErrorCode.METHOD_NOT_ALLOWED: 405,
         ErrorCode.CONFLICT: 409,
         ErrorCode.RATE_LIMITED: 429,
         ErrorCode.SERVER_ERROR: 500,
@@ -108,6 +110,10 @@ def rate_limited(
     retry_after: int, message: str = "Too many requests. Try again later."
 ) -> AppError:
     return AppError(ErrorCode.RATE_LIMITED, message, retry_after=max(1, retry_after))
+
+
+def method_not_allowed(method: str) -> AppError:
+    return AppError(ErrorCode.METHOD_NOT_ALLOWED, f"{method} is not allowed here.")
 
 
 def server_error(message: str = "Something went wrong on our side.") -> AppError:

@@ -69,15 +69,11 @@ def api_key_create(
         raise errors.forbidden(
             f"You cannot give a key permissions you do not have: {', '.join(beyond)}."
         )
-    prefix = secrets.token_hex(4)
-    raw_key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
-    key = ApiKey.objects.create(
+    key, raw_key = api_key_issue(
         organization_id=actor.organization_id,
         name=clean_name,
-        prefix=prefix,
-        key_hash=_hash(raw_key),
         role=actor.role,
-        permissions=sorted(set(permissions)),
+        permissions=permissions,
         created_by_id=actor.user_id,
         expires_at=expires_at,
     )
@@ -85,9 +81,34 @@ def api_key_create(
         organization_id=actor.organization_id,
         action=AuditAction.API_KEY_CREATE,
         actor=actor,
-        target=f"{key.name} ({prefix})",
+        target=f"{key.name} ({key.prefix})",
         request=request,
         permissions=key.permissions,
+    )
+    return key, raw_key
+
+
+def api_key_issue(
+    *,
+    organization_id: int,
+    name: str,
+    role: Role,
+    permissions: list[str],
+    created_by_id: int | None,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """Internal (no permission check): store a new key, return it and its secret."""
+    prefix = secrets.token_hex(4)
+    raw_key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(
+        organization_id=organization_id,
+        name=name,
+        prefix=prefix,
+        key_hash=_hash(raw_key),
+        role=role,
+        permissions=sorted(set(permissions)),
+        created_by_id=created_by_id,
+        expires_at=expires_at,
     )
     return key, raw_key
 

@@ -25,6 +25,7 @@ DOCUMENTED_STATUS = {
     "not_found": 404,
     "conflict": 409,
     "rate_limited": 429,
+    "method_not_allowed": 405,
     "server_error": 500,
 }
 
@@ -37,6 +38,7 @@ FACTORIES = {
     "step_up_required": lambda: errors.step_up_required(),
     "plan_limit": lambda: errors.plan_limit("The Pro plan lifts this limit."),
     "rate_limited": lambda: errors.rate_limited(30),
+    "method_not_allowed": lambda: errors.method_not_allowed("PUT"),
     "server_error": lambda: errors.server_error(),
 }
 

@@ -15,8 +15,8 @@ from organizations import mutations
 from organizations.actors import actor_for_membership
 from organizations.models import AuditEvent, Invitation, Membership, Organization
 from tests.accounts.helpers import PASSWORD, login, make_verified_user
+from tests.conftest import client_for
 from tests.factories import MembershipFactory, OrganizationFactory
-from tests.organizations.conftest import client_for
 
 
 def code(raised) -> str:
