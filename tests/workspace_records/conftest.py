@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -14,7 +15,7 @@ from workspace_records.models import WorkspaceRecord
 RECORD_PERMISSIONS = [p for p in CATALOGUE if p.startswith("workspace.records.")]
 
 
-def bearer(raw_key: str) -> dict[str, str]:
+def bearer(raw_key: str) -> dict[str, Any]:
     return {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
 
 
