@@ -76,7 +76,7 @@ def organization_create(request: HttpRequest, payload: OrganizationIn) -> Status
 
 
 @router.get(
-    "/organizations/{organization_id}",
+    "/organizations/{int:organization_id}",
     auth=user_auth,
     response=OrganizationOut,
     tags=["organizations"],
@@ -87,7 +87,7 @@ def organization_get(request: HttpRequest, organization_id: int) -> Organization
 
 
 @router.patch(
-    "/organizations/{organization_id}",
+    "/organizations/{int:organization_id}",
     auth=user_auth,
     response=OrganizationOut,
     tags=["organizations"],
@@ -102,7 +102,7 @@ def organization_rename(
 
 
 @router.delete(
-    "/organizations/{organization_id}",
+    "/organizations/{int:organization_id}",
     auth=user_auth,
     response={204: None},
     tags=["organizations"],
@@ -120,7 +120,7 @@ def organization_delete(
 
 
 @router.post(
-    "/organizations/{organization_id}/transfer",
+    "/organizations/{int:organization_id}/transfer",
     auth=user_auth,
     response=MemberOut,
     tags=["organizations"],
@@ -147,7 +147,7 @@ def member_list(request: HttpRequest) -> list[Membership]:
 
 
 @router.patch(
-    "/members/{membership_id}",
+    "/members/{int:membership_id}",
     response=MemberOut,
     tags=["members"],
     summary="Change a member's role",
@@ -162,7 +162,7 @@ def member_update_role(
 
 
 @router.delete(
-    "/members/{membership_id}",
+    "/members/{int:membership_id}",
     response={204: None},
     tags=["members"],
     summary="Remove a member",
@@ -215,7 +215,7 @@ def invitation_create(request: HttpRequest, payload: InvitationIn) -> Status[Inv
 
 
 @router.post(
-    "/invitations/{invitation_id}/resend",
+    "/invitations/{int:invitation_id}/resend",
     response=InvitationOut,
     tags=["invitations"],
     openapi_extra=error_responses(401, 403, 404, 409, 429),
@@ -228,7 +228,7 @@ def invitation_resend(request: HttpRequest, invitation_id: int) -> Invitation:
 
 
 @router.delete(
-    "/invitations/{invitation_id}",
+    "/invitations/{int:invitation_id}",
     response={204: None},
     tags=["invitations"],
     summary="Revoke an invitation",

@@ -39,14 +39,16 @@ def record_create(request: HttpRequest, payload: RecordIn) -> Status[WorkspaceRe
 
 
 @router.get(
-    "/records/{record_id}", response=RecordOut, openapi_extra=error_responses(401, 403, 404, 429)
+    "/records/{int:record_id}",
+    response=RecordOut,
+    openapi_extra=error_responses(401, 403, 404, 429),
 )
 def record_get(request: HttpRequest, record_id: int) -> WorkspaceRecord:
     return queries.record_get(actor=request_actor(request), record_id=record_id)
 
 
 @router.patch(
-    "/records/{record_id}",
+    "/records/{int:record_id}",
     response=RecordOut,
     openapi_extra=error_responses(401, 403, 404, 409, 422, 429),
 )
@@ -57,7 +59,7 @@ def record_update(request: HttpRequest, record_id: int, payload: RecordPatch) ->
 
 
 @router.delete(
-    "/records/{record_id}",
+    "/records/{int:record_id}",
     response={204: None},
     openapi_extra=error_responses(401, 403, 404, 409, 429),
 )
