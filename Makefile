@@ -10,7 +10,7 @@ PORT ?= 8000
 # Development mode unless the caller says otherwise (production needs SECRET_KEY etc.).
 export DEBUG ?= true
 
-.PHONY: run test lint fmt migrate install lock clean
+.PHONY: run test lint fmt migrate install lock clean bench
 
 run: $(STAMP) ## Set up, apply migrations and serve HTTP + WebSocket on http://localhost:8000
 	$(BIN)/python manage.py migrate --no-input
@@ -40,6 +40,9 @@ $(STAMP): requirements.lock
 	@test -x $(BIN)/python || "$$(scripts/find-python)" -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	@touch $@
+
+bench: $(STAMP) ## Records API vs a raw-cursor baseline (see docs/performance.md)
+	$(BIN)/python bench/records.py
 
 lock: $(STAMP) ## Re-resolve requirements.lock from pyproject.toml
 	$(BIN)/python -m pip install --quiet uv

@@ -277,6 +277,8 @@ ORGANIZATIONS_MODE = env.choice("ORGANIZATIONS_MODE", ("team", "personal"), "tea
 INVITATION_TTL_DAYS = env.integer("INVITATION_TTL_DAYS", 7, minimum=1)
 INVITATION_RESENDS_PER_HOUR = env.integer("INVITATION_RESENDS_PER_HOUR", 20, minimum=1)
 API_KEY_RATE_LIMIT_PER_MINUTE = env.integer("API_KEY_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
+# Mounts the bare baseline endpoint of bench/records.py. Benchmarks only.
+BENCHMARK_ENDPOINTS = env.boolean("BENCHMARK_ENDPOINTS", default=False)
 
 # The kernel resolves "who is calling" through this function (see kernel/guard.py).
 KERNEL_ACTOR_RESOLVER = "organizations.actors.resolve_actor"

@@ -1,4 +1,5 @@
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
@@ -22,6 +23,11 @@ urlpatterns = [
     path("records/", include("workspace_records.urls")),  # workspace-demo
     path("admin/", admin.site.urls),
 ]
+
+if settings.BENCHMARK_ENDPOINTS:  # bench/records.py only; never on in production
+    from bench.baseline import records_raw
+
+    urlpatterns.append(path("bench/records-raw/<int:organization_id>", records_raw))
 
 handler400 = "config.views.bad_request"
 handler403 = "config.views.permission_denied"
