@@ -201,7 +201,7 @@ def measure(
     try:
         wait_until_up(port)
         real = ("/api/v1/records", {"Authorization": f"Bearer {raw_key}"})
-        bare = (f"/bench/records-raw/{organization_id}", {})
+        bare: tuple[str, dict[str, str]] = (f"/bench/records-raw/{organization_id}", {})
         for path, headers in (real, bare):  # warm both
             load(port, path, headers, 1, args.threads)
         results: dict[str, list[float]] = {"real": [], "bare": []}

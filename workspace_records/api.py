@@ -28,12 +28,7 @@ class RecordFilters(Schema):
 @router.get("/records", response=RecordPageOut, openapi_extra=error_responses(401, 403, 422, 429))
 def record_list(request: HttpRequest, filters: Query[RecordFilters]) -> dict[str, Any]:
     page = queries.record_list(actor=request_actor(request), **filters.dict())
-    # Plain dicts validate several times faster than ORM objects read attribute by attribute.
-    return {"records": [_row(r) for r in page.records], "next_cursor": page.next_cursor}
-
-
-def _row(record: WorkspaceRecord) -> dict[str, Any]:
-    return {field: getattr(record, field) for field in RecordOut.model_fields}
+    return {"records": page.records, "next_cursor": page.next_cursor}
 
 
 @router.post(

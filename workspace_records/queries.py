@@ -8,6 +8,7 @@ import binascii
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
+from typing import Any
 
 from django.db.models import Q, QuerySet
 
@@ -25,14 +26,19 @@ class RecordOrder(StrEnum):
     OLDEST = "oldest"
 
 
+LIST_FIELDS = ("id", "title", "status", "body", "created_by_id", "created_at", "updated_at")
+Row = dict[str, Any]
+
+
 @dataclass(frozen=True)
 class RecordPage:
-    records: list[WorkspaceRecord]
+    records: list[Row]
+    """Plain rows (LIST_FIELDS plus `status_label`): lists need no model instances."""
     next_cursor: str | None
 
 
-def _encode_cursor(record: WorkspaceRecord) -> str:
-    raw = f"{record.created_at.isoformat()}|{record.pk}".encode()
+def _encode_cursor(record: Row) -> str:
+    raw = f"{record['created_at'].isoformat()}|{record['id']}".encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
@@ -72,7 +78,10 @@ def record_list(
             after = Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
         records = records.filter(after)
     records = records.order_by(*(("-created_at", "-id") if newest else ("created_at", "id")))
-    page = list(records[: limit + 1])
+    page = list(records.values(*LIST_FIELDS)[: limit + 1])
+    labels = dict(RecordStatus.choices)
+    for row in page:
+        row["status_label"] = labels.get(row["status"], row["status"])
     more = len(page) > limit
     page = page[:limit]
     return RecordPage(page, _encode_cursor(page[-1]) if more and page else None)
