@@ -16,7 +16,7 @@ router = Router(tags=["account"])
     "/account",
     response={204: None},
     summary="Delete the signed-in user's account (sensitive: level 4 step-up)",
-    openapi_extra=error_responses(401, 403, 409),
+    openapi_extra=error_responses(401, 403, 409, 429),
 )
 def delete_account(request: HttpRequest) -> Status[None]:
     user = request.user

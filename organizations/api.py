@@ -41,7 +41,7 @@ def _user(request: HttpRequest) -> User:
     response=ActorContextOut,
     tags=["organizations"],
     summary="The caller: user, active organization, role and permissions",
-    openapi_extra=error_responses(401),
+    openapi_extra=error_responses(401, 429),
 )
 def me(request: HttpRequest) -> queries.ActorContext:
     return queries.actor_context_get(actor=request_actor(request))
@@ -140,7 +140,10 @@ def ownership_transfer(
 
 
 @router.get(
-    "/members", response=list[MemberOut], tags=["members"], openapi_extra=error_responses(401, 403)
+    "/members",
+    response=list[MemberOut],
+    tags=["members"],
+    openapi_extra=error_responses(401, 403, 429),
 )
 def member_list(request: HttpRequest) -> list[Membership]:
     return queries.member_list(actor=request_actor(request))
@@ -151,7 +154,7 @@ def member_list(request: HttpRequest) -> list[Membership]:
     response=MemberOut,
     tags=["members"],
     summary="Change a member's role",
-    openapi_extra=error_responses(401, 403, 404, 409, 422),
+    openapi_extra=error_responses(401, 403, 404, 409, 422, 429),
 )
 def member_update_role(
     request: HttpRequest, membership_id: int, payload: MemberRoleIn
@@ -166,7 +169,7 @@ def member_update_role(
     response={204: None},
     tags=["members"],
     summary="Remove a member",
-    openapi_extra=error_responses(401, 403, 404, 409),
+    openapi_extra=error_responses(401, 403, 404, 409, 429),
 )
 def member_remove(request: HttpRequest, membership_id: int) -> Status[None]:
     mutations.member_remove(actor=request_actor(request), membership_id=membership_id)
@@ -178,7 +181,7 @@ def member_remove(request: HttpRequest, membership_id: int) -> Status[None]:
     response={204: None},
     tags=["members"],
     summary="Leave the active organization",
-    openapi_extra=error_responses(401, 403, 409),
+    openapi_extra=error_responses(401, 403, 409, 429),
 )
 def member_leave(request: HttpRequest) -> Status[None]:
     mutations.member_leave(actor=request_actor(request))
@@ -194,7 +197,7 @@ def member_leave(request: HttpRequest) -> Status[None]:
     response=list[InvitationOut],
     tags=["invitations"],
     summary="Pending invitations",
-    openapi_extra=error_responses(401, 403),
+    openapi_extra=error_responses(401, 403, 429),
 )
 def invitation_list(request: HttpRequest) -> list[Invitation]:
     return list(queries.invitation_list(actor=request_actor(request)))
@@ -205,7 +208,7 @@ def invitation_list(request: HttpRequest) -> list[Invitation]:
     response={201: InvitationOut},
     tags=["invitations"],
     summary="Invite someone by email",
-    openapi_extra=error_responses(401, 402, 403, 409, 422),
+    openapi_extra=error_responses(401, 402, 403, 409, 422, 429),
 )
 def invitation_create(request: HttpRequest, payload: InvitationIn) -> Status[Invitation]:
     invitation, _token = mutations.invitation_create(
@@ -232,7 +235,7 @@ def invitation_resend(request: HttpRequest, invitation_id: int) -> Invitation:
     response={204: None},
     tags=["invitations"],
     summary="Revoke an invitation",
-    openapi_extra=error_responses(401, 403, 404, 409),
+    openapi_extra=error_responses(401, 403, 404, 409, 429),
 )
 def invitation_revoke(request: HttpRequest, invitation_id: int) -> Status[None]:
     mutations.invitation_revoke(actor=request_actor(request), invitation_id=invitation_id)
@@ -273,7 +276,7 @@ def invitation_decline(request: HttpRequest, payload: TokenIn) -> Status[None]:
     response=AuditPageOut,
     tags=["audit"],
     summary="The organization's audit log, newest first",
-    openapi_extra=error_responses(401, 403),
+    openapi_extra=error_responses(401, 403, 429),
 )
 def audit_list(
     request: HttpRequest,

@@ -146,28 +146,35 @@ def actor_for_api_key(raw_key: str) -> Actor:
     if not raw_key.startswith(KEY_PREFIX) or raw_key.count("_") < 2:
         raise invalid
     prefix = raw_key[len(KEY_PREFIX) :].split("_", 1)[0]
-    key = ApiKey.objects.unscoped().filter(prefix=prefix).first()  # the prefix identifies it
+    # On every API call: plain values, no model instance. The prefix identifies the key.
+    key = (
+        ApiKey.objects.unscoped()
+        .filter(prefix=prefix, revoked_at=None)
+        .values(
+            "pk", "key_hash", "organization_id", "role", "permissions", "expires_at", "last_used_at"
+        )
+        .first()
+    )
     now = timezone.now()
     if (
         key is None
-        or not hmac.compare_digest(key.key_hash, _hash(raw_key))
-        or key.revoked_at is not None
-        or (key.expires_at is not None and key.expires_at <= now)
+        or not hmac.compare_digest(key["key_hash"], _hash(raw_key))
+        or (key["expires_at"] is not None and key["expires_at"] <= now)
     ):
         raise invalid
     ratelimit.enforce(
-        f"api-key:{key.pk}", limit=settings.API_KEY_RATE_LIMIT_PER_MINUTE, window_seconds=60
+        f"api-key:{key['pk']}", limit=settings.API_KEY_RATE_LIMIT_PER_MINUTE, window_seconds=60
     )
-    if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
-        ApiKey.objects.unscoped().filter(pk=key.pk).update(last_used_at=now)
+    if key["last_used_at"] is None or now - key["last_used_at"] > LAST_USED_RESOLUTION:
+        ApiKey.objects.unscoped().filter(pk=key["pk"]).update(last_used_at=now)
     return Actor(
         user_id=None,
-        organization_id=key.organization_id,
-        role=Role(key.role),
-        capabilities=organization_capabilities(key.organization_id),
+        organization_id=key["organization_id"],
+        role=Role(key["role"]),
+        capabilities=organization_capabilities(key["organization_id"]),
         auth_method=AuthMethod.API_KEY,
-        permission_limit=frozenset(key.permissions),
-        api_key_id=key.pk,
+        permission_limit=frozenset(key["permissions"]),
+        api_key_id=key["pk"],
     )
 
 

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
@@ -26,9 +24,14 @@ class RecordFilters(Schema):
 
 
 @router.get("/records", response=RecordPageOut, openapi_extra=error_responses(401, 403, 422, 429))
-def record_list(request: HttpRequest, filters: Query[RecordFilters]) -> dict[str, Any]:
+def record_list(request: HttpRequest, filters: Query[RecordFilters]) -> HttpResponse:
     page = queries.record_list(actor=request_actor(request), **filters.dict())
-    return {"records": page.records, "next_cursor": page.next_cursor}
+    # Validated by the documented schema straight from plain rows, serialized once: several
+    # times faster than django-ninja reading each row attribute by attribute.
+    body = RecordPageOut.model_validate(
+        {"records": page.records, "next_cursor": page.next_cursor}
+    ).model_dump_json()
+    return HttpResponse(body, content_type="application/json")
 
 
 @router.post(
