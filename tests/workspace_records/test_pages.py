@@ -135,3 +135,20 @@ def test_a_stale_session_steps_up_before_creating_a_key(team):
     )
     assert response.status_code == 302
     assert response["Location"].startswith("/account/step-up/api_keys.create/")
+
+
+def test_operators_see_records_per_organization_in_the_admin(org, other_org):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    operator = make_verified_user("ops@example.com")
+    operator.is_staff = operator.is_superuser = True
+    operator.save()
+    TOTP.activate(operator, generate_totp_secret())
+    WorkspaceRecord.objects.create(organization=org, title="Acme roadmap", status="done")
+    WorkspaceRecord.objects.create(organization=other_org, title="Globex roadmap")
+    client = Client()
+    client.force_login(operator)
+    listing = client.get("/admin/workspace_records/workspacerecord/?q=roadmap&status__exact=done")
+    assert listing.status_code == 200
+    assert b"Acme roadmap" in listing.content
+    assert b"Globex roadmap" not in listing.content
