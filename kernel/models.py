@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from django.db import models
+from django.db.models.functions import Now
 
 from kernel.tenancy import TenantModel
 
 
 class IdempotencyRecord(TenantModel):
+    change_capture_exempt = True  # bookkeeping of the API layer; no query reads it
+
     """The first response to an unsafe API call made with an `Idempotency-Key` header,
     replayed for 24 hours to a repeat of the same call (kernel/idempotency.py)."""
 
@@ -26,3 +29,22 @@ class IdempotencyRecord(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.key} ({self.status_code})"
+
+
+class Change(models.Model):
+    """One organization's rows of one table changed in a committed transaction
+    (written by the triggers of kernel/change_capture.py, pruned by the listener)."""
+
+    tenant_exempt = "written by database triggers for every organization; read by the listener"
+
+    id = models.BigAutoField(primary_key=True)
+    table_name = models.CharField(max_length=128)
+    organization_id = models.BigIntegerField()
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        db_table = "kernel_change"
+        indexes = [models.Index(fields=["created_at"], name="kernel_change_created")]
+
+    def __str__(self) -> str:
+        return f"{self.table_name}:{self.organization_id}"

@@ -8,6 +8,7 @@ from ninja import Router, Status
 from accounts.models import User
 from kernel import errors
 from kernel.ninja import SessionUserAuth, error_responses, request_actor
+from kernel.text import StorableText
 from organizations import mutations, queries
 from organizations.actors import ACTIVE_ORGANIZATION_SESSION_KEY, actor_in_organization
 from organizations.models import Invitation, Membership, Organization
@@ -280,8 +281,8 @@ def invitation_decline(request: HttpRequest, payload: TokenIn) -> Status[None]:
 )
 def audit_list(
     request: HttpRequest,
-    action: str | None = None,
-    result: str | None = None,
+    action: StorableText | None = None,
+    result: StorableText | None = None,
     before: int | None = None,
 ) -> queries.AuditPage:
     return queries.audit_list(

@@ -51,7 +51,7 @@ def api_key_create(
     if actor.auth_method == AuthMethod.API_KEY:
         raise errors.forbidden("API keys cannot create API keys.")
     require_step_up(request, "api_keys.create", organization_id=actor.organization_id)
-    clean_name = name.strip()
+    clean_name = name.replace("\x00", "").strip()
     problems: dict[str, list[str]] = {}
     if not 1 <= len(clean_name) <= 64:
         problems["name"] = ["Use 1 to 64 characters."]

@@ -13,6 +13,7 @@ from kernel import errors
 from kernel.actor import Actor, AuthMethod
 from kernel.guard import require_app_permission
 from kernel.permissions import CATALOGUE, ROLE_RANK, Role, role_permissions
+from kernel.text import storable_or_error
 from organizations.models import AuditEvent, Invitation, Membership, Organization
 
 AUDIT_PAGE_SIZE = 50
@@ -100,9 +101,9 @@ def audit_list(
     require_app_permission(actor, "audit.read")
     events = AuditEvent.objects.for_actor(actor).order_by("-id")
     if action:
-        events = events.filter(action=action)
+        events = events.filter(action=storable_or_error(action, "action"))
     if result:
-        events = events.filter(result=result)
+        events = events.filter(result=storable_or_error(result, "result"))
     if before is not None:
         events = events.filter(id__lt=before)
     page = list(events[: limit + 1])

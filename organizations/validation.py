@@ -7,13 +7,14 @@ from typing import Annotated
 from pydantic import AfterValidator
 
 from kernel import errors
+from kernel.text import storable_text
 
 NAME_MIN, NAME_MAX = 2, 64
 
 
 def clean_organization_name(value: str) -> str:
     """Trimmed, 2 to 64 characters. Raises ValueError with the message users see."""
-    name = " ".join(str(value).split())
+    name = " ".join(storable_text(str(value)).split())
     if len(name) < NAME_MIN:
         raise ValueError(f"Use at least {NAME_MIN} characters for the name.")
     if len(name) > NAME_MAX:

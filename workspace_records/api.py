@@ -7,6 +7,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from kernel.ninja import error_responses, request_actor
+from kernel.text import StorableText
 from workspace_records import mutations, queries
 from workspace_records.models import RecordStatus, WorkspaceRecord
 from workspace_records.queries import RecordOrder
@@ -17,9 +18,9 @@ router = Router(tags=["records"])
 
 class RecordFilters(Schema):
     status: RecordStatus | None = None
-    search: str | None = Field(None, max_length=200)
+    search: StorableText | None = Field(None, max_length=200)
     order: RecordOrder = RecordOrder.NEWEST
-    cursor: str | None = Field(None, max_length=200)
+    cursor: StorableText | None = Field(None, max_length=200)
     limit: int = Field(queries.DEFAULT_PAGE_SIZE, ge=1, le=queries.MAX_PAGE_SIZE)
 
 

@@ -8,7 +8,7 @@ from kernel.actor import Actor
 from kernel.guard import require_app_permission
 from kernel.mutations import mutation
 from workspace_records.models import RecordStatus, WorkspaceRecord
-from workspace_records.validation import title_or_error
+from workspace_records.validation import body_or_error, title_or_error
 
 
 def _record(actor: Actor, record_id: int) -> WorkspaceRecord:
@@ -34,6 +34,7 @@ def record_create(
     the plan's record limit (checked in the same transaction as the insert)."""
     require_app_permission(actor, "workspace.records.create")
     clean_title, clean_status = title_or_error(title), _status(status)
+    clean_body = body_or_error(body)
     limit = record_limit(actor.organization_id)
     if limit is not None and WorkspaceRecord.objects.for_actor(actor).count() >= limit:
         current, upgrade = plan_names(actor.organization_id)
@@ -43,7 +44,7 @@ def record_create(
     return WorkspaceRecord.objects.create(
         organization_id=actor.organization_id,
         title=clean_title,
-        body=body,
+        body=clean_body,
         status=clean_status,
         created_by_id=actor.user_id,
     )
@@ -64,7 +65,7 @@ def record_update(
     if title is not None:
         record.title = title_or_error(title)
     if body is not None:
-        record.body = body
+        record.body = body_or_error(body)
     if status is not None:
         record.status = _status(status)
     record.save()

@@ -15,6 +15,7 @@ from django.db.models import Q, QuerySet
 from kernel import errors
 from kernel.actor import Actor
 from kernel.guard import require_app_permission
+from kernel.text import storable_or_error
 from workspace_records.models import RecordStatus, WorkspaceRecord
 
 DEFAULT_PAGE_SIZE = 50
@@ -68,7 +69,7 @@ def record_list(
     if status:
         records = records.filter(status=status)
     if search:
-        records = records.filter(title__icontains=search.strip())
+        records = records.filter(title__icontains=storable_or_error(search, "search").strip())
     newest = order == RecordOrder.NEWEST
     if cursor:
         created_at, pk = _decode_cursor(cursor)

@@ -6,7 +6,7 @@ from ninja import Schema
 from pydantic import Field
 
 from workspace_records.models import RecordStatus
-from workspace_records.validation import RecordTitle
+from workspace_records.validation import RecordBody, RecordTitle
 
 
 class RecordOut(Schema):
@@ -26,11 +26,11 @@ class RecordPageOut(Schema):
 
 class RecordIn(Schema):
     title: RecordTitle
-    body: str = Field("", max_length=20_000)
+    body: RecordBody = ""
     status: RecordStatus = RecordStatus.OPEN
 
 
 class RecordPatch(Schema):
     title: RecordTitle | None = None
-    body: str | None = Field(None, max_length=20_000)
+    body: RecordBody | None = None
     status: RecordStatus | None = None

@@ -293,3 +293,19 @@ def test_concurrent_duplicates_with_one_key_make_one_record(make_key):
     assert WorkspaceRecord.objects.for_organization(org.pk).count() == 1
     assert statuses.count(201) >= 1
     assert set(statuses) <= {201, 409}
+
+
+@pytest.mark.parametrize("field", ["title", "body"])
+def test_nul_characters_are_invalid_input_not_a_server_error(field, api, make_key, org):
+    payload = {"title": "ok", field: "bad\x00text"}
+    response = api.post("/api/v1/records", payload, content_type=JSON, **bearer(make_key(O)))
+    assert response.status_code == 422
+    assert field in response.json()["error"]["fields"]
+    assert not WorkspaceRecord.objects.for_organization(org.pk).exists()
+
+
+def test_nul_characters_in_query_parameters_are_invalid_input(api, make_key):
+    headers = bearer(make_key(O))
+    for path in ("/api/v1/records?search=a%00b", "/api/v1/audit-events?action=a%00b"):
+        response = api.get(path, **headers)
+        assert response.status_code == 422, path

@@ -152,3 +152,8 @@ def test_operators_see_records_per_organization_in_the_admin(org, other_org):
     assert listing.status_code == 200
     assert b"Acme roadmap" in listing.content
     assert b"Globex roadmap" not in listing.content
+
+
+def test_a_nul_character_in_a_search_is_an_error_page_not_a_crash(team):
+    response = client_for(team[V]).get("/records/?q=a%00b")
+    assert response.status_code == 422

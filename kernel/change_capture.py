@@ -1,0 +1,87 @@
+"""Change capture from the database itself, for live queries.
+
+Every tenant table gets statement-level triggers that, for each INSERT, UPDATE or DELETE
+(ORM save, QuerySet.update, bulk operations, the admin, raw SQL alike), record which
+organizations' rows of which table changed:
+
+  * a row in `kernel_change` (table, organization, id): the durable, pruned record a
+    listener catches up from after it may have missed notifications;
+  * `pg_notify('kernel_changes', '<table>:<organization id>')`: the wake-up. PostgreSQL
+    delivers it only when the transaction commits, never for a rollback, and folds
+    duplicates within one transaction.
+
+Statement-level triggers with transition tables cost one insert per organization per
+statement, not per row. The triggers are (re)installed after every `migrate`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Final
+
+from django.db import connection
+from django.db.backends.base.base import BaseDatabaseWrapper
+
+from kernel.tenancy import TenantModel
+
+CHANNEL: Final = "kernel_changes"
+
+# The channel name is spelled out in the SQL: it must equal CHANNEL.
+FUNCTION_SQL: Final = """
+CREATE OR REPLACE FUNCTION kernel_capture_change() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    organization bigint;
+BEGIN
+    FOR organization IN
+        EXECUTE format(
+            'SELECT DISTINCT organization_id FROM %I WHERE organization_id IS NOT NULL',
+            CASE WHEN TG_OP = 'DELETE' THEN 'changed_old' ELSE 'changed_new' END
+        )
+    LOOP
+        INSERT INTO kernel_change (table_name, organization_id)
+        VALUES (TG_TABLE_NAME, organization);
+        PERFORM pg_notify('kernel_changes', TG_TABLE_NAME || ':' || organization);
+    END LOOP;
+    RETURN NULL;
+END;
+$$;
+"""
+
+# UPDATE uses the new rows: a tenant row never moves between organizations.
+_TRIGGERS: Final = (
+    ("ins", "INSERT", "REFERENCING NEW TABLE AS changed_new"),
+    ("upd", "UPDATE", "REFERENCING NEW TABLE AS changed_new"),
+    ("del", "DELETE", "REFERENCING OLD TABLE AS changed_old"),
+)
+
+
+def trigger_statements(table: str) -> list[str]:
+    return [
+        f'CREATE OR REPLACE TRIGGER "kernel_change_{suffix}" AFTER {event} ON "{table}" '
+        f"{referencing} FOR EACH STATEMENT EXECUTE FUNCTION kernel_capture_change()"
+        for suffix, event, referencing in _TRIGGERS
+    ]
+
+
+def captured_tables(models: Iterable[type[Any]]) -> list[str]:
+    return sorted(
+        model._meta.db_table
+        for model in models
+        if issubclass(model, TenantModel)
+        and not model._meta.abstract
+        and not getattr(model, "change_capture_exempt", False)
+    )
+
+
+def install_triggers(
+    models: Iterable[type[Any]], using: BaseDatabaseWrapper = connection
+) -> list[str]:
+    """Create or refresh the capture function and every tenant table's triggers."""
+    tables = captured_tables(models)
+    with using.cursor() as cursor:
+        cursor.execute(FUNCTION_SQL)
+        for table in tables:
+            for statement in trigger_statements(table):
+                cursor.execute(statement)
+    return tables

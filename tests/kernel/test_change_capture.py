@@ -1,0 +1,122 @@
+"""Change capture: every write path to a tenant table records (table, organization) and
+notifies listeners on commit — never on rollback."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from django.apps import apps
+from django.db import connection, transaction
+
+from kernel.change_capture import CHANNEL, captured_tables
+from kernel.models import Change
+from kernel.permissions import Role
+from organizations.models import Membership
+from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def changes() -> list[tuple[str, int]]:
+    return list(Change.objects.order_by("id").values_list("table_name", "organization_id"))
+
+
+@pytest.fixture
+def listener() -> Iterator[psycopg.Connection]:
+    settings = connection.settings_dict
+    conninfo = psycopg.conninfo.make_conninfo(
+        dbname=settings["NAME"],
+        user=settings["USER"],
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or settings["OPTIONS"].get("host"),
+        port=settings["PORT"] or None,
+    )
+    with psycopg.connect(conninfo, autocommit=True) as listening:
+        listening.execute(f"LISTEN {CHANNEL}")
+        yield listening
+
+
+def notifications(listening: psycopg.Connection) -> list[str]:
+    return [n.payload for n in listening.notifies(timeout=0.5, stop_after=50)]
+
+
+def test_every_tenant_table_is_captured_except_bookkeeping():
+    tables = captured_tables(apps.get_models())
+    assert {"organizations_membership", "organizations_invitation"} <= set(tables)
+    assert "kernel_idempotencyrecord" not in tables
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT DISTINCT event_object_table FROM information_schema.triggers "
+            "WHERE trigger_name LIKE 'kernel_change_%%'"
+        )
+        assert {row[0] for row in cursor.fetchall()} == set(tables)
+
+
+def test_every_write_path_is_captured_and_notified(listener):
+    org = OrganizationFactory()
+    users = [UserFactory() for _ in range(21)]
+    Change.objects.all().delete()
+    notifications(listener)
+    table = "organizations_membership"
+
+    member = Membership.objects.create(organization=org, user=users[0], role=Role.MEMBER)  # save
+    Membership.objects.for_organization(org.pk).update(role=Role.VIEWER)  # QuerySet.update
+    Membership.objects.bulk_create(  # bulk: one capture per statement and organization
+        [Membership(organization=org, user=user, role=Role.MEMBER) for user in users[1:]]
+    )
+    with connection.cursor() as cursor:  # raw SQL
+        cursor.execute(
+            f'UPDATE "{table}" SET role = %s WHERE organization_id = %s', ["admin", org.pk]
+        )
+    member.delete()
+
+    assert changes() == [(table, org.pk)] * 5
+    assert notifications(listener) == [f"{table}:{org.pk}"] * 5
+
+
+def test_a_statement_touching_two_organizations_records_both(listener):
+    first, second = OrganizationFactory(), OrganizationFactory()
+    user = UserFactory()
+    Membership.objects.bulk_create(
+        [
+            Membership(organization=first, user=user, role="member"),
+            Membership(organization=second, user=user, role="member"),
+        ]
+    )
+    Change.objects.all().delete()
+    notifications(listener)
+
+    Membership.objects.unscoped().filter(user=user).update(role=Role.VIEWER)
+
+    assert sorted(changes()) == sorted(
+        [("organizations_membership", first.pk), ("organizations_membership", second.pk)]
+    )
+
+
+def test_a_rolled_back_write_records_and_notifies_nothing(listener):
+    org = OrganizationFactory()
+    Change.objects.all().delete()
+    notifications(listener)
+
+    def write_then_fail() -> None:
+        with transaction.atomic():
+            MembershipFactory(organization=org, role=Role.MEMBER)
+            raise RuntimeError("roll back")
+
+    with pytest.raises(RuntimeError):
+        write_then_fail()
+
+    assert changes() == []
+    assert notifications(listener) == []
+
+
+def test_notifications_arrive_only_at_commit(listener):
+    org = OrganizationFactory()
+    notifications(listener)
+    with transaction.atomic():
+        MembershipFactory(organization=org, user=UserFactory(), role=Role.MEMBER)
+        assert notifications(listener) == []  # not yet committed
+    assert notifications(listener) == [f"organizations_membership:{org.pk}"]
+    assert Membership.objects.for_organization(org.pk).count() == 1
