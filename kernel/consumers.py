@@ -1,9 +1,10 @@
 """The WebSocket transport at /ws/: JSON frames in, JSON frames out.
 
-Every frame is an object with a `type` and an `id` chosen by the client; errors come back
-as `{"type": "error", "id", "code", "message", "fields"}` with the API's codes. Today the
-socket answers `ping`; the function registry behind `subscribe`, `unsubscribe` and
-`mutation` arrives with reactive queries (docs/architecture in ../shared).
+Client → server: `subscribe {id, query, args}`, `unsubscribe {id}`, `ping {id}`.
+Server → client: `result {id, value}` at once and whenever the value changes, `error {id,
+code, message, fields}` with the API's codes, `pong {id}`. The socket authenticates with
+the session cookie (browsers; Origin checked) or `Authorization: Bearer <api key>`.
+See docs/live-queries.md.
 """
 
 from __future__ import annotations
@@ -12,20 +13,32 @@ import json
 import logging
 from typing import Any, Final
 
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from kernel import errors
 from kernel.errors import AppError
+from kernel.guard import resolve_actor
+from kernel.live.hub import Subscription, hub
+from kernel.live.registry import QUERIES
 from kernel.rendering import as_app_error, socket_error_frame
 
 logger = logging.getLogger(__name__)
 
 MAX_FRAME_CHARS: Final = 64 * 1024
-FUNCTION_FRAMES: Final = frozenset({"subscribe", "unsubscribe", "mutation"})
+MAX_SUBSCRIPTIONS: Final = 50
 CLOSE_MESSAGE_TOO_BIG: Final = 1009
 
 
 class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
+    async def connect(self) -> None:
+        self.subscriptions: dict[Any, Subscription] = {}
+        await self.accept()
+
+    async def disconnect(self, code: int) -> None:
+        for subscription in getattr(self, "subscriptions", {}).values():
+            hub().unsubscribe(subscription)
+
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
             await self.send_frame(
@@ -45,23 +58,49 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         try:
             frame = _parse_frame(text_data)
             frame_id = frame["id"]
-            await self.send_frame(await self.handle(frame))
+            reply = await self.handle(frame)
+            if reply is not None:
+                await self.send_frame(reply)
         except AppError as error:
             await self.send_frame(socket_error_frame(error, frame_id))
         except Exception as error:  # one bad frame must not end the connection
             await self.send_frame(socket_error_frame(as_app_error(error), frame_id))
 
-    async def handle(self, frame: dict[str, Any]) -> dict[str, Any]:
-        kind = frame["type"]
+    async def handle(self, frame: dict[str, Any]) -> dict[str, Any] | None:
+        kind, frame_id = frame["type"], frame["id"]
         if kind == "ping":
-            return {"type": "pong", "id": frame["id"]}
-        if kind in FUNCTION_FRAMES:
-            name = frame.get("query") or frame.get("name")
-            raise errors.not_found(f"There is no function named {name!r}.")
+            return {"type": "pong", "id": frame_id}
+        if kind == "subscribe":
+            await self.subscribe(frame_id, frame.get("query"), frame.get("args") or {})
+            return None  # the hub sends the first result
+        if kind == "unsubscribe":
+            subscription = self.subscriptions.pop(frame_id, None)
+            if subscription is not None:
+                hub().unsubscribe(subscription)
+            return {"type": "unsubscribed", "id": frame_id}
+        if kind == "mutation":
+            raise errors.not_found(f"There is no mutation named {frame.get('name')!r}.")
         raise errors.invalid_input(f"Unknown frame type {kind!r}.")
 
+    async def subscribe(self, frame_id: Any, name: Any, args: Any) -> None:
+        query = QUERIES.get(name) if isinstance(name, str) else None
+        if query is None:
+            raise errors.not_found(f"There is no query named {name!r}.")
+        if not isinstance(args, dict):
+            raise errors.invalid_input(fields={"args": ["An object is required."]})
+        if frame_id in self.subscriptions:
+            raise errors.conflict(f"Subscription {frame_id!r} already exists.")
+        if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
+            raise errors.rate_limited(1, f"At most {MAX_SUBSCRIPTIONS} subscriptions per socket.")
+        actor = await database_sync_to_async(resolve_actor)(self.scope)
+        subscription = Subscription(frame_id, query, args, actor, self.scope, self.send_frame)
+        self.subscriptions[frame_id] = subscription
+        await hub().subscribe(subscription)
+        if subscription not in hub().subscriptions:  # its first run failed
+            self.subscriptions.pop(frame_id, None)
+
     async def send_frame(self, frame: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+        await self.send(text_data=json.dumps(frame, separators=(",", ":"), default=str))
 
 
 def _parse_frame(text: str) -> dict[str, Any]:

@@ -32,6 +32,11 @@ def resolve_actor(source: HttpRequest | Mapping[str, Any]) -> Actor:
                 cached = _actor_for_session(getattr(source, "user", None), source.session)
             setattr(source, _CACHE_ATTRIBUTE, cached)
         return cached
+    for name, value in source.get("headers", ()):  # a Channels scope
+        if name == b"authorization" and (token := bearer_token(value.decode("latin-1"))):
+            from organizations.api_keys import actor_for_api_key
+
+            return actor_for_api_key(token)
     return _actor_for_session(source.get("user"), source.get("session"))
 
 

@@ -6,3 +6,6 @@ class WorkspaceRecordsConfig(AppConfig):
 
     name = "workspace_records"
     verbose_name = "Workspace records (demo)"
+
+    def ready(self) -> None:
+        from workspace_records import live  # noqa: F401  (registers its live queries)

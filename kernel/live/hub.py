@@ -1,0 +1,183 @@
+"""The per-process hub: subscriptions, and one LISTEN connection that re-runs them.
+
+Each app process LISTENs to PostgreSQL itself, so a change committed through any process
+(or the admin, a shell, raw SQL) reaches subscribers in every process. Notifications that
+arrive together are coalesced; a subscription is re-run once per burst, with its actor
+re-checked first (a removed member's subscription ends with `forbidden`), and its value
+is pushed only if it changed. After the listener reconnects, every subscription re-runs
+once, since notifications may have been missed meanwhile.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import weakref
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+import psycopg
+from channels.db import database_sync_to_async
+from django.db import connection
+
+from kernel import errors
+from kernel.actor import Actor
+from kernel.change_capture import CHANNEL
+from kernel.errors import AppError
+from kernel.guard import resolve_actor
+from kernel.live.registry import LiveQuery, run
+from kernel.rendering import as_app_error
+
+logger = logging.getLogger(__name__)
+
+COALESCE_SECONDS: Final = 0.02
+RECONNECT_SECONDS: Final = (0.5, 1, 2, 5)
+
+Send = Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@dataclass(eq=False)
+class Subscription:
+    subscription_id: str | int
+    query: LiveQuery
+    args: dict[str, Any]
+    actor: Actor
+    source: dict[str, Any]
+    """The connection's scope: the actor is resolved from it again before each re-run."""
+    send: Send
+    last: str | None = None
+    dirty: bool = field(default=False)
+
+
+class Hub:
+    def __init__(self) -> None:
+        self.subscriptions: set[Subscription] = set()
+        self._listener: asyncio.Task[None] | None = None
+        self._flush: asyncio.Task[None] | None = None
+
+    # --- subscriptions ------------------------------------------------------------------
+
+    async def subscribe(self, subscription: Subscription) -> None:
+        self._ensure_listener()
+        self.subscriptions.add(subscription)
+        await self._refresh(subscription, recheck=False)
+
+    def unsubscribe(self, subscription: Subscription) -> None:
+        self.subscriptions.discard(subscription)
+
+    # --- change notifications -------------------------------------------------------------
+
+    def changed(self, table: str, organization_id: int) -> None:
+        for subscription in self.subscriptions:
+            if (
+                table in subscription.query.reads
+                and subscription.actor.organization_id == organization_id
+            ):
+                subscription.dirty = True
+        self._schedule_flush()
+
+    def changed_everything(self) -> None:
+        for subscription in self.subscriptions:
+            subscription.dirty = True
+        self._schedule_flush()
+
+    def _schedule_flush(self) -> None:
+        if self._flush is None or self._flush.done():
+            self._flush = asyncio.get_running_loop().create_task(self._flush_dirty())
+
+    async def _flush_dirty(self) -> None:
+        await asyncio.sleep(COALESCE_SECONDS)  # a burst of commits becomes one re-run
+        dirty = [s for s in list(self.subscriptions) if s.dirty]
+        for subscription in dirty:
+            subscription.dirty = False
+            await self._refresh(subscription, recheck=True)
+
+    async def _refresh(self, subscription: Subscription, *, recheck: bool) -> None:
+        try:
+            value = await database_sync_to_async(self._evaluate)(subscription, recheck)
+        except AppError as error:
+            self.unsubscribe(subscription)
+            await subscription.send(
+                {"type": "error", "id": subscription.subscription_id, **error.as_dict()}
+            )
+            return
+        except Exception as error:  # the socket reports it; the hub keeps serving
+            self.unsubscribe(subscription)
+            await subscription.send(
+                {
+                    "type": "error",
+                    "id": subscription.subscription_id,
+                    **as_app_error(error).as_dict(),
+                }
+            )
+            return
+        encoded = json.dumps(value, sort_keys=True, default=str)
+        if encoded != subscription.last:
+            subscription.last = encoded
+            await subscription.send(
+                {"type": "result", "id": subscription.subscription_id, "value": value}
+            )
+
+    @staticmethod
+    def _evaluate(subscription: Subscription, recheck: bool) -> Any:
+        if recheck:
+            actor = resolve_actor(subscription.source)
+            if actor.organization_id != subscription.actor.organization_id:
+                # No longer a member there: never switch the data to another organization.
+                raise errors.forbidden("You no longer have access to this organization.")
+            subscription.actor = actor
+        return run(subscription.query, subscription.actor, subscription.args)
+
+    # --- the listener ----------------------------------------------------------------------
+
+    def _ensure_listener(self) -> None:
+        if self._listener is None or self._listener.done():
+            self._listener = asyncio.get_running_loop().create_task(self._listen())
+
+    async def _listen(self) -> None:
+        attempt = 0
+        while self.subscriptions or attempt == 0:
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    _conninfo(), autocommit=True
+                ) as listening:
+                    await listening.execute(f"LISTEN {CHANNEL}")
+                    if attempt:
+                        self.changed_everything()  # we may have missed notifications
+                    attempt = 1
+                    async for notification in listening.notifies():
+                        table, _, organization = notification.payload.rpartition(":")
+                        if organization.isdigit():
+                            self.changed(table, int(organization))
+            except (psycopg.OperationalError, OSError) as error:
+                delay = RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)]
+                logger.warning(
+                    "live queries: listener lost (%s); reconnecting in %ss", error, delay
+                )
+                attempt += 1
+                await asyncio.sleep(delay)
+
+
+def _conninfo() -> str:
+    settings = connection.settings_dict
+    options = settings.get("OPTIONS", {})
+    return psycopg.conninfo.make_conninfo(
+        dbname=settings["NAME"],
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or options.get("host") or None,
+        port=str(settings["PORT"]) if settings["PORT"] else None,
+    )
+
+
+_hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()
+
+
+def hub() -> Hub:
+    """The hub of the running event loop: one per server process (and per test loop)."""
+    loop = asyncio.get_running_loop()
+    if loop not in _hubs:
+        _hubs[loop] = Hub()
+    return _hubs[loop]

@@ -1,0 +1,150 @@
+"""Live queries end to end: a real socket, real commits, the real LISTEN connection."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.db import connection, transaction
+from django.utils import timezone
+
+from config.asgi import application
+from kernel.permissions import Role
+from organizations.api_keys import api_key_issue
+from organizations.models import ApiKey
+from tests.factories import OrganizationFactory
+from workspace_records import mutations
+from workspace_records.models import WorkspaceRecord
+
+pytestmark = pytest.mark.django_db(transaction=True)
+ORIGIN = (b"origin", b"http://localhost:8000")
+
+
+def setup_org() -> tuple[int, str]:
+    org = OrganizationFactory()
+    _key, raw = api_key_issue(
+        organization_id=org.pk,
+        name="live",
+        role=Role.MEMBER,
+        permissions=["workspace.records.read", "workspace.records.create"],
+        created_by_id=None,
+    )
+    return org.pk, raw
+
+
+async def subscribed(raw_key: str, query: str = "records.list") -> WebsocketCommunicator:
+    communicator = WebsocketCommunicator(
+        application, "/ws/", headers=[ORIGIN, (b"authorization", f"Bearer {raw_key}".encode())]
+    )
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"type": "subscribe", "id": "s", "query": query, "args": {}})
+    return communicator
+
+
+async def next_titles(communicator: WebsocketCommunicator) -> list[str]:
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame["type"] == "result", frame
+    assert frame["id"] == "s"
+    return [record["title"] for record in frame["value"]["records"]]
+
+
+async def test_every_committed_write_path_pushes_and_nothing_else_does():
+    org_id, raw = await database_sync_to_async(setup_org)()
+    other_id, _ = await database_sync_to_async(setup_org)()
+    communicator = await subscribed(raw)
+    assert await next_titles(communicator) == []
+
+    def through_a_mutation() -> None:
+        from organizations.api_keys import actor_for_api_key
+
+        mutations.record_create(actor=actor_for_api_key(raw), title="via mutation")
+
+    await database_sync_to_async(through_a_mutation)()
+    assert await next_titles(communicator) == ["via mutation"]
+
+    await database_sync_to_async(
+        lambda: WorkspaceRecord.objects.for_organization(org_id).update(title="via update")
+    )()
+    assert await next_titles(communicator) == ["via update"]
+
+    def raw_sql() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "UPDATE workspace_records_workspacerecord SET title = 'via sql' "
+                "WHERE organization_id = %s",
+                [org_id],
+            )
+
+    await database_sync_to_async(raw_sql)()
+    assert await next_titles(communicator) == ["via sql"]
+
+    def rolled_back() -> None:
+        try:
+            with transaction.atomic():
+                WorkspaceRecord.objects.create(organization_id=org_id, title="never")
+                raise RuntimeError
+        except RuntimeError:
+            pass
+
+    await database_sync_to_async(rolled_back)()
+    await database_sync_to_async(
+        lambda: WorkspaceRecord.objects.create(organization_id=other_id, title="elsewhere")
+    )()
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_a_burst_of_commits_is_one_push_and_unchanged_values_are_not_pushed():
+    org_id, raw = await database_sync_to_async(setup_org)()
+    communicator = await subscribed(raw)
+    await next_titles(communicator)
+
+    def burst() -> None:
+        for n in range(5):
+            WorkspaceRecord.objects.create(organization_id=org_id, title=f"burst {n}")
+
+    await database_sync_to_async(burst)()
+    titles = await next_titles(communicator)
+    while len(titles) < 5:  # at most a couple of pushes, converging on the final value
+        titles = await next_titles(communicator)
+    assert sorted(titles) == [f"burst {n}" for n in range(5)]
+
+    # A write that does not change the query's value pushes nothing.
+    await database_sync_to_async(
+        lambda: (
+            WorkspaceRecord.objects.for_organization(org_id).filter(title="nope").update(body="x")
+        )
+    )()
+    assert await communicator.receive_nothing(timeout=0.5)
+    await communicator.disconnect()
+
+
+async def test_revoking_the_key_ends_the_subscription():
+    org_id, raw = await database_sync_to_async(setup_org)()
+    communicator = await subscribed(raw)
+    await next_titles(communicator)
+
+    def revoke_and_write() -> None:
+        ApiKey.objects.for_organization(org_id).update(revoked_at=timezone.now())
+        WorkspaceRecord.objects.create(organization_id=org_id, title="after revoke")
+
+    await database_sync_to_async(revoke_and_write)()
+    frame = await communicator.receive_json_from(timeout=5)
+    assert (frame["type"], frame["id"], frame["code"]) == ("error", "s", "unauthenticated")
+    await communicator.disconnect()
+
+
+async def test_unknown_queries_and_missing_credentials_are_errors():
+    communicator = WebsocketCommunicator(application, "/ws/", headers=[ORIGIN])
+    await communicator.connect()
+    await communicator.send_json_to({"type": "subscribe", "id": 1, "query": "records.list"})
+    frame = await communicator.receive_json_from(timeout=5)
+    assert (frame["type"], frame["code"]) == ("error", "unauthenticated")
+    await communicator.send_json_to({"type": "subscribe", "id": 2, "query": "organization_delete"})
+    frame = await communicator.receive_json_from(timeout=5)
+    assert frame["code"] == "not_found"
+    await communicator.disconnect()
+    await asyncio.sleep(0)

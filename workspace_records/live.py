@@ -1,0 +1,23 @@
+"""The records list as a live query (subscribe as `records.list`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from kernel.actor import Actor
+from kernel.live.registry import live_query
+from workspace_records import queries
+from workspace_records.models import RecordStatus, WorkspaceRecord
+from workspace_records.schemas import RecordPageOut
+
+
+@live_query("records.list", reads=(WorkspaceRecord._meta.db_table,))
+def records_list(*, actor: Actor, status: str | None = None, search: str | None = None) -> Any:
+    page = queries.record_list(
+        actor=actor,
+        status=RecordStatus(status) if status in RecordStatus.values else None,
+        search=search,
+    )
+    return RecordPageOut.model_validate(
+        {"records": page.records, "next_cursor": page.next_cursor}
+    ).model_dump(mode="json")
