@@ -1,6 +1,7 @@
 """The WebSocket transport at /ws/: JSON frames in, JSON frames out.
 
-Client → server: `subscribe {id, query, args}`, `unsubscribe {id}`, `ping {id}`.
+Client → server: `subscribe {id, query, args}`, `unsubscribe {id}`, `mutation {id, name,
+args}` (in order, exactly once per id), `ping {id}`.
 Server → client: `result {id, value}` at once and whenever the value changes, `error {id,
 code, message, fields}` with the API's codes, `pong {id}`. The socket authenticates with
 the session cookie (browsers; Origin checked) or `Authorization: Bearer <api key>`.
@@ -20,7 +21,8 @@ from kernel import errors
 from kernel.errors import AppError
 from kernel.guard import resolve_actor
 from kernel.live.hub import Subscription, hub
-from kernel.live.registry import QUERIES
+from kernel.live.registry import MUTATIONS, QUERIES
+from kernel.live.socket_mutations import run_once
 from kernel.rendering import as_app_error, socket_error_frame
 
 logger = logging.getLogger(__name__)
@@ -79,7 +81,7 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
                 hub().unsubscribe(subscription)
             return {"type": "unsubscribed", "id": frame_id}
         if kind == "mutation":
-            raise errors.not_found(f"There is no mutation named {frame.get('name')!r}.")
+            return await self.mutate(frame_id, frame.get("name"), frame.get("args") or {})
         raise errors.invalid_input(f"Unknown frame type {kind!r}.")
 
     async def subscribe(self, frame_id: Any, name: Any, args: Any) -> None:
@@ -98,6 +100,16 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         await hub().subscribe(subscription)
         if subscription not in hub().subscriptions:  # its first run failed
             self.subscriptions.pop(frame_id, None)
+
+    async def mutate(self, frame_id: Any, name: Any, args: Any) -> dict[str, Any]:
+        mutation = MUTATIONS.get(name) if isinstance(name, str) else None
+        if mutation is None:
+            raise errors.not_found(f"There is no mutation named {name!r}.")
+        if not isinstance(args, dict):
+            raise errors.invalid_input(fields={"args": ["An object is required."]})
+        actor = await database_sync_to_async(resolve_actor)(self.scope)
+        value = await database_sync_to_async(run_once)(mutation, actor, frame_id, args)
+        return {"type": "result", "id": frame_id, "value": value}
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, separators=(",", ":"), default=str))

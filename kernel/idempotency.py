@@ -57,10 +57,11 @@ class IdempotencyMiddleware:
             actor = resolve_actor(request)  # API key, else session: as the API will
         except AppError:
             return self.get_response(request)  # the API answers 401/403 itself
-        if len(key) > 255:
+        if len(key) > 200:
             return api_error_response(
-                errors.invalid_input(fields={HEADER: ["Use at most 255 characters."]})
+                errors.invalid_input(fields={HEADER: ["Use at most 200 characters."]})
             )
+        key = f"http:{key}"  # its own namespace: socket mutations use "ws:" keys
         fingerprint = _fingerprint(request)
         claimed, record = _claim(actor.organization_id, key, fingerprint)
         if not claimed:

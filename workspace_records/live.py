@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from kernel.actor import Actor
-from kernel.live.registry import live_query
-from workspace_records import queries
+from kernel.live.registry import live_query, socket_mutation
+from workspace_records import mutations, queries
 from workspace_records.models import RecordStatus, WorkspaceRecord
-from workspace_records.schemas import RecordPageOut
+from workspace_records.schemas import RecordOut, RecordPageOut
 
 
 @live_query("records.list", reads=(WorkspaceRecord._meta.db_table,))
@@ -21,3 +21,9 @@ def records_list(*, actor: Actor, status: str | None = None, search: str | None 
     return RecordPageOut.model_validate(
         {"records": page.records, "next_cursor": page.next_cursor}
     ).model_dump(mode="json")
+
+
+@socket_mutation("records.create")
+def records_create(*, actor: Actor, title: str = "", body: str = "", status: str = "open") -> Any:
+    record = mutations.record_create(actor=actor, title=title, body=body, status=status)
+    return RecordOut.model_validate(record, from_attributes=True).model_dump(mode="json")

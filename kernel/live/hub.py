@@ -20,7 +20,7 @@ from typing import Any, Final
 
 import psycopg
 from channels.db import database_sync_to_async
-from django.db import connection
+from django.db import connection, transaction
 
 from kernel import errors
 from kernel.actor import Actor
@@ -56,13 +56,14 @@ class Hub:
         self.subscriptions: set[Subscription] = set()
         self._listener: asyncio.Task[None] | None = None
         self._flush: asyncio.Task[None] | None = None
+        self.executions = 0  # query runs so far: a benchmark divides it by pushes
 
     # --- subscriptions ------------------------------------------------------------------
 
     async def subscribe(self, subscription: Subscription) -> None:
         self._ensure_listener()
         self.subscriptions.add(subscription)
-        await self._refresh(subscription, recheck=False)
+        await self._refresh([subscription], recheck=False)
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self.subscriptions.discard(subscription)
@@ -92,43 +93,61 @@ class Hub:
         dirty = [s for s in list(self.subscriptions) if s.dirty]
         for subscription in dirty:
             subscription.dirty = False
-            await self._refresh(subscription, recheck=True)
+        if dirty:
+            await self._refresh(dirty, recheck=True)
 
-    async def _refresh(self, subscription: Subscription, *, recheck: bool) -> None:
-        try:
-            value = await database_sync_to_async(self._evaluate)(subscription, recheck)
-        except AppError as error:
-            self.unsubscribe(subscription)
-            await subscription.send(
-                {"type": "error", "id": subscription.subscription_id, **error.as_dict()}
-            )
-            return
-        except Exception as error:  # the socket reports it; the hub keeps serving
-            self.unsubscribe(subscription)
-            await subscription.send(
-                {
-                    "type": "error",
-                    "id": subscription.subscription_id,
-                    **as_app_error(error).as_dict(),
-                }
-            )
-            return
-        encoded = json.dumps(value, sort_keys=True, default=str)
-        if encoded != subscription.last:
-            subscription.last = encoded
-            await subscription.send(
-                {"type": "result", "id": subscription.subscription_id, "value": value}
-            )
+    async def _refresh(self, batch: list[Subscription], *, recheck: bool) -> None:
+        outcomes = await database_sync_to_async(self._evaluate)(batch, recheck)
+        for subscription, outcome in outcomes:
+            if isinstance(outcome, AppError):
+                self.unsubscribe(subscription)
+                frame = {"type": "error", "id": subscription.subscription_id, **outcome.as_dict()}
+                await subscription.send(frame)
+                continue
+            encoded = json.dumps(outcome, sort_keys=True, default=str)
+            if encoded != subscription.last:
+                subscription.last = encoded
+                frame = {"type": "result", "id": subscription.subscription_id, "value": outcome}
+                await subscription.send(frame)
+
+    def _evaluate(self, batch: list[Subscription], recheck: bool) -> list[tuple[Subscription, Any]]:
+        """Re-run a batch against ONE snapshot, so no page shows one list new and another
+        old; identical subscriptions (same query, arguments and actor) run once."""
+        outcomes: list[tuple[Subscription, Any]] = []
+        shared: dict[tuple[str, str, Actor], Any] = {}
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            for subscription in batch:
+                try:
+                    if recheck:
+                        self._recheck(subscription)
+                    key = (
+                        subscription.query.name,
+                        json.dumps(subscription.args, sort_keys=True, default=str),
+                        subscription.actor,
+                    )
+                    if key not in shared:
+                        self.executions += 1
+                        with transaction.atomic():  # a failing query spoils only itself
+                            shared[key] = run(
+                                subscription.query, subscription.actor, subscription.args
+                            )
+                    outcomes.append((subscription, shared[key]))
+                except AppError as error:
+                    outcomes.append((subscription, error))
+                except Exception as error:  # reported on the socket; the hub keeps serving
+                    outcomes.append((subscription, as_app_error(error)))
+        return outcomes
 
     @staticmethod
-    def _evaluate(subscription: Subscription, recheck: bool) -> Any:
-        if recheck:
-            actor = resolve_actor(subscription.source)
-            if actor.organization_id != subscription.actor.organization_id:
-                # No longer a member there: never switch the data to another organization.
-                raise errors.forbidden("You no longer have access to this organization.")
-            subscription.actor = actor
-        return run(subscription.query, subscription.actor, subscription.args)
+    def _recheck(subscription: Subscription) -> None:
+        """Resolve the actor again: removed members and revoked keys lose access now."""
+        actor = resolve_actor(subscription.source)
+        if actor.organization_id != subscription.actor.organization_id:
+            # No longer a member there: never show another organization's data instead.
+            raise errors.forbidden("You no longer have access to this organization.")
+        subscription.actor = actor
 
     # --- the listener ----------------------------------------------------------------------
 

@@ -35,5 +35,26 @@ def live_query(name: str, *, reads: tuple[str, ...]) -> Callable[[QueryFunction]
     return register
 
 
+@dataclass(frozen=True)
+class SocketMutation:
+    name: str
+    function: QueryFunction
+
+
+MUTATIONS: dict[str, SocketMutation] = {}
+
+
+def socket_mutation(name: str) -> Callable[[QueryFunction], QueryFunction]:
+    """Register `function(actor=..., **args) -> JSON value` as callable over the socket."""
+
+    def register(function: QueryFunction) -> QueryFunction:
+        if name in MUTATIONS:
+            raise ValueError(f"Socket mutation {name!r} is registered twice")
+        MUTATIONS[name] = SocketMutation(name, function)
+        return function
+
+    return register
+
+
 def run(query: LiveQuery, actor: Actor, args: dict[str, Any]) -> Any:
     return query.function(actor=actor, **args)

@@ -148,3 +148,105 @@ async def test_unknown_queries_and_missing_credentials_are_errors():
     assert frame["code"] == "not_found"
     await communicator.disconnect()
     await asyncio.sleep(0)
+
+
+async def test_identical_subscriptions_share_one_re_run():
+    from kernel.live.hub import hub
+
+    org_id, raw = await database_sync_to_async(setup_org)()
+    sockets = [await subscribed(raw) for _ in range(5)]
+    for socket in sockets:
+        await next_titles(socket)
+    before = hub().executions
+
+    await database_sync_to_async(
+        lambda: WorkspaceRecord.objects.create(organization_id=org_id, title="shared")
+    )()
+    for socket in sockets:
+        assert await next_titles(socket) == ["shared"]
+    assert hub().executions - before == 1  # five subscribers, one query run
+    for socket in sockets:
+        await socket.disconnect()
+
+
+async def test_a_subscriber_converges_after_the_listener_lost_notifications():
+    org_id, raw = await database_sync_to_async(setup_org)()
+    communicator = await subscribed(raw)
+    await next_titles(communicator)
+
+    def kill_listener_then_write() -> None:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE query = 'LISTEN kernel_changes'"
+            )
+        WorkspaceRecord.objects.create(organization_id=org_id, title="while deaf")
+
+    await database_sync_to_async(kill_listener_then_write)()
+    assert await next_titles(communicator) == ["while deaf"]  # re-run after reconnecting
+    await communicator.disconnect()
+
+
+async def test_socket_mutations_run_in_order_exactly_once():
+    org_id, raw = await database_sync_to_async(setup_org)()
+    communicator = await subscribed(raw)
+    await next_titles(communicator)
+    for n in range(3):
+        await communicator.send_json_to(
+            {
+                "type": "mutation",
+                "id": f"m{n}",
+                "name": "records.create",
+                "args": {"title": f"t{n}"},
+            }
+        )
+    results = []
+    while len(results) < 3:
+        frame = await communicator.receive_json_from(timeout=5)
+        if frame["id"] != "s":
+            results.append(frame)
+    assert [(f["type"], f["id"]) for f in results] == [
+        ("result", "m0"),
+        ("result", "m1"),
+        ("result", "m2"),
+    ]
+
+    # A reconnecting client re-sends m1: the first result comes back, nothing is written.
+    await communicator.disconnect()
+    again = await subscribed(raw)
+    await next_titles(again)
+    await again.send_json_to(
+        {"type": "mutation", "id": "m1", "name": "records.create", "args": {"title": "t1"}}
+    )
+    frame = await again.receive_json_from(timeout=5)
+    assert (frame["type"], frame["value"]["id"]) == ("result", results[1]["value"]["id"])
+    count = await database_sync_to_async(
+        lambda: WorkspaceRecord.objects.for_organization(org_id).count()
+    )()
+    assert count == 3
+    await again.disconnect()
+
+
+async def test_a_viewer_cannot_mutate_and_internal_functions_are_not_callable():
+    def viewer_key() -> str:
+        org = OrganizationFactory()
+        return api_key_issue(
+            organization_id=org.pk,
+            name="v",
+            role=Role.VIEWER,
+            permissions=["workspace.records.read"],
+            created_by_id=None,
+        )[1]
+
+    raw = await database_sync_to_async(viewer_key)()
+    communicator = await subscribed(raw)
+    await next_titles(communicator)
+    await communicator.send_json_to(
+        {"type": "mutation", "id": "x", "name": "records.create", "args": {"title": "no"}}
+    )
+    assert (await communicator.receive_json_from(timeout=5))["code"] == "forbidden"
+    await communicator.send_json_to(
+        {"type": "mutation", "id": "y", "name": "organization_delete", "args": {}}
+    )
+    assert (await communicator.receive_json_from(timeout=5))["code"] == "not_found"
+    await communicator.disconnect()
