@@ -200,7 +200,7 @@ async def test_socket_mutations_run_in_order_exactly_once():
                 "args": {"title": f"t{n}"},
             }
         )
-    results = []
+    results: list[dict] = []
     while len(results) < 3:
         frame = await communicator.receive_json_from(timeout=5)
         if frame["id"] != "s":
