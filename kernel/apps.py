@@ -10,6 +10,7 @@ class KernelConfig(AppConfig):
 
         from config import checks as config_checks  # noqa: F401  (registers checks)
         from kernel import checks  # noqa: F401
+        from kernel.live import sessions  # noqa: F401  (signing out closes sockets)
 
         post_migrate.connect(_install_change_capture, sender=self)
 

@@ -22,6 +22,7 @@ from kernel.errors import AppError
 from kernel.guard import resolve_actor
 from kernel.live.hub import Subscription, hub
 from kernel.live.registry import MUTATIONS, QUERIES
+from kernel.live.sessions import session_group
 from kernel.live.socket_mutations import run_once
 from kernel.rendering import as_app_error, socket_error_frame
 
@@ -30,16 +31,27 @@ logger = logging.getLogger(__name__)
 MAX_FRAME_CHARS: Final = 64 * 1024
 MAX_SUBSCRIPTIONS: Final = 50
 CLOSE_MESSAGE_TOO_BIG: Final = 1009
+CLOSE_SIGNED_OUT: Final = 4001
 
 
 class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
     async def connect(self) -> None:
         self.subscriptions: dict[Any, Subscription] = {}
+        self.session_group = session_group(self.scope)
+        if self.session_group and self.channel_layer is not None:
+            await self.channel_layer.group_add(self.session_group, self.channel_name)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         for subscription in getattr(self, "subscriptions", {}).values():
             hub().unsubscribe(subscription)
+        group = getattr(self, "session_group", None)
+        if group and self.channel_layer is not None:
+            await self.channel_layer.group_discard(group, self.channel_name)
+
+    async def session_ended(self, message: dict[str, Any]) -> None:
+        """The browser session signed out (here or in another process): close its sockets."""
+        await self.close(code=CLOSE_SIGNED_OUT)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:

@@ -1,0 +1,49 @@
+"""Sockets follow the browser session: signing out closes them; programs need no Origin."""
+
+from __future__ import annotations
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings
+from django.test import Client
+
+from config.asgi import application
+from kernel.permissions import Role
+from tests.accounts.helpers import login, make_verified_user
+from tests.factories import MembershipFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def signed_in_client() -> Client:
+    user = make_verified_user("live@example.com")
+    MembershipFactory(user=user, role=Role.OWNER)
+    client = Client()
+    login(client, user.email)
+    return client
+
+
+async def test_signing_out_closes_the_sessions_sockets():
+    client = await database_sync_to_async(signed_in_client)()
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    communicator = WebsocketCommunicator(
+        application, "/ws/", headers=[(b"origin", b"http://localhost:8000"), (b"cookie", cookie.encode())]
+    )
+    assert (await communicator.connect())[0]
+    await communicator.send_json_to({"type": "subscribe", "id": "m", "query": "members.list"})
+    first = await communicator.receive_json_from(timeout=5)
+    assert first["value"] == [{"id": first["value"][0]["id"], "email": "live@example.com", "role": "owner"}]
+
+    await database_sync_to_async(client.post)("/accounts/logout/")
+
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4001}
+
+
+async def test_programs_without_origin_may_connect_with_an_api_key():
+    communicator = WebsocketCommunicator(application, "/ws/")
+    connected, _ = await communicator.connect()
+    assert connected
+    await communicator.send_json_to({"type": "ping", "id": 1})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong", "id": 1}
+    await communicator.disconnect()
