@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any
 
 import pytest
 from django.test import Client
@@ -85,3 +86,32 @@ def team(org: Organization) -> dict[Role, Membership]:
 @pytest.fixture
 def as_role(team: dict[Role, Membership]) -> Callable[[Role], Client]:
     return lambda role: client_for(team[role])
+
+
+@pytest.fixture
+async def stop_hub() -> AsyncIterator[None]:
+    """Each async test has its own event loop, hence its own live-query hub: close its
+    LISTEN connection at the end, or it would outlive the test database."""
+    yield
+    from kernel.live.hub import hub
+
+    await hub().aclose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _release_test_database(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """Before the test database is dropped: end every session still attached to it.
+
+    Threads and event loops of the live-server, socket and browser tests can leave pooled
+    connections checked out; PostgreSQL refuses to drop a database in use."""
+    yield
+    from django.db import connection, connections
+
+    with django_db_blocker.unblock():
+        connections.close_all()
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        connections.close_all()

@@ -11,6 +11,7 @@ once, since notifications may have been missed meanwhile.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import weakref
@@ -148,6 +149,15 @@ class Hub:
             # No longer a member there: never show another organization's data instead.
             raise errors.forbidden("You no longer have access to this organization.")
         subscription.actor = actor
+
+    async def aclose(self) -> None:
+        """Stop listening (closing the LISTEN connection) and forget all subscriptions."""
+        self.subscriptions.clear()
+        for task in (self._listener, self._flush):
+            if task is not None and not task.done():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
     # --- the listener ----------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from kernel.permissions import Role
 from tests.accounts.helpers import login, make_verified_user
 from tests.factories import MembershipFactory
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("stop_hub")]
 
 
 def signed_in_client() -> Client:
@@ -28,12 +28,16 @@ async def test_signing_out_closes_the_sessions_sockets():
     client = await database_sync_to_async(signed_in_client)()
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     communicator = WebsocketCommunicator(
-        application, "/ws/", headers=[(b"origin", b"http://localhost:8000"), (b"cookie", cookie.encode())]
+        application,
+        "/ws/",
+        headers=[(b"origin", b"http://localhost:8000"), (b"cookie", cookie.encode())],
     )
     assert (await communicator.connect())[0]
     await communicator.send_json_to({"type": "subscribe", "id": "m", "query": "members.list"})
     first = await communicator.receive_json_from(timeout=5)
-    assert first["value"] == [{"id": first["value"][0]["id"], "email": "live@example.com", "role": "owner"}]
+    assert first["value"] == [
+        {"id": first["value"][0]["id"], "email": "live@example.com", "role": "owner"}
+    ]
 
     await database_sync_to_async(client.post)("/accounts/logout/")
 

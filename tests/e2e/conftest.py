@@ -52,17 +52,14 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
-@pytest.fixture(autouse=True)
-def _end_live_server_connections() -> Iterator[None]:
-    """Request threads of the live server can still hold pooled connections when the test
-    ends (keep-alive), which would stop the test database from being dropped at the end
-    of the run. End every other session on the test database; ours stays."""
-    yield
-    from django.db import connection
+def browser_user(email: str):
+    """A verified user whose password the server processes can check: they use the
+    production hashers, not the fast one the test process is configured with."""
+    from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-        )
-    connection.close_pool()  # type: ignore[attr-defined]  # drop the terminated ones
+    from tests.accounts.helpers import PASSWORD, make_verified_user
+
+    user = make_verified_user(email)
+    user.password = PBKDF2PasswordHasher().encode(PASSWORD, "e2esalt", iterations=1000)
+    user.save(update_fields=["password"])
+    return user

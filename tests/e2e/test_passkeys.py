@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from allauth.mfa.models import Authenticator
 
-from tests.accounts.helpers import PASSWORD, make_verified_user
+from tests.accounts.helpers import PASSWORD
+from tests.e2e.conftest import browser_user
+from tests.servers import app_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -28,9 +30,13 @@ def add_virtual_authenticator(context, page) -> None:
     )
 
 
-def test_add_a_passkey_then_sign_in_with_it_alone(browser, live_server, artifacts):
-    user = make_verified_user("passkey@example.com")
-    base = live_server.url.replace("127.0.0.1", "localhost")  # WebAuthn needs a secure context
+def test_add_a_passkey_then_sign_in_with_it_alone(browser, artifacts):
+    user = browser_user("passkey@example.com")
+    with app_server() as server:
+        passkey_round_trip(browser, server.replace("127.0.0.1", "localhost"), user, artifacts)
+
+
+def passkey_round_trip(browser, base, user, artifacts) -> None:  # localhost: a secure context
     context = browser.new_context()
     page = context.new_page()
     add_virtual_authenticator(context, page)

@@ -18,7 +18,7 @@ from tests.factories import OrganizationFactory
 from workspace_records import mutations
 from workspace_records.models import WorkspaceRecord
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("stop_hub")]
 ORIGIN = (b"origin", b"http://localhost:8000")
 
 

@@ -1,0 +1,47 @@
+// Upgrades server-rendered tables marked data-live-query to live ones. Without
+// JavaScript the table is simply the page as rendered.
+(function () {
+  "use strict";
+  const columns = {
+    "records.list": (value) => value.records.map((record) => [
+      {text: record.title, href: `/records/${record.id}/`},
+      {text: record.status.replace("_", " ").replace(/^./, (c) => c.toUpperCase())},
+      {text: new Date(record.created_at).toLocaleString()},
+    ]),
+    "members.list": (value) => value.map((member) => [
+      {text: member.email}, {text: member.role.replace(/^./, (c) => c.toUpperCase())},
+    ]),
+  };
+
+  function render(tbody, rows) {
+    const fresh = document.createDocumentFragment();
+    for (const row of rows) {
+      const tr = document.createElement("tr");
+      for (const cell of row) {
+        const td = document.createElement("td");
+        if (cell.href) {
+          const a = document.createElement("a");
+          a.href = cell.href;
+          a.textContent = cell.text;
+          td.appendChild(a);
+        } else {
+          td.textContent = cell.text;
+        }
+        tr.appendChild(td);
+      }
+      fresh.appendChild(tr);
+    }
+    tbody.replaceChildren(fresh);
+  }
+
+  for (const table of document.querySelectorAll("table[data-live-query]")) {
+    const query = table.dataset.liveQuery;
+    const args = JSON.parse(table.dataset.liveArgs || "{}");
+    const tbody = table.querySelector("tbody[data-live-rows]");
+    if (!tbody || !columns[query]) continue;
+    window.live.subscribe(query, args, (value) => {
+      render(tbody, columns[query](value));
+      table.dataset.liveUpdated = String(Date.now());
+    });
+  }
+})();

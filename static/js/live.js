@@ -1,0 +1,61 @@
+// Live queries over /ws/ (docs/live-queries.md). No build step, no dependencies.
+//
+//   const stop = live.subscribe("records.list", {status: "open"}, (value) => render(value),
+//                               (error) => console.warn(error.code, error.message));
+//
+// One socket per page, shared by every subscription; it reconnects with backoff and
+// re-subscribes, and the server then sends each value again.
+(function () {
+  "use strict";
+  const subscriptions = new Map();
+  let socket = null;
+  let nextId = 1;
+  let retry = 0;
+
+  function url() {
+    const scheme = location.protocol === "https:" ? "wss:" : "ws:";
+    return `${scheme}//${location.host}/ws/`;
+  }
+
+  function send(frame) {
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+  }
+
+  function connect() {
+    socket = new WebSocket(url());
+    socket.addEventListener("open", () => {
+      retry = 0;
+      for (const [id, sub] of subscriptions) {
+        send({type: "subscribe", id, query: sub.query, args: sub.args});
+      }
+    });
+    socket.addEventListener("message", (event) => {
+      const frame = JSON.parse(event.data);
+      const sub = subscriptions.get(frame.id);
+      if (!sub) return;
+      if (frame.type === "result") sub.onValue(frame.value);
+      if (frame.type === "error") {
+        subscriptions.delete(frame.id);
+        if (sub.onError) sub.onError(frame);
+      }
+    });
+    socket.addEventListener("close", (event) => {
+      if (event.code === 4001) return; // signed out: the page is stale, stay quiet
+      const delay = Math.min(30000, 500 * 2 ** retry++);
+      setTimeout(connect, delay);
+    });
+  }
+
+  function subscribe(query, args, onValue, onError) {
+    const id = `s${nextId++}`;
+    subscriptions.set(id, {query, args: args || {}, onValue, onError});
+    if (!socket) connect();
+    else send({type: "subscribe", id, query, args: args || {}});
+    return function unsubscribe() {
+      subscriptions.delete(id);
+      send({type: "unsubscribe", id});
+    };
+  }
+
+  window.live = {subscribe};
+})();

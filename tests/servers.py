@@ -1,0 +1,85 @@
+"""Real app server processes (daphne via runserver: HTTP, /ws/ and static files) on the
+test database, for tests that need several processes or a browser."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from django.db import connection
+
+ROOT = Path(__file__).resolve().parent.parent
+APP_NAME = "saas-starter-test-server"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _database_url() -> str:
+    settings = connection.settings_dict
+    host = settings["HOST"] or settings["OPTIONS"].get("host", "")
+    user, password = settings["USER"], settings["PASSWORD"] or ""
+    if host.startswith("/"):  # the embedded server's socket directory
+        return f"postgresql://{user}:{password}@/{settings['NAME']}?host={host}"
+    return f"postgresql://{user}:{password}@{host}:{settings['PORT'] or 5432}/{settings['NAME']}"
+
+
+@contextmanager
+def app_server() -> Iterator[str]:
+    """Yield the base URL of a fresh server process; stop it afterwards."""
+    port = _free_port()
+    env = {
+        **os.environ,
+        "DEBUG": "true",
+        "DATABASE_URL": _database_url(),
+        "LOG_LEVEL": "warning",
+        "PGAPPNAME": APP_NAME,  # so we can wait for its database sessions to end
+    }
+    process = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310
+                    if response.status == 200:
+                        break
+            except OSError:
+                if time.monotonic() > deadline or process.poll() is not None:
+                    raise RuntimeError("the app server did not start") from None
+                time.sleep(0.2)
+        yield base
+    finally:
+        process.terminate()
+        process.wait(10)
+        _wait_for_sessions_to_end()
+
+
+def _wait_for_sessions_to_end(timeout: float = 10) -> None:
+    """A killed server's database sessions end a moment after it does; the test database
+    cannot be dropped while they linger."""
+    deadline = time.monotonic() + timeout
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [APP_NAME]
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.1)
