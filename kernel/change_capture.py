@@ -17,10 +17,12 @@ statement, not per row. The triggers are (re)installed after every `migrate`.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import timedelta
 from typing import Any, Final
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.utils import timezone
 
 from kernel.tenancy import TenantModel
 
@@ -85,3 +87,11 @@ def install_triggers(
             for statement in trigger_statements(table):
                 cursor.execute(statement)
     return tables
+
+
+def prune_changes(keep: timedelta = timedelta(hours=1)) -> int:
+    """Delete change records older than `keep`; returns how many went."""
+    from kernel.models import Change
+
+    deleted, _ = Change.objects.filter(created_at__lt=timezone.now() - keep).delete()
+    return deleted

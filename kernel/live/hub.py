@@ -25,7 +25,7 @@ from django.db import connection, transaction
 
 from kernel import errors
 from kernel.actor import Actor
-from kernel.change_capture import CHANNEL
+from kernel.change_capture import CHANNEL, prune_changes
 from kernel.errors import AppError
 from kernel.guard import resolve_actor
 from kernel.live.registry import LiveQuery, run
@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 COALESCE_SECONDS: Final = 0.02
 RECONNECT_SECONDS: Final = (0.5, 1, 2, 5)
+PRUNE_EVERY_SECONDS: Final = 300
 
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
@@ -57,6 +58,7 @@ class Hub:
         self.subscriptions: set[Subscription] = set()
         self._listener: asyncio.Task[None] | None = None
         self._flush: asyncio.Task[None] | None = None
+        self._pruner: asyncio.Task[None] | None = None
         self.executions = 0  # query runs so far: a benchmark divides it by pushes
 
     # --- subscriptions ------------------------------------------------------------------
@@ -153,7 +155,7 @@ class Hub:
     async def aclose(self) -> None:
         """Stop listening (closing the LISTEN connection) and forget all subscriptions."""
         self.subscriptions.clear()
-        for task in (self._listener, self._flush):
+        for task in (self._listener, self._flush, self._pruner):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -162,8 +164,20 @@ class Hub:
     # --- the listener ----------------------------------------------------------------------
 
     def _ensure_listener(self) -> None:
+        loop = asyncio.get_running_loop()
         if self._listener is None or self._listener.done():
-            self._listener = asyncio.get_running_loop().create_task(self._listen())
+            self._listener = loop.create_task(self._listen())
+        if self._pruner is None or self._pruner.done():
+            self._pruner = loop.create_task(self._prune())
+
+    async def _prune(self) -> None:
+        """Keep the durable change record short: an hour is plenty to catch up from."""
+        while True:
+            try:
+                await database_sync_to_async(prune_changes)()
+            except Exception:  # the next round tries again
+                logger.exception("live queries: pruning kernel_change failed")
+            await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
     async def _listen(self) -> None:
         attempt = 0
