@@ -8,6 +8,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts.models import SecurityEvent, User
+from kernel.outcomes import Outcome
 
 
 def client_ip(request: HttpRequest | None) -> str | None:
@@ -23,7 +24,7 @@ def record_security_event(
     request: HttpRequest | None,
     user: User | None,
     kind: str,
-    result: SecurityEvent.Result,
+    result: Outcome,
     **detail: Any,
 ) -> SecurityEvent:
     return SecurityEvent.objects.create(

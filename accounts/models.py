@@ -7,6 +7,8 @@ from django.contrib.auth.models import PermissionsMixin
 from django.db import models
 from django.utils import timezone
 
+from kernel.outcomes import Outcome
+
 
 class UserManager(BaseUserManager["User"]):
     use_in_migrations = True
@@ -66,10 +68,7 @@ class SecurityEvent(models.Model):
     The user's email is copied so the record outlives an account deletion.
     """
 
-    class Result(models.TextChoices):
-        SUCCESS = "success"
-        FAILURE = "failure"
-        DENIED = "denied"
+    Result = Outcome
 
     user = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
     user_email = models.CharField(max_length=254)

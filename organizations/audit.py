@@ -13,6 +13,7 @@ from accounts.audit import client_ip
 from accounts.models import User
 from kernel.actor import Actor
 from kernel.errors import AppError, ErrorCode
+from kernel.outcomes import Outcome
 from organizations.models import AuditEvent
 
 
@@ -40,7 +41,7 @@ def audit(
     organization_id: int,
     action: AuditAction,
     actor: Actor | None,
-    result: AuditEvent.Result = AuditEvent.Result.SUCCESS,
+    result: Outcome = Outcome.SUCCESS,
     target: str = "",
     request: HttpRequest | None = None,
     **detail: Any,

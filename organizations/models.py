@@ -4,6 +4,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 
+from kernel.outcomes import Outcome
 from kernel.permissions import Role
 from kernel.tenancy import TenantModel
 
@@ -103,10 +104,7 @@ class AuditEvent(TenantModel):
     rollback). `detail` is small and never holds secrets.
     """
 
-    class Result(models.TextChoices):
-        SUCCESS = "success"
-        FAILURE = "failure"
-        DENIED = "denied"
+    Result = Outcome
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="audit_events"
