@@ -44,6 +44,27 @@ async def test_signing_out_closes_the_sessions_sockets():
     assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4001}
 
 
+async def test_signing_out_other_sessions_closes_their_sockets():
+    def two_sessions() -> tuple[Client, Client]:
+        first = signed_in_client()
+        second = Client()
+        login(second, "live@example.com")
+        return first, second
+
+    first, second = await database_sync_to_async(two_sessions)()
+    cookie = f"{settings.SESSION_COOKIE_NAME}={second.cookies[settings.SESSION_COOKIE_NAME].value}"
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/",
+        headers=[(b"origin", b"http://localhost:8000"), (b"cookie", cookie.encode())],
+    )
+    assert (await communicator.connect())[0]
+
+    await database_sync_to_async(first.post)("/accounts/sessions/")  # "sign out other sessions"
+
+    assert await communicator.receive_output(timeout=5) == {"type": "websocket.close", "code": 4001}
+
+
 async def test_programs_without_origin_may_connect_with_an_api_key():
     communicator = WebsocketCommunicator(application, "/ws/")
     connected, _ = await communicator.connect()
