@@ -1,0 +1,99 @@
+"""Benchmark: the write cost of change capture (kernel/change_capture.py).
+
+    .venv/bin/python bench/capture.py      # uses the <database>_bench database
+
+Creates records through the real `record_create` mutation, alternating rounds with the
+capture triggers on the records table and with them dropped, and prints writes per
+second for both and the overhead. The triggers are reinstalled at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.records import bench_database_url, server_env  # noqa: E402
+
+ORGANIZATIONS = 8
+
+
+def main(writes: int = 400, rounds: int = 3) -> None:
+    database_url = bench_database_url()
+    os.environ.update(server_env(database_url))
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    import django
+
+    django.setup()
+    from django.apps import apps
+    from django.core.management import call_command
+    from django.db import connection
+
+    from kernel.change_capture import install_triggers
+    from kernel.models import Change
+    from kernel.permissions import Role, role_permissions
+    from organizations.api_keys import actor_for_api_key, api_key_issue
+    from organizations.models import Organization
+    from workspace_records.models import WorkspaceRecord
+    from workspace_records.mutations import record_create
+
+    call_command("migrate", verbosity=0)
+    # Writes spread over organizations so each stays under the free plan's record limit.
+    actors = []
+    for n in range(ORGANIZATIONS):
+        organization, _ = Organization.objects.get_or_create(
+            slug=f"bench-capture-{n}", defaults={"name": f"Capture {n}"}
+        )
+        _key, raw = api_key_issue(
+            organization_id=organization.pk,
+            name="capture",
+            role=Role.OWNER,
+            permissions=role_permissions(Role.OWNER),
+            created_by_id=None,
+        )
+        actors.append(actor_for_api_key(raw))
+    table = WorkspaceRecord._meta.db_table
+
+    def round_of_writes() -> float:
+        WorkspaceRecord.objects.unscoped().filter(
+            organization__slug__startswith="bench-capture-"
+        ).delete()
+        started = time.perf_counter()
+        for n in range(writes):
+            record_create(actor=actors[n % ORGANIZATIONS], title=f"w{n}")
+        return writes / (time.perf_counter() - started)
+
+    results: dict[str, list[float]] = {"capture_on": [], "capture_off": []}
+    try:
+        for _ in range(rounds):
+            install_triggers(apps.get_models())
+            results["capture_on"].append(round_of_writes())
+            with connection.cursor() as cursor:
+                for suffix in ("ins", "upd", "del"):
+                    cursor.execute(f'DROP TRIGGER IF EXISTS "kernel_change_{suffix}" ON "{table}"')
+            results["capture_off"].append(round_of_writes())
+    finally:
+        install_triggers(apps.get_models())
+        Change.objects.all().delete()
+    on, off = max(results["capture_on"]), max(results["capture_off"])
+    print(
+        json.dumps(
+            {
+                "writes_per_round": writes,
+                "capture_on_writes_per_s": round(on, 1),
+                "capture_off_writes_per_s": round(off, 1),
+                "overhead": f"{(1 - on / off) * 100:.1f}%",
+                "rounds": {k: [round(v, 1) for v in vs] for k, vs in results.items()},
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    main()
