@@ -1,7 +1,7 @@
 """The WebSocket transport at /ws/: JSON frames in, JSON frames out.
 
 Client → server: `subscribe {id, query, args}`, `unsubscribe {id}`, `mutation {id, name,
-args}` (in order, exactly once per id), `ping {id}`.
+args}` (in order, exactly once per id), `auth {id, token}` (an API key, first), `ping {id}`.
 Server → client: `result {id, value}` at once and whenever the value changes, `error {id,
 code, message, fields}` with the API's codes, `pong {id}`. The socket authenticates with
 the session cookie (browsers; Origin checked) or `Authorization: Bearer <api key>`.
@@ -35,6 +35,8 @@ CLOSE_SIGNED_OUT: Final = 4001
 
 
 class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
+    scope: dict[str, Any]
+
     async def connect(self) -> None:
         self.subscriptions: dict[Any, Subscription] = {}
         self.session_group = session_group(self.scope)
@@ -84,6 +86,8 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         kind, frame_id = frame["type"], frame["id"]
         if kind == "ping":
             return {"type": "pong", "id": frame_id}
+        if kind == "auth":
+            return await self.authenticate(frame_id, frame.get("token"))
         if kind == "subscribe":
             await self.subscribe(frame_id, frame.get("query"), frame.get("args") or {})
             return None  # the hub sends the first result
@@ -95,6 +99,20 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         if kind == "mutation":
             return await self.mutate(frame_id, frame.get("name"), frame.get("args") or {})
         raise errors.invalid_input(f"Unknown frame type {kind!r}.")
+
+    async def authenticate(self, frame_id: Any, token: Any) -> dict[str, Any]:
+        """`auth {id, token}`: an API key in the first frame, for clients that cannot set
+        headers. It applies to the subscriptions and mutations that follow."""
+        if self.subscriptions:
+            raise errors.conflict("Authenticate before subscribing.")
+        if not isinstance(token, str) or not token:
+            raise errors.invalid_input(fields={"token": ["An API key is required."]})
+        scope = {**self.scope, "headers": [(b"authorization", f"Bearer {token}".encode())]}
+        scope.pop("session", None)
+        scope.pop("user", None)
+        await database_sync_to_async(resolve_actor)(scope)  # unauthenticated if not valid
+        self.scope = scope
+        return {"type": "authenticated", "id": frame_id}
 
     async def subscribe(self, frame_id: Any, name: Any, args: Any) -> None:
         query = QUERIES.get(name) if isinstance(name, str) else None

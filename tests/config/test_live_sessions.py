@@ -72,3 +72,30 @@ async def test_programs_without_origin_may_connect_with_an_api_key():
     await communicator.send_json_to({"type": "ping", "id": 1})
     assert await communicator.receive_json_from(timeout=5) == {"type": "pong", "id": 1}
     await communicator.disconnect()
+
+
+async def test_removing_a_member_ends_their_subscriptions_with_forbidden():
+    from organizations.models import Membership
+
+    client = await database_sync_to_async(signed_in_client)()
+    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+    communicator = WebsocketCommunicator(
+        application,
+        "/ws/",
+        headers=[(b"origin", b"http://localhost:8000"), (b"cookie", cookie.encode())],
+    )
+    assert (await communicator.connect())[0]
+    await communicator.send_json_to({"type": "subscribe", "id": "m", "query": "members.list"})
+    await communicator.receive_json_from(timeout=5)
+
+    def remove_them() -> None:
+        mine = Membership.objects.unscoped().get(user__email="live@example.com")
+        MembershipFactory(organization_id=mine.organization_id, role=Role.OWNER)  # a change
+        mine.delete()
+
+    await database_sync_to_async(remove_them)()
+    frame = await communicator.receive_json_from(timeout=5)
+    while frame["type"] == "result":
+        frame = await communicator.receive_json_from(timeout=5)
+    assert (frame["type"], frame["id"], frame["code"]) == ("error", "m", "forbidden")
+    await communicator.disconnect()

@@ -250,3 +250,66 @@ async def test_a_viewer_cannot_mutate_and_internal_functions_are_not_callable():
     )
     assert (await communicator.receive_json_from(timeout=5))["code"] == "not_found"
     await communicator.disconnect()
+
+
+async def test_an_api_key_in_the_first_frame_authenticates_the_socket():
+    _org_id, raw = await database_sync_to_async(setup_org)()
+    communicator = WebsocketCommunicator(application, "/ws/")
+    assert (await communicator.connect())[0]
+    await communicator.send_json_to({"type": "auth", "id": "a", "token": "sk_bogus_key"})
+    assert (await communicator.receive_json_from(timeout=5))["code"] == "unauthenticated"
+    await communicator.send_json_to({"type": "auth", "id": "a", "token": raw})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "authenticated", "id": "a"}
+    await communicator.send_json_to({"type": "subscribe", "id": "s", "query": "records.list"})
+    assert await next_titles(communicator) == []
+    await communicator.disconnect()
+
+
+async def test_a_change_made_in_the_admin_is_pushed():
+    org_id, raw = await database_sync_to_async(setup_org)()
+    communicator = await subscribed(raw)
+    await next_titles(communicator)
+
+    def operator_edits_in_the_admin() -> None:
+        from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+        from django.test import Client
+
+        from tests.accounts.helpers import make_verified_user
+
+        record = WorkspaceRecord.objects.create(organization_id=org_id, title="before")
+        operator = make_verified_user("ops@example.com")
+        operator.is_staff = operator.is_superuser = True
+        operator.save()
+        TOTP.activate(operator, generate_totp_secret())
+        client = Client()
+        client.force_login(operator)
+        response = client.post(
+            f"/admin/workspace_records/workspacerecord/{record.pk}/change/",
+            {"organization": org_id, "title": "edited in the admin", "status": "done", "body": ""},
+        )
+        assert response.status_code == 302, response.content
+
+    await database_sync_to_async(operator_edits_in_the_admin)()
+    titles = await next_titles(communicator)
+    while titles != ["edited in the admin"]:
+        titles = await next_titles(communicator)
+    await communicator.disconnect()
+
+
+async def test_a_socket_holds_a_bounded_number_of_subscriptions():
+    from kernel.consumers import MAX_SUBSCRIPTIONS
+
+    _org_id, raw = await database_sync_to_async(setup_org)()
+    communicator = await subscribed(raw)
+    await next_titles(communicator)
+    for n in range(1, MAX_SUBSCRIPTIONS):
+        await communicator.send_json_to({"type": "subscribe", "id": n, "query": "records.list"})
+        assert (await communicator.receive_json_from(timeout=5))["type"] == "result"
+    await communicator.send_json_to(
+        {"type": "subscribe", "id": "one-too-many", "query": "records.list"}
+    )
+    frame = await communicator.receive_json_from(timeout=5)
+    assert (frame["id"], frame["code"]) == ("one-too-many", "rate_limited")
+    await communicator.send_json_to({"type": "ping", "id": "still-here"})
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "pong"
+    await communicator.disconnect()
