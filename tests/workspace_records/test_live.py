@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 
 import pytest
 from channels.db import database_sync_to_async
@@ -313,3 +314,39 @@ async def test_a_socket_holds_a_bounded_number_of_subscriptions():
     await communicator.send_json_to({"type": "ping", "id": "still-here"})
     assert (await communicator.receive_json_from(timeout=5))["type"] == "pong"
     await communicator.disconnect()
+
+
+async def test_matching_a_change_only_touches_subscriptions_of_that_organization_and_table():
+    from kernel.live.hub import Hub, Subscription
+    from kernel.live.registry import QUERIES
+    from organizations.api_keys import actor_for_api_key
+
+    org_id, raw = await database_sync_to_async(setup_org)()
+    actor = await database_sync_to_async(actor_for_api_key)(raw)
+    query = QUERIES["records.list"]
+    hub = Hub()
+
+    async def send(frame: dict) -> None:
+        pass
+
+    mine = Subscription("a", query, {}, actor, {}, send)
+    hub.add(mine)
+    others = [
+        Subscription(n, query, {}, dataclasses.replace(actor, organization_id=10_000 + n), {}, send)
+        for n in range(1000)
+    ]
+    for subscription in others:
+        hub.add(subscription)
+
+    hub.changed("organizations_membership", org_id)  # a table the query does not read
+    hub.changed(query_table(), 999_999)  # an organization no one subscribes to
+    assert not any(s.dirty for s in [mine, *others])
+    hub.changed(query_table(), org_id)
+    assert mine.dirty
+    assert not any(s.dirty for s in others)
+    hub.unsubscribe(mine)
+    await hub.aclose()
+
+
+def query_table() -> str:
+    return WorkspaceRecord._meta.db_table
