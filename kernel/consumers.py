@@ -125,7 +125,7 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
             raise errors.rate_limited(1, f"At most {MAX_SUBSCRIPTIONS} subscriptions per socket.")
         actor = await database_sync_to_async(resolve_actor)(self.scope)
-        subscription = Subscription(frame_id, query, args, actor, self.scope, self.send_frame)
+        subscription = Subscription(frame_id, query, args, actor, self.scope, self.send_text)
         self.subscriptions[frame_id] = subscription
         await hub().subscribe(subscription)
         if subscription not in hub().subscriptions:  # its first run failed
@@ -140,6 +140,9 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         actor = await database_sync_to_async(resolve_actor)(self.scope)
         value = await database_sync_to_async(run_once)(mutation, actor, frame_id, args)
         return {"type": "result", "id": frame_id, "value": value}
+
+    async def send_text(self, text: str) -> None:
+        await self.send(text_data=text)
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, separators=(",", ":"), default=str))

@@ -16,7 +16,7 @@ import json
 import logging
 import weakref
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 import psycopg
@@ -33,11 +33,11 @@ from kernel.rendering import as_app_error
 
 logger = logging.getLogger(__name__)
 
-COALESCE_SECONDS: Final = 0.02
 RECONNECT_SECONDS: Final = (0.5, 1, 2, 5)
 PRUNE_EVERY_SECONDS: Final = 300
 
-Send = Callable[[dict[str, Any]], Awaitable[None]]
+Send = Callable[[str], Awaitable[None]]
+"""Sends one text frame to the subscriber's socket."""
 
 
 @dataclass(eq=False)
@@ -50,7 +50,7 @@ class Subscription:
     """The connection's scope: the actor is resolved from it again before each re-run."""
     send: Send
     last: str | None = None
-    dirty: bool = field(default=False)
+    """The last value sent, as JSON text."""
 
 
 class Hub:
@@ -61,6 +61,7 @@ class Hub:
         self._by_source: dict[tuple[int, str], set[Subscription]] = {}
         self._listener: asyncio.Task[None] | None = None
         self._flush: asyncio.Task[None] | None = None
+        self._dirty: set[Subscription] = set()
         self._pruner: asyncio.Task[None] | None = None
         self.executions = 0  # query runs so far: a benchmark divides it by pushes
 
@@ -93,40 +94,43 @@ class Hub:
         matched = self._by_source.get((organization_id, table))
         if not matched:
             return
-        for subscription in matched:
-            subscription.dirty = True
+        self._dirty |= matched
         self._schedule_flush()
 
     def changed_everything(self) -> None:
-        for subscription in self.subscriptions:
-            subscription.dirty = True
+        self._dirty |= self.subscriptions
         self._schedule_flush()
+
+    def is_pending(self, subscription: Subscription) -> bool:
+        """Marked for a re-run that has not happened yet."""
+        return subscription in self._dirty
 
     def _schedule_flush(self) -> None:
         if self._flush is None or self._flush.done():
             self._flush = asyncio.get_running_loop().create_task(self._flush_dirty())
 
     async def _flush_dirty(self) -> None:
-        await asyncio.sleep(COALESCE_SECONDS)  # a burst of commits becomes one re-run
-        dirty = [s for s in list(self.subscriptions) if s.dirty]
-        for subscription in dirty:
-            subscription.dirty = False
-        if dirty:
-            await self._refresh(dirty, recheck=True)
+        """Re-run at once when idle; changes that arrive while a re-run is under way are
+        coalesced into the next one, so a burst costs a few runs, not one per commit."""
+        await asyncio.sleep(0)  # take in notifications already received
+        while self._dirty:
+            batch = [s for s in self._dirty if s in self.subscriptions]
+            self._dirty = set()
+            if batch:
+                await self._refresh(batch, recheck=True)
 
     async def _refresh(self, batch: list[Subscription], *, recheck: bool) -> None:
         outcomes = await database_sync_to_async(self._evaluate)(batch, recheck)
         for subscription, outcome in outcomes:
+            frame_id = json.dumps(subscription.subscription_id)
             if isinstance(outcome, AppError):
                 self.unsubscribe(subscription)
-                frame = {"type": "error", "id": subscription.subscription_id, **outcome.as_dict()}
-                await subscription.send(frame)
+                error = {"type": "error", "id": subscription.subscription_id, **outcome.as_dict()}
+                await subscription.send(json.dumps(error))
                 continue
-            encoded = json.dumps(outcome, sort_keys=True, default=str)
-            if encoded != subscription.last:
-                subscription.last = encoded
-                frame = {"type": "result", "id": subscription.subscription_id, "value": outcome}
-                await subscription.send(frame)
+            if outcome != subscription.last:  # the value, encoded once per distinct run
+                subscription.last = outcome
+                await subscription.send(f'{{"type":"result","id":{frame_id},"value":{outcome}}}')
 
     def _evaluate(self, batch: list[Subscription], recheck: bool) -> list[tuple[Subscription, Any]]:
         """Re-run a batch against ONE snapshot, so no page shows one list new and another
@@ -148,9 +152,8 @@ class Hub:
                     if key not in shared:
                         self.executions += 1
                         with transaction.atomic():  # a failing query spoils only itself
-                            shared[key] = run(
-                                subscription.query, subscription.actor, subscription.args
-                            )
+                            value = run(subscription.query, subscription.actor, subscription.args)
+                        shared[key] = json.dumps(value, separators=(",", ":"), default=str)
                     outcomes.append((subscription, shared[key]))
                 except AppError as error:
                     outcomes.append((subscription, error))
@@ -170,6 +173,7 @@ class Hub:
     async def aclose(self) -> None:
         """Stop listening (closing the LISTEN connection) and forget all subscriptions."""
         self.subscriptions.clear()
+        self._dirty.clear()
         self._by_source.clear()
         for task in (self._listener, self._flush, self._pruner):
             if task is not None and not task.done():

@@ -326,7 +326,7 @@ async def test_matching_a_change_only_touches_subscriptions_of_that_organization
     query = QUERIES["records.list"]
     hub = Hub()
 
-    async def send(frame: dict) -> None:
+    async def send(text: str) -> None:
         pass
 
     mine = Subscription("a", query, {}, actor, {}, send)
@@ -340,10 +340,10 @@ async def test_matching_a_change_only_touches_subscriptions_of_that_organization
 
     hub.changed("organizations_membership", org_id)  # a table the query does not read
     hub.changed(query_table(), 999_999)  # an organization no one subscribes to
-    assert not any(s.dirty for s in [mine, *others])
+    assert not any(hub.is_pending(s) for s in [mine, *others])
     hub.changed(query_table(), org_id)
-    assert mine.dirty
-    assert not any(s.dirty for s in others)
+    assert hub.is_pending(mine)
+    assert not any(hub.is_pending(s) for s in others)
     hub.unsubscribe(mine)
     await hub.aclose()
 
