@@ -22,6 +22,7 @@ from accounts.deletion import account_delete, organizations_blocking_deletion
 from accounts.mail import send_templated_mail
 from accounts.models import User
 from accounts.stepup import issue_code, redeem_code, require_step_up
+from kernel import errors
 from kernel.errors import AppError, ErrorCode
 from kernel.guard import resolve_actor
 from kernel.sensitive import get_sensitive_action
@@ -97,7 +98,7 @@ def step_up(request: HttpRequest, action: str) -> HttpResponse:
     try:
         sensitive = get_sensitive_action(action)
     except LookupError:
-        return render(request, "errors/app_error.html", {"error": _unknown()}, status=404)
+        raise errors.not_found("There is no such action.") from None
     next_url = pending.safe_next(request, request.GET.get("next") or request.POST.get("next"))
     try:
         organization_id = _organization_of(request, action)
@@ -183,9 +184,3 @@ def delete_account(request: HttpRequest) -> HttpResponse:
         "accounts/delete.html",
         {"blocking": organizations_blocking_deletion(user)},
     )
-
-
-def _unknown() -> AppError:
-    from kernel import errors
-
-    return errors.not_found("There is no such action.")

@@ -28,6 +28,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.records import (  # noqa: E402
+    SERVERS,
     bench_database_url,
     free_port,
     prepare,
@@ -205,20 +206,7 @@ def main() -> None:
     cost_100, cost_10k = matching_cost(100), matching_cost(10_000)
     port = free_port()
     server = subprocess.Popen(  # noqa: S603
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-v",
-            "0",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "config.asgi:application",
-        ],
-        cwd=ROOT,
-        env=server_env(database_url),
+        SERVERS["daphne"](port), cwd=ROOT, env=server_env(database_url)
     )
     try:
         wait_until_up(port)

@@ -95,3 +95,19 @@ def prune_changes(keep: timedelta = timedelta(hours=1)) -> int:
 
     deleted, _ = Change.objects.filter(created_at__lt=timezone.now() - keep).delete()
     return deleted
+
+
+def database_conninfo() -> str:
+    """Django's default database as a libpq connection string, for connections Django
+    does not manage (a LISTEN connection must not come from the pool)."""
+    import psycopg
+
+    settings = connection.settings_dict
+    options = settings.get("OPTIONS", {})
+    return psycopg.conninfo.make_conninfo(
+        dbname=settings["NAME"],
+        user=settings["USER"] or None,
+        password=settings["PASSWORD"] or None,
+        host=settings["HOST"] or options.get("host") or None,
+        port=str(settings["PORT"]) if settings["PORT"] else None,
+    )

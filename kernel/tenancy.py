@@ -19,7 +19,7 @@ model loses its manager.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
@@ -44,10 +44,6 @@ def tenant_scope(organization_id: int) -> Iterator[None]:
         yield
     finally:
         _active_organization.reset(token)
-
-
-def active_organization_id() -> int | None:
-    return _active_organization.get()
 
 
 class TenantManager[M: TenantModel](models.Manager[M]):
@@ -117,7 +113,3 @@ class TenantModel(models.Model):
 
     class Meta:
         abstract = True
-
-
-def tenant_models(all_models: Sequence[type[models.Model]]) -> list[type[TenantModel]]:
-    return [m for m in all_models if issubclass(m, TenantModel) and not m._meta.abstract]

@@ -6,10 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
-from django.utils import timezone
 
 from accounts.models import User
-from kernel import errors
 from kernel.actor import Actor, AuthMethod
 from kernel.guard import require_app_permission
 from kernel.permissions import CATALOGUE, ROLE_RANK, Role, role_permissions
@@ -119,16 +117,3 @@ def permission_matrix() -> list[tuple[str, str, list[bool]]]:
         (name, entry.description, [role in entry.roles for role in roles])
         for name, entry in CATALOGUE.items()
     ]
-
-
-def expired(invitation: Invitation) -> bool:
-    return invitation.expires_at <= timezone.now()
-
-
-def require_member(actor: Actor, membership_id: int) -> Membership:
-    """For pages: the member of the actor's organization, or `not_found`."""
-    require_app_permission(actor, "member.read")
-    try:
-        return Membership.objects.for_actor(actor).select_related("user").get(pk=membership_id)
-    except Membership.DoesNotExist:
-        raise errors.not_found("There is no such member.") from None

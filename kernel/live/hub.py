@@ -25,7 +25,7 @@ from django.db import connection, transaction
 
 from kernel import errors
 from kernel.actor import Actor
-from kernel.change_capture import CHANNEL, prune_changes
+from kernel.change_capture import CHANNEL, database_conninfo, prune_changes
 from kernel.errors import AppError
 from kernel.guard import resolve_actor
 from kernel.live.registry import LiveQuery, run
@@ -204,7 +204,7 @@ class Hub:
         while self.subscriptions or attempt == 0:
             try:
                 async with await psycopg.AsyncConnection.connect(
-                    _conninfo(), autocommit=True
+                    database_conninfo(), autocommit=True
                 ) as listening:
                     await listening.execute(f"LISTEN {CHANNEL}")
                     if attempt:
@@ -221,18 +221,6 @@ class Hub:
                 )
                 attempt += 1
                 await asyncio.sleep(delay)
-
-
-def _conninfo() -> str:
-    settings = connection.settings_dict
-    options = settings.get("OPTIONS", {})
-    return psycopg.conninfo.make_conninfo(
-        dbname=settings["NAME"],
-        user=settings["USER"] or None,
-        password=settings["PASSWORD"] or None,
-        host=settings["HOST"] or options.get("host") or None,
-        port=str(settings["PORT"]) if settings["PORT"] else None,
-    )
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

@@ -348,3 +348,9 @@ def test_changing_email_needs_step_up_and_re_verification(signed_in, user):
 
     user.refresh_from_db()
     assert user.email == "ada.new@example.com"
+
+
+def test_the_step_up_page_for_an_unknown_action_is_not_found(signed_in):
+    response = signed_in.get("/account/step-up/account.teleport/")
+    assert response.status_code == 404
+    assert b"There is no such action." in response.content

@@ -24,8 +24,8 @@ def signed_in_client() -> Client:
     return client
 
 
-async def test_signing_out_closes_the_sessions_sockets():
-    client = await database_sync_to_async(signed_in_client)()
+async def browser_socket(client: Client) -> WebsocketCommunicator:
+    """A socket opened by the browser holding this client's session cookie."""
     cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
     communicator = WebsocketCommunicator(
         application,
@@ -33,6 +33,12 @@ async def test_signing_out_closes_the_sessions_sockets():
         headers=[(b"origin", b"http://localhost:8000"), (b"cookie", cookie.encode())],
     )
     assert (await communicator.connect())[0]
+    return communicator
+
+
+async def test_signing_out_closes_the_sessions_sockets():
+    client = await database_sync_to_async(signed_in_client)()
+    communicator = await browser_socket(client)
     await communicator.send_json_to({"type": "subscribe", "id": "m", "query": "members.list"})
     first = await communicator.receive_json_from(timeout=5)
     assert first["value"] == [
@@ -52,13 +58,7 @@ async def test_signing_out_other_sessions_closes_their_sockets():
         return first, second
 
     first, second = await database_sync_to_async(two_sessions)()
-    cookie = f"{settings.SESSION_COOKIE_NAME}={second.cookies[settings.SESSION_COOKIE_NAME].value}"
-    communicator = WebsocketCommunicator(
-        application,
-        "/ws/",
-        headers=[(b"origin", b"http://localhost:8000"), (b"cookie", cookie.encode())],
-    )
-    assert (await communicator.connect())[0]
+    communicator = await browser_socket(second)
 
     await database_sync_to_async(first.post)("/accounts/sessions/")  # "sign out other sessions"
 
@@ -78,13 +78,7 @@ async def test_removing_a_member_ends_their_subscriptions_with_forbidden():
     from organizations.models import Membership
 
     client = await database_sync_to_async(signed_in_client)()
-    cookie = f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
-    communicator = WebsocketCommunicator(
-        application,
-        "/ws/",
-        headers=[(b"origin", b"http://localhost:8000"), (b"cookie", cookie.encode())],
-    )
-    assert (await communicator.connect())[0]
+    communicator = await browser_socket(client)
     await communicator.send_json_to({"type": "subscribe", "id": "m", "query": "members.list"})
     await communicator.receive_json_from(timeout=5)
 

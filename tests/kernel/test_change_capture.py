@@ -10,7 +10,7 @@ import pytest
 from django.apps import apps
 from django.db import connection, transaction
 
-from kernel.change_capture import CHANNEL, captured_tables
+from kernel.change_capture import CHANNEL, captured_tables, database_conninfo
 from kernel.models import Change
 from kernel.permissions import Role
 from organizations.models import Membership
@@ -25,15 +25,7 @@ def changes() -> list[tuple[str, int]]:
 
 @pytest.fixture
 def listener() -> Iterator[psycopg.Connection]:
-    settings = connection.settings_dict
-    conninfo = psycopg.conninfo.make_conninfo(
-        dbname=settings["NAME"],
-        user=settings["USER"],
-        password=settings["PASSWORD"] or None,
-        host=settings["HOST"] or settings["OPTIONS"].get("host"),
-        port=settings["PORT"] or None,
-    )
-    with psycopg.connect(conninfo, autocommit=True) as listening:
+    with psycopg.connect(database_conninfo(), autocommit=True) as listening:
         listening.execute(f"LISTEN {CHANNEL}")
         yield listening
 
