@@ -25,3 +25,9 @@ class Actor:
     permission_limit: frozenset[str] | None = None
     """An API key's subset of permissions; None means everything the role holds."""
     api_key_id: int | None = None
+
+    @property
+    def access(self) -> tuple[int, Role, frozenset[str] | None, frozenset[str]]:
+        """What decides this actor's permissions: two actors with equal `access` may see
+        and do the same things (though not as the same user)."""
+        return (self.organization_id, self.role, self.permission_limit, self.capabilities)

@@ -10,8 +10,10 @@ See docs/live-queries.md.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
+from functools import partial
 from typing import Any, Final
 
 from channels.db import database_sync_to_async
@@ -20,6 +22,8 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from kernel import errors
 from kernel.errors import AppError
 from kernel.guard import resolve_actor
+from kernel.live import flow
+from kernel.live.flow import WriteGate
 from kernel.live.hub import Subscription, hub
 from kernel.live.registry import MUTATIONS, QUERIES
 from kernel.live.sessions import session_group
@@ -39,6 +43,13 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
 
     async def connect(self) -> None:
         self.subscriptions: dict[Any, Subscription] = {}
+        # Live values not yet written because the client reads slowly: the newest per
+        # subscription only, so a reader that stops costs bounded memory (kernel/live/flow.py).
+        self.held: dict[Any, str] = {}
+        self.gate: WriteGate | None = self.scope.get(flow.SCOPE_KEY)
+        self.flusher: asyncio.Task[None] | None = None
+        if self.gate is not None:
+            self.gate.on_resume = self.resume
         self.session_group = session_group(self.scope)
         if self.session_group and self.channel_layer is not None:
             await self.channel_layer.group_add(self.session_group, self.channel_name)
@@ -125,7 +136,8 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
             raise errors.rate_limited(1, f"At most {MAX_SUBSCRIPTIONS} subscriptions per socket.")
         actor = await database_sync_to_async(resolve_actor)(self.scope)
-        subscription = Subscription(frame_id, query, args, actor, self.scope, self.send_text)
+        push = partial(self.push, frame_id)
+        subscription = Subscription(frame_id, query, args, actor, self.scope, push)
         self.subscriptions[frame_id] = subscription
         await hub().subscribe(subscription)
         if subscription not in hub().subscriptions:  # its first run failed
@@ -141,8 +153,21 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         value = await database_sync_to_async(run_once)(mutation, actor, frame_id, args)
         return {"type": "result", "id": frame_id, "value": value}
 
-    async def send_text(self, text: str) -> None:
-        await self.send(text_data=text)
+    async def push(self, subscription_id: Any, text: str) -> None:
+        """Send a subscription's new value, or hold it while the client is not reading
+        (replacing the one held before)."""
+        self.held.pop(subscription_id, None)  # keep frames in the order they were pushed
+        self.held[subscription_id] = text
+        await self.flush_held()
+
+    def resume(self) -> None:
+        """The client drained Twisted's buffer: write what was held."""
+        self.flusher = asyncio.ensure_future(self.flush_held())
+
+    async def flush_held(self) -> None:
+        while self.held and not (self.gate is not None and self.gate.paused):
+            subscription_id = next(iter(self.held))
+            await self.send(text_data=self.held.pop(subscription_id))
 
     async def send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=json.dumps(frame, separators=(",", ":"), default=str))

@@ -10,7 +10,7 @@ from organizations import queries
 from organizations.models import Membership
 
 
-@live_query("members.list", reads=(Membership._meta.db_table,))
+@live_query("members.list", reads=(Membership._meta.db_table,), varies_by="permissions")
 def members_list(*, actor: Actor) -> Any:
     return [
         {"id": m.pk, "email": m.user.email, "role": m.role}

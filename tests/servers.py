@@ -37,6 +37,13 @@ def _database_url() -> str:
 @contextmanager
 def app_server() -> Iterator[str]:
     """Yield the base URL of a fresh server process; stop it afterwards."""
+    with app_server_process() as (base, _process):
+        yield base
+
+
+@contextmanager
+def app_server_process() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Yield the base URL and the process of a fresh server; stop it afterwards."""
     port = _free_port()
     env = {
         **os.environ,
@@ -64,7 +71,7 @@ def app_server() -> Iterator[str]:
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise RuntimeError("the app server did not start") from None
                 time.sleep(0.2)
-        yield base
+        yield base, process
     finally:
         process.terminate()
         process.wait(10)

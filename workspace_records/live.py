@@ -11,7 +11,7 @@ from workspace_records.models import RecordStatus, WorkspaceRecord
 from workspace_records.schemas import RecordOut, RecordPageOut
 
 
-@live_query("records.list", reads=(WorkspaceRecord._meta.db_table,))
+@live_query("records.list", reads=(WorkspaceRecord._meta.db_table,), varies_by="permissions")
 def records_list(*, actor: Actor, status: str | None = None, search: str | None = None) -> Any:
     page = queries.record_list(
         actor=actor,

@@ -15,7 +15,7 @@ import contextlib
 import json
 import logging
 import weakref
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -35,6 +35,8 @@ logger = logging.getLogger(__name__)
 
 RECONNECT_SECONDS: Final = (0.5, 1, 2, 5)
 PRUNE_EVERY_SECONDS: Final = 300
+MAX_VALUE_BYTES: Final = 1024 * 1024 - 1024
+"""daphne refuses frames over 1 MiB; leave room for the frame's envelope."""
 
 Send = Callable[[str], Awaitable[None]]
 """Sends one text frame to the subscriber's socket."""
@@ -122,38 +124,51 @@ class Hub:
     async def _refresh(self, batch: list[Subscription], *, recheck: bool) -> None:
         outcomes = await database_sync_to_async(self._evaluate)(batch, recheck)
         for subscription, outcome in outcomes:
-            frame_id = json.dumps(subscription.subscription_id)
-            if isinstance(outcome, AppError):
+            try:
+                await self._deliver(subscription, outcome)
+            except Exception:  # one broken socket must not keep values from the others
+                logger.exception("live queries: could not deliver to a subscriber")
                 self.unsubscribe(subscription)
-                error = {"type": "error", "id": subscription.subscription_id, **outcome.as_dict()}
-                await subscription.send(json.dumps(error))
-                continue
-            if outcome != subscription.last:  # the value, encoded once per distinct run
-                subscription.last = outcome
-                await subscription.send(f'{{"type":"result","id":{frame_id},"value":{outcome}}}')
 
-    def _evaluate(self, batch: list[Subscription], recheck: bool) -> list[tuple[Subscription, Any]]:
+    async def _deliver(self, subscription: Subscription, outcome: str | AppError) -> None:
+        if isinstance(outcome, AppError):
+            self.unsubscribe(subscription)
+            error = {"type": "error", "id": subscription.subscription_id, **outcome.as_dict()}
+            await subscription.send(json.dumps(error))
+        elif outcome != subscription.last:  # the value, encoded once per distinct run
+            subscription.last = outcome
+            frame_id = json.dumps(subscription.subscription_id)
+            await subscription.send(f'{{"type":"result","id":{frame_id},"value":{outcome}}}')
+
+    def _evaluate(
+        self, batch: list[Subscription], recheck: bool
+    ) -> list[tuple[Subscription, str | AppError]]:
         """Re-run a batch against ONE snapshot, so no page shows one list new and another
-        old; identical subscriptions (same query, arguments and actor) run once."""
-        outcomes: list[tuple[Subscription, Any]] = []
-        shared: dict[tuple[str, str, Actor], Any] = {}
+        old. Identical subscriptions (same query and arguments, and the same actor or, for
+        queries that vary only by permissions, equal effective permissions) run once, and
+        each distinct credential is re-checked once."""
+        outcomes: list[tuple[Subscription, str | AppError]] = []
+        shared: dict[tuple[str, str, Hashable], str | AppError] = {}
+        rechecked: dict[Hashable, Actor | AppError] = {}
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
             for subscription in batch:
                 try:
                     if recheck:
-                        self._recheck(subscription)
+                        self._recheck(subscription, rechecked)
                     key = (
                         subscription.query.name,
                         json.dumps(subscription.args, sort_keys=True, default=str),
-                        subscription.actor,
+                        subscription.actor.access
+                        if subscription.query.varies_by == "permissions"
+                        else subscription.actor,
                     )
                     if key not in shared:
                         self.executions += 1
                         with transaction.atomic():  # a failing query spoils only itself
                             value = run(subscription.query, subscription.actor, subscription.args)
-                        shared[key] = json.dumps(value, separators=(",", ":"), default=str)
+                        shared[key] = _encode(value)
                     outcomes.append((subscription, shared[key]))
                 except AppError as error:
                     outcomes.append((subscription, error))
@@ -162,9 +177,17 @@ class Hub:
         return outcomes
 
     @staticmethod
-    def _recheck(subscription: Subscription) -> None:
+    def _recheck(subscription: Subscription, rechecked: dict[Hashable, Actor | AppError]) -> None:
         """Resolve the actor again: removed members and revoked keys lose access now."""
-        actor = resolve_actor(subscription.source)
+        credential = (subscription.actor.organization_id, _credential(subscription.source))
+        if credential not in rechecked:
+            try:
+                rechecked[credential] = resolve_actor(subscription.source)
+            except AppError as error:
+                rechecked[credential] = error
+        actor = rechecked[credential]
+        if isinstance(actor, AppError):
+            raise actor
         if actor.organization_id != subscription.actor.organization_id:
             # No longer a member there: never show another organization's data instead.
             raise errors.forbidden("You no longer have access to this organization.")
@@ -221,6 +244,26 @@ class Hub:
                 )
                 attempt += 1
                 await asyncio.sleep(delay)
+
+
+def _encode(value: Any) -> str | AppError:
+    text = json.dumps(value, separators=(",", ":"), default=str)  # ASCII: chars are bytes
+    if len(text) > MAX_VALUE_BYTES:
+        return errors.invalid_input(
+            f"The value is larger than a socket frame allows ({MAX_VALUE_BYTES // 1024} KiB): "
+            "ask for less (filters, a smaller page)."
+        )
+    return text
+
+
+def _credential(source: dict[str, Any]) -> Hashable:
+    """What the actor is resolved from: the Authorization header, else the session and its
+    user. Within one organization, equal credentials resolve to equal actors."""
+    for name, value in source.get("headers", ()):
+        if name == b"authorization":
+            return bytes(value)
+    session, user = source.get("session"), source.get("user")
+    return (getattr(session, "session_key", None), getattr(user, "pk", None))
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from kernel.actor import Actor
 
 QueryFunction = Callable[..., Any]
+VariesBy = Literal["actor", "permissions"]
 
 
 @dataclass(frozen=True)
@@ -18,18 +19,24 @@ class LiveQuery:
     function: QueryFunction
     reads: frozenset[str]
     """Database tables whose committed changes make subscribers re-run it."""
+    varies_by: VariesBy = "actor"
+    """What its value depends on besides arguments and organization. "permissions": the
+    same for every actor with equal effective permissions, so their subscribers share one
+    re-run. "actor" (the safe default): it may read the user or key itself."""
 
 
 QUERIES: dict[str, LiveQuery] = {}
 
 
-def live_query(name: str, *, reads: tuple[str, ...]) -> Callable[[QueryFunction], QueryFunction]:
+def live_query(
+    name: str, *, reads: tuple[str, ...], varies_by: VariesBy = "actor"
+) -> Callable[[QueryFunction], QueryFunction]:
     """Register `function(actor=..., **args) -> JSON value` as a subscribable query."""
 
     def register(function: QueryFunction) -> QueryFunction:
         if name in QUERIES:
             raise ValueError(f"Live query {name!r} is registered twice")
-        QUERIES[name] = LiveQuery(name, function, frozenset(reads))
+        QUERIES[name] = LiveQuery(name, function, frozenset(reads), varies_by)
         return function
 
     return register

@@ -12,6 +12,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from config.asgi import application
+from kernel.actor import Actor
 from kernel.permissions import Role
 from organizations.api_keys import api_key_issue
 from organizations.models import ApiKey
@@ -151,11 +152,24 @@ async def test_unknown_queries_and_missing_credentials_are_errors():
     await asyncio.sleep(0)
 
 
-async def test_identical_subscriptions_share_one_re_run():
+def another_key(org_id: int, role: Role = Role.MEMBER) -> str:
+    _key, raw = api_key_issue(
+        organization_id=org_id,
+        name="another",
+        role=role,
+        permissions=["workspace.records.read", "workspace.records.create"],
+        created_by_id=None,
+    )
+    return raw
+
+
+async def test_subscribers_with_equal_permissions_share_one_re_run():
     from kernel.live.hub import hub
 
     org_id, raw = await database_sync_to_async(setup_org)()
-    sockets = [await subscribed(raw) for _ in range(5)]
+    equal = [raw, *[await database_sync_to_async(another_key)(org_id) for _ in range(2)]]
+    viewer = await database_sync_to_async(another_key)(org_id, Role.VIEWER)
+    sockets = [await subscribed(key) for key in [*equal, *equal, viewer]]
     for socket in sockets:
         await next_titles(socket)
     before = hub().executions
@@ -165,9 +179,37 @@ async def test_identical_subscriptions_share_one_re_run():
     )()
     for socket in sockets:
         assert await next_titles(socket) == ["shared"]
-    assert hub().executions - before == 1  # five subscribers, one query run
+    # Seven subscribers, three keys with equal permissions + one viewer: two query runs.
+    assert hub().executions - before == 2
     for socket in sockets:
         await socket.disconnect()
+
+
+async def test_queries_that_read_the_actor_itself_are_not_shared_between_actors():
+    from kernel.live.hub import hub
+    from kernel.live.registry import QUERIES, live_query
+
+    @live_query("test.whoami", reads=(WorkspaceRecord._meta.db_table,))
+    def whoami(*, actor: Actor) -> dict[str, object]:
+        return {"records": [{"title": f"key {actor.api_key_id}"}]}
+
+    try:
+        org_id, raw = await database_sync_to_async(setup_org)()
+        other = await database_sync_to_async(another_key)(org_id)
+        first, second = await subscribed(raw, "test.whoami"), await subscribed(other, "test.whoami")
+        seen = {(await next_titles(first))[0], (await next_titles(second))[0]}
+        assert len(seen) == 2
+        before = hub().executions
+        await database_sync_to_async(
+            lambda: WorkspaceRecord.objects.create(organization_id=org_id, title="x")
+        )()
+        await asyncio.sleep(0.5)
+        assert hub().executions - before == 2  # one run per actor; values unchanged, no push
+        assert await first.receive_nothing(timeout=0.1)
+        await first.disconnect()
+        await second.disconnect()
+    finally:
+        del QUERIES["test.whoami"]
 
 
 async def test_a_subscriber_converges_after_the_listener_lost_notifications():
@@ -350,3 +392,20 @@ async def test_matching_a_change_only_touches_subscriptions_of_that_organization
 
 def query_table() -> str:
     return WorkspaceRecord._meta.db_table
+
+
+async def test_a_value_too_large_for_one_frame_is_an_error_not_a_crash():
+    org_id, raw = await database_sync_to_async(setup_org)()
+    await database_sync_to_async(
+        lambda: WorkspaceRecord.objects.bulk_create(
+            WorkspaceRecord(organization_id=org_id, title=f"r{n}", body="b" * 25_000)
+            for n in range(50)
+        )
+    )()
+    communicator = await subscribed(raw)
+    frame = await communicator.receive_json_from(timeout=5)
+    assert (frame["type"], frame["id"], frame["code"]) == ("error", "s", "invalid_input")
+    assert "larger than a socket frame" in frame["message"]
+    await communicator.send_json_to({"type": "ping", "id": 1})
+    assert await communicator.receive_json_from(timeout=5) == {"type": "pong", "id": 1}
+    await communicator.disconnect()
