@@ -23,3 +23,10 @@ def records_raw(request: HttpRequest, organization_id: int) -> HttpResponse:
     records = [dict(zip(COLUMNS, row, strict=True)) for row in rows]
     body = json.dumps({"records": records, "next_cursor": None}, default=str)
     return HttpResponse(body, content_type="application/json")
+
+
+async def live_executions(request: HttpRequest) -> HttpResponse:
+    """How many live-query runs this server process has made (bench/reactive.py)."""
+    from kernel.live.hub import hub
+
+    return HttpResponse(json.dumps({"executions": hub().executions}))

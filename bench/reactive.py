@@ -5,8 +5,9 @@
 Against one daphne process on the `<database>_bench` database, with the clients in this
 process (so client work is inside the figures):
   * latency from a commit to the subscriber receiving the new value, p50/p99, with 1,
-    100 and 1,000 subscribers to the same query, and with 1,000 subscribers to 1,000
-    different organizations' queries (one of them changes);
+    100 and 1,000 subscribers (each its own API key, equal permissions) to the same query,
+    and with 1,000 subscribers to 1,000 different organizations' queries (one changes);
+  * query executions per change ÷ subscribers notified;
   * the floor on the same machine: a NOTIFY → LISTEN round trip plus one run of the
     query's SQL;
   * server memory per idle socket and per subscription (RSS deltas);
@@ -21,6 +22,7 @@ import json
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -51,9 +53,22 @@ def ms(values: list[float]) -> dict[str, float]:
     }
 
 
-def keys_for_organizations(count: int) -> list[tuple[int, str]]:
+def viewer_key(organization_id: int) -> str:
     from kernel.permissions import Role
     from organizations.api_keys import api_key_issue
+
+    _key, raw = api_key_issue(
+        organization_id=organization_id,
+        name="live",
+        role=Role.VIEWER,
+        permissions=["workspace.records.read"],
+        created_by_id=None,
+    )
+    return raw
+
+
+def keys_for_organizations(count: int) -> list[tuple[int, str]]:
+    """One viewer key in each of `count` organizations."""
     from organizations.models import Organization
 
     pairs = []
@@ -61,15 +76,13 @@ def keys_for_organizations(count: int) -> list[tuple[int, str]]:
         organization, _ = Organization.objects.get_or_create(
             slug=f"bench-live-{n}", defaults={"name": f"Live {n}"}
         )
-        _key, raw = api_key_issue(
-            organization_id=organization.pk,
-            name="live",
-            role=Role.VIEWER,
-            permissions=["workspace.records.read"],
-            created_by_id=None,
-        )
-        pairs.append((organization.pk, raw))
+        pairs.append((organization.pk, viewer_key(organization.pk)))
     return pairs
+
+
+def executions(port: int) -> int:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/live-executions") as response:
+        return int(json.load(response)["executions"])
 
 
 async def open_sockets(port: int, keys: list[str], subscribe: bool) -> list[Any]:
@@ -164,11 +177,18 @@ async def run(port: int, pid: int, database_url: str) -> dict[str, Any]:
 
     pairs = await database_sync_to_async(keys_for_organizations)(1000)
     same_org, same_key = pairs[0]
+    # Every subscriber of the same query is a different key (actor) with equal permissions.
+    keys = [same_key, *[await database_sync_to_async(viewer_key)(same_org) for _ in range(999)]]
     report: dict[str, Any] = {}
 
     for count in (1, 100, 1000):
-        sockets = await open_sockets(port, [same_key] * count, subscribe=True)
+        sockets = await open_sockets(port, keys[:count], subscribe=True)
+        runs_before = await asyncio.to_thread(executions, port)
         report[f"same_query_{count}_subscribers"] = ms(await latencies(sockets, same_org, ROUNDS))
+        runs = await asyncio.to_thread(executions, port) - runs_before
+        report[f"same_query_{count}_subscribers"]["executions_per_subscriber_notified"] = round(
+            runs / (ROUNDS * count), 4
+        )
         for socket in sockets:
             await socket.close()
 
@@ -180,7 +200,7 @@ async def run(port: int, pid: int, database_url: str) -> dict[str, Any]:
 
     await asyncio.sleep(1)
     before = rss(pid)
-    idle = await open_sockets(port, [same_key] * 1000, subscribe=False)
+    idle = await open_sockets(port, keys, subscribe=False)
     await asyncio.sleep(1)
     with_sockets = rss(pid)
     for socket in idle:

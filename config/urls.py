@@ -25,9 +25,10 @@ urlpatterns = [
 ]
 
 if settings.BENCHMARK_ENDPOINTS:  # bench/records.py only; never on in production
-    from bench.baseline import records_raw
+    from bench.baseline import live_executions, records_raw
 
     urlpatterns.append(path("bench/records-raw/<int:organization_id>", records_raw))
+    urlpatterns.append(path("bench/live-executions", live_executions))
 
 handler400 = "config.views.bad_request"
 handler403 = "config.views.permission_denied"
