@@ -6,4 +6,4 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from billing import checks  # noqa: F401  (registers checks)
+        from billing import checks, receivers  # noqa: F401  (registers checks and receivers)

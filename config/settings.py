@@ -119,6 +119,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "organizations.context_processors.active_organization",
+                "billing.context_processors.billing_banner",
             ],
         },
     },
@@ -295,6 +296,25 @@ STRIPE_SECRET_KEY = env.string("STRIPE_SECRET_KEY")
 STRIPE_WEBHOOK_SECRET = env.string("STRIPE_WEBHOOK_SECRET")
 POLAR_ACCESS_TOKEN = env.string("POLAR_ACCESS_TOKEN")
 POLAR_WEBHOOK_SECRET = env.string("POLAR_WEBHOOK_SECRET")
+POLAR_SERVER = env.choice("POLAR_SERVER", ("production", "sandbox"), "production")
+# Price ids (Stripe) and product ids (Polar) per paid plan: billing/plans.py names them,
+# e.g. STRIPE_PRICE_PRO_MONTHLY, POLAR_PRODUCT_TEAM_MONTHLY.
+BILLING_PRICE_IDS = {
+    name: env.string(name)
+    for plan in ("PRO_MONTHLY", "PRO_YEARLY", "PRO_LIFETIME", "TEAM_MONTHLY")
+    for name in (f"STRIPE_PRICE_{plan}", f"POLAR_PRODUCT_{plan}")
+}
+# Which provider new checkouts use: the first configured of Stripe, Polar; else "local",
+# a built-in provider that needs no account (development, demos, tests).
+BILLING_PROVIDER = env.choice(
+    "BILLING_PROVIDER",
+    ("stripe", "polar", "local"),
+    "stripe" if STRIPE_SECRET_KEY else "polar" if POLAR_ACCESS_TOKEN else "local",
+)
+# Where the SDKs send API calls; only tests point these at a local fake server.
+STRIPE_API_BASE = env.string("STRIPE_API_BASE")
+POLAR_API_BASE = env.string("POLAR_API_BASE")
+BILLING_GRACE_DAYS = env.integer("BILLING_GRACE_DAYS", 7)
 
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from accounts.urls import account_pages, allauth_overrides
+from billing.webhooks import webhook as billing_webhook
 from config import views
 from config.api import api
 from organizations.urls import invitation_urlpatterns
@@ -21,6 +22,8 @@ urlpatterns = [
     path("organization/", include("organizations.urls")),
     path("invitations/", include(invitation_urlpatterns)),
     path("records/", include("workspace_records.urls")),  # workspace-demo
+    path("billing/", include("billing.urls")),
+    path("webhooks/<str:provider>", billing_webhook, name="billing_webhook"),
     path("admin/", admin.site.urls),
 ]
 

@@ -34,6 +34,8 @@ class AuditAction(StrEnum):
     STEP_UP = "step_up"
     API_KEY_CREATE = "api_key.create"
     API_KEY_REVOKE = "api_key.revoke"
+    GRANT_CREATE = "billing.grant_create"
+    GRANT_REVOKE = "billing.grant_revoke"
 
 
 def audit(

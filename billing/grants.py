@@ -1,0 +1,94 @@
+"""Grants: write them from subscription state and purchases; read what is active.
+
+A subscription's grants are derived from our copy of it alone (billing/models.py
+PlanSubscription), never from the event at hand, so applying the same events in any
+order ends in the same grants."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.utils import timezone
+
+from billing.models import Grant, PlanSubscription, SourceType, SubscriptionStatus
+from billing.plans import FREE, PLANS
+
+
+def subscription_window(subscription: PlanSubscription) -> tuple[datetime | None, datetime | None]:
+    """(expires_at, revoked_at) for the subscription's grants."""
+    ends = [d for d in (subscription.current_period_end, subscription.paid_through) if d]
+    if subscription.status in {SubscriptionStatus.ACTIVE, SubscriptionStatus.TRIALING}:
+        # Renewals extend; cancel_at_period_end simply stops renewals coming.
+        return (max(ends) if ends else None), None
+    if subscription.status == SubscriptionStatus.PAST_DUE:
+        grace = timedelta(days=settings.BILLING_GRACE_DAYS)
+        return (max(ends) + grace if ends else None), None
+    if subscription.status == SubscriptionStatus.CANCELED:
+        ended = subscription.ended_at or subscription.state_as_of or timezone.now()
+        return ended, ended
+    # incomplete / unpaid: nothing granted (yet).
+    ended = subscription.state_as_of or timezone.now()
+    return ended, ended
+
+
+def sync_subscription_grants(subscription: PlanSubscription) -> None:
+    plan = PLANS.get(subscription.plan)
+    wanted = plan.grants() if plan is not None and not plan.is_free else set()
+    expires_at, revoked_at = subscription_window(subscription)
+    existing = {
+        grant.capability: grant
+        for grant in Grant.objects.for_organization(subscription.organization_id).filter(
+            source=subscription.source
+        )
+    }
+    for capability in wanted:
+        grant = existing.pop(capability, None) or Grant(
+            organization_id=subscription.organization_id,
+            capability=capability,
+            source=subscription.source,
+            source_type=SourceType.SUBSCRIPTION,
+        )
+        grant.plan, grant.expires_at, grant.revoked_at = subscription.plan, expires_at, revoked_at
+        grant.save()
+    for grant in existing.values():  # the plan or seats changed: what it no longer grants
+        if grant.revoked_at is None:
+            grant.revoked_at = subscription.state_as_of or timezone.now()
+            grant.save(update_fields=["revoked_at", "updated_at"])
+
+
+def grant_purchase(organization_id: int, source: str, plan_code: str) -> None:
+    """A one-time purchase (a lifetime plan): grants that never expire."""
+    plan = PLANS[plan_code]
+    for capability in plan.grants():
+        Grant.objects.update_or_create(
+            organization_id=organization_id,
+            source=source,
+            capability=capability,
+            defaults={"plan": plan.code, "source_type": SourceType.ONE_TIME, "expires_at": None},
+        )
+
+
+def revoke_source(source: str) -> int | None:
+    """Revoke every grant from `source` (a refund); the organization, if any."""
+    grants = list(Grant.objects.unscoped().filter(source=source))  # by source, across orgs
+    now = timezone.now()
+    for grant in grants:
+        if grant.revoked_at is None:
+            grant.revoked_at = now
+            grant.save(update_fields=["revoked_at", "updated_at"])
+    return grants[0].organization_id if grants else None
+
+
+def active_grants(organization_id: int) -> list[Grant]:
+    now = timezone.now()
+    return [
+        grant
+        for grant in Grant.objects.for_organization(organization_id).filter(revoked_at__isnull=True)
+        if grant.expires_at is None or grant.expires_at > now
+    ]
+
+
+def current_plan(grants: list[Grant]) -> str:
+    ranked = [PLANS[g.plan] for g in grants if g.plan in PLANS]
+    return max(ranked, key=lambda plan: plan.rank).code if ranked else FREE.code

@@ -1,0 +1,172 @@
+"""Billing state: grants (what an organization may do), provider subscriptions and
+customers, and every webhook event as received."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from kernel.tenancy import TenantModel
+
+
+class SourceType(models.TextChoices):
+    SUBSCRIPTION = "subscription", "Subscription"
+    ONE_TIME = "one_time", "One-time purchase"
+    MANUAL = "manual", "Manual (operator)"
+
+
+class Grant(TenantModel):
+    """One capability granted to an organization by one source. Billing events never
+    flip a plan field in place: they add grants, extend `expires_at`, or revoke."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="grants"
+    )
+    capability = models.CharField(max_length=100)
+    plan = models.CharField(max_length=32, blank=True, help_text="The plan it came with.")
+    source = models.CharField(
+        max_length=200, help_text="e.g. stripe:subscription:sub_123, manual:7"
+    )
+    source_type = models.CharField(max_length=16, choices=SourceType.choices)
+    expires_at = models.DateTimeField(null=True, blank=True, help_text="Empty: never.")
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    note = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "source", "capability"], name="grant_unique_per_source"
+            )
+        ]
+        indexes = [models.Index(fields=["organization", "revoked_at"], name="grant_org_live")]
+
+    def __str__(self) -> str:
+        return f"{self.capability} ({self.source})"
+
+    def is_active(self, now: object = None) -> bool:
+        moment = now or timezone.now()
+        return self.revoked_at is None and (self.expires_at is None or self.expires_at > moment)
+
+
+def active_grants_filter() -> Q:
+    now = timezone.now()
+    return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+
+
+class SubscriptionStatus(models.TextChoices):
+    INCOMPLETE = "incomplete", "Incomplete"
+    TRIALING = "trialing", "Trialing"
+    ACTIVE = "active", "Active"
+    PAST_DUE = "past_due", "Past due"
+    CANCELED = "canceled", "Canceled"
+    UNPAID = "unpaid", "Unpaid"
+
+
+class PlanSubscription(TenantModel):
+    """Our copy of a provider's subscription, as of the newest event applied."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="subscriptions"
+    )
+    provider = models.CharField(max_length=16)
+    external_id = models.CharField(max_length=200)
+    plan = models.CharField(max_length=32)
+    status = models.CharField(
+        max_length=16, choices=SubscriptionStatus.choices, default=SubscriptionStatus.INCOMPLETE
+    )
+    seats = models.PositiveIntegerField(default=1)
+    item_id = models.CharField(max_length=200, blank=True, help_text="Stripe's item (seats)")
+    current_period_end = models.DateTimeField(null=True, blank=True)
+    cancel_at_period_end = models.BooleanField(default=False)
+    trial_end = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+    paid_through = models.DateTimeField(
+        null=True, blank=True, help_text="The latest period end an invoice paid for."
+    )
+    state_as_of = models.DateTimeField(
+        null=True, blank=True, help_text="Provider time of the newest state applied."
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "external_id"], name="subscription_unique_external"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.external_id} ({self.plan}, {self.status})"
+
+    @property
+    def source(self) -> str:
+        return f"{self.provider}:subscription:{self.external_id}"
+
+    @property
+    def is_live(self) -> bool:
+        return self.status in {
+            SubscriptionStatus.TRIALING,
+            SubscriptionStatus.ACTIVE,
+            SubscriptionStatus.PAST_DUE,
+        }
+
+
+class BillingCustomer(TenantModel):
+    """An organization's customer record at a provider."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="billing_customers"
+    )
+    provider = models.CharField(max_length=16)
+    external_id = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "external_id"], name="customer_unique"),
+            models.UniqueConstraint(
+                fields=["organization", "provider"], name="customer_one_per_provider"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.external_id}"
+
+
+class EventStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    IGNORED = "ignored", "Ignored (nothing to do)"
+    FAILED = "failed", "Failed (retryable)"
+
+
+class WebhookEvent(models.Model):
+    """Every verified provider event, stored before it is processed. Not a tenant table:
+    which organization an event concerns is only known once it is read."""
+
+    provider = models.CharField(max_length=16)
+    event_id = models.CharField(max_length=200)
+    type = models.CharField(max_length=100)
+    payload = models.JSONField()
+    occurred_at = models.DateTimeField(help_text="The provider's event time.")
+    status = models.CharField(
+        max_length=16, choices=EventStatus.choices, default=EventStatus.RECEIVED
+    )
+    organization_id = models.BigIntegerField(null=True, blank=True, db_index=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "event_id"], name="webhook_event_unique")
+        ]
+        indexes = [models.Index(fields=["status", "received_at"], name="webhook_event_status")]
+
+    def __str__(self) -> str:
+        return f"{self.provider} {self.type} {self.event_id}"

@@ -1,0 +1,175 @@
+"""Apply provider events: internal mutations, called only by the webhook handler and
+the admin's "reprocess" (never routed to the API or the socket)."""
+
+from __future__ import annotations
+
+import logging
+
+from django.utils import timezone
+
+from billing.events import (
+    Change,
+    InvoicePaid,
+    OneTimePurchase,
+    Refund,
+    SubscriptionState,
+    VerifiedEvent,
+)
+from billing.grants import grant_purchase, revoke_source, sync_subscription_grants
+from billing.models import (
+    BillingCustomer,
+    EventStatus,
+    PlanSubscription,
+    SubscriptionStatus,
+    WebhookEvent,
+)
+from billing.providers import get_provider
+from kernel.mutations import mutation
+from organizations.models import Organization
+
+logger = logging.getLogger(__name__)
+
+
+@mutation
+def apply_event(event_pk: int) -> str:
+    """Apply a stored event once: a second delivery, or a parallel one, finds it done."""
+    event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+    if event.status in {EventStatus.PROCESSED, EventStatus.IGNORED}:
+        return event.status
+    verified = VerifiedEvent(event.event_id, event.type, event.occurred_at, event.payload)
+    changes = get_provider(event.provider).changes(verified)
+    organizations = [apply_change(change) for change in changes]
+    event.organization_id = next((o for o in organizations if o is not None), None)
+    event.status = EventStatus.PROCESSED if event.organization_id else EventStatus.IGNORED
+    event.attempts += 1
+    event.error = ""
+    event.processed_at = timezone.now()
+    event.save()
+    return event.status
+
+
+@mutation
+def mark_failed(event_pk: int, error: str) -> None:
+    """Leave the event retryable (by the provider's retry or the admin's reprocess)."""
+    event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
+    if event.status != EventStatus.PROCESSED:
+        event.status = EventStatus.FAILED
+        event.attempts += 1
+        event.error = error[:5000]
+        event.save(update_fields=["status", "attempts", "error"])
+
+
+def apply_change(change: Change) -> int | None:
+    """Apply one change; the organization it concerned, or None if it is gone."""
+    match change:
+        case SubscriptionState():
+            return _apply_subscription(change)
+        case InvoicePaid():
+            return _apply_invoice(change)
+        case OneTimePurchase():
+            organization_id = _organization(
+                change.provider, change.organization_id, change.customer_id
+            )
+            if organization_id is not None:
+                _remember_customer(organization_id, change.provider, change.customer_id)
+                grant_purchase(
+                    organization_id,
+                    f"{change.provider}:payment:{change.payment_id}",
+                    change.plan.code,
+                )
+            return organization_id
+        case Refund():
+            return revoke_source(f"{change.provider}:payment:{change.payment_id}")
+
+
+def _apply_subscription(state: SubscriptionState) -> int | None:
+    organization_id = _organization(state.provider, state.organization_id, state.customer_id)
+    if organization_id is None:
+        return None
+    subscription = _subscription_for_update(state.provider, state.external_id, organization_id)
+    if _is_newer(state, subscription):
+        subscription.plan = state.plan.code
+        subscription.status = state.status
+        subscription.seats = state.seats
+        subscription.current_period_end = state.current_period_end
+        subscription.cancel_at_period_end = state.cancel_at_period_end
+        subscription.trial_end = state.trial_end
+        subscription.ended_at = state.ended_at
+        subscription.item_id = state.item_id or subscription.item_id
+        subscription.state_as_of = state.as_of
+        subscription.save()
+    _remember_customer(organization_id, state.provider, state.customer_id)
+    sync_subscription_grants(subscription)
+    return organization_id
+
+
+def _is_newer(state: SubscriptionState, subscription: PlanSubscription) -> bool:
+    """An older event never overwrites newer state. At the same instant, the end wins."""
+    if subscription.state_as_of is None:
+        return True
+    if state.as_of != subscription.state_as_of:
+        return state.as_of > subscription.state_as_of
+    return state.status == SubscriptionStatus.CANCELED
+
+
+def _apply_invoice(paid: InvoicePaid) -> int | None:
+    subscription = (
+        PlanSubscription.objects.unscoped()  # by the provider's id: the org is not known yet
+        .select_for_update()
+        .filter(provider=paid.provider, external_id=paid.subscription_id)
+        .first()
+    )
+    if subscription is None:  # the invoice came before the subscription's own events
+        organization_id = _organization(paid.provider, paid.organization_id, "")
+        if organization_id is None or paid.plan is None:
+            raise ValueError("An invoice for an unknown subscription names no organization.")
+        subscription = _subscription_for_update(
+            paid.provider, paid.subscription_id, organization_id
+        )
+        subscription.plan = paid.plan.code
+    if subscription.paid_through is None or paid.period_end > subscription.paid_through:
+        subscription.paid_through = paid.period_end
+    subscription.save()
+    sync_subscription_grants(subscription)
+    return subscription.organization_id
+
+
+def _subscription_for_update(
+    provider: str, external_id: str, organization_id: int
+) -> PlanSubscription:
+    subscription, _ = (
+        PlanSubscription.objects.unscoped()
+        .select_for_update()
+        .get_or_create(
+            provider=provider,
+            external_id=external_id,
+            defaults={"organization_id": organization_id, "plan": "free"},
+        )
+    )
+    return subscription
+
+
+def _organization(provider: str, organization_id: int | None, customer_id: str) -> int | None:
+    """The organization an event is about: from its metadata, else by the customer."""
+    if organization_id is None and customer_id:
+        customer = (
+            BillingCustomer.objects.unscoped()  # by the provider's customer id
+            .filter(provider=provider, external_id=customer_id)
+            .first()
+        )
+        organization_id = customer.organization_id if customer else None
+    if organization_id is None:
+        raise ValueError("The event does not say which organization it is for.")
+    if not Organization.objects.filter(pk=organization_id).exists():
+        logger.info("billing: event for deleted organization %s ignored", organization_id)
+        return None
+    return organization_id
+
+
+def _remember_customer(organization_id: int, provider: str, customer_id: str) -> None:
+    if customer_id:
+        BillingCustomer.objects.unscoped().get_or_create(
+            organization_id=organization_id,
+            provider=provider,
+            defaults={"external_id": customer_id},
+        )

@@ -1,0 +1,30 @@
+"""Billing providers by name."""
+
+from __future__ import annotations
+
+from django.conf import settings
+
+from billing.providers.base import BillingProvider
+
+PROVIDER_NAMES = ("stripe", "polar", "local")
+
+
+def get_provider(name: str) -> BillingProvider:
+    if name == "stripe":
+        from billing.providers.stripe import StripeProvider
+
+        return StripeProvider()
+    if name == "polar":
+        from billing.providers.polar import PolarProvider
+
+        return PolarProvider()
+    if name == "local":
+        from billing.providers.local import LocalProvider
+
+        return LocalProvider()
+    raise LookupError(f"Unknown billing provider {name!r}")
+
+
+def checkout_provider() -> BillingProvider:
+    """The provider new checkouts go to (settings.BILLING_PROVIDER)."""
+    return get_provider(settings.BILLING_PROVIDER)

@@ -1,0 +1,62 @@
+"""The one interface every billing provider implements (Stripe, Polar, local)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+
+from billing.events import Change, VerifiedEvent
+from billing.plans import Plan
+
+
+class WebhookVerificationError(Exception):
+    """Bad, missing or stale signature: answer 400 and store nothing."""
+
+
+@dataclass(frozen=True)
+class CheckoutRequest:
+    organization_id: int
+    organization_name: str
+    email: str
+    plan: Plan
+    seats: int
+    customer_id: str | None
+    """Ours at this provider already, if the organization has one."""
+    success_url: str
+    cancel_url: str
+
+
+@dataclass(frozen=True)
+class CheckoutStarted:
+    url: str
+    customer_id: str | None = None
+    """A customer created on the way, to remember."""
+
+
+class BillingProvider(Protocol):
+    name: str
+
+    def start_checkout(self, request: CheckoutRequest) -> CheckoutStarted: ...
+
+    def portal_url(self, *, customer_id: str, return_url: str) -> str: ...
+
+    def cancel(self, *, subscription_id: str, at_period_end: bool) -> None: ...
+
+    def resume(self, *, subscription_id: str) -> None: ...
+
+    def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:
+        """Push a per-seat plan's quantity now, prorated."""
+        ...
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+        """Check the signature (and timestamp) and parse; WebhookVerificationError if not."""
+        ...
+
+    def changes(self, event: VerifiedEvent) -> list[Change]:
+        """What the event means for us; [] for types we do not act on."""
+        ...
+
+
+class ProviderError(Exception):
+    """The provider refused or could not be reached; shown to the user as such."""

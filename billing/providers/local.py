@@ -1,0 +1,201 @@
+"""The local provider: the whole billing loop without an account anywhere.
+
+Checkout is a page of this site; "paying" there, cancelling, resuming or changing seats
+produces a signed event that goes through the same webhook handler (`billing.webhooks.
+deliver`) and the same mutations as Stripe's and Polar's. Used when no provider keys are
+configured, so the README's first command shows plans, limits and their lifting."""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from django.core import signing
+from django.urls import reverse
+from django.utils.crypto import salted_hmac
+
+from billing.events import Change, OneTimePurchase, Refund, SubscriptionState, VerifiedEvent
+from billing.plans import Plan, get_plan
+from billing.providers.base import CheckoutRequest, CheckoutStarted, WebhookVerificationError
+
+SIGNATURE_HEADER: Final = "Local-Signature"
+TOLERANCE_SECONDS: Final = 300
+CHECKOUT_MAX_AGE: Final = 3600
+_SALT: Final = "billing.local"
+PERIODS: Final = {"month": timedelta(days=30), "year": timedelta(days=365)}
+
+
+def signature(body: bytes, timestamp: int) -> str:
+    return salted_hmac(_SALT, f"{timestamp}.".encode() + body, algorithm="sha256").hexdigest()
+
+
+class LocalProvider:
+    name = "local"
+
+    # --- "calls" -------------------------------------------------------------------------
+
+    def start_checkout(self, request: CheckoutRequest) -> CheckoutStarted:
+        token = signing.dumps(
+            {"org": request.organization_id, "plan": request.plan.code, "seats": request.seats},
+            salt=_SALT,
+        )
+        return CheckoutStarted(
+            url=reverse("billing:local_checkout", args=[token]),
+            customer_id=f"cus_local_{request.organization_id}",
+        )
+
+    def read_checkout(self, token: str) -> tuple[int, Plan, int]:
+        """(organization, plan, seats) of a checkout link; BadSignature if forged/old."""
+        data = signing.loads(token, salt=_SALT, max_age=CHECKOUT_MAX_AGE)
+        plan = get_plan(str(data["plan"]))
+        if plan is None or plan.is_free:
+            raise signing.BadSignature("unknown plan")
+        return int(data["org"]), plan, int(data["seats"])
+
+    def pay(self, organization_id: int, plan: Plan, seats: int) -> None:
+        """The local checkout page's "Pay": the provider tells us, by webhook."""
+        if plan.is_one_time:
+            self._emit(
+                "payment.succeeded",
+                {
+                    "id": f"pay_local_{secrets.token_hex(6)}",
+                    "organization_id": organization_id,
+                    "plan": plan.code,
+                },
+            )
+            return
+        assert plan.interval in PERIODS
+        now = datetime.now(UTC)
+        self._emit(
+            "subscription.updated",
+            {
+                "id": f"sub_local_{secrets.token_hex(6)}",
+                "organization_id": organization_id,
+                "plan": plan.code,
+                "status": "active",
+                "seats": seats,
+                "current_period_end": (now + PERIODS[plan.interval]).isoformat(),
+                "cancel_at_period_end": False,
+            },
+        )
+
+    def refund(self, payment_id: str) -> None:
+        self._emit("payment.refunded", {"id": payment_id})
+
+    def portal_url(self, *, customer_id: str, return_url: str) -> str:
+        return return_url  # the billing page itself has the controls
+
+    def cancel(self, *, subscription_id: str, at_period_end: bool) -> None:
+        if at_period_end:
+            self._update(subscription_id, cancel_at_period_end=True)
+        else:
+            self._update(subscription_id, status="canceled", ended_at=datetime.now(UTC).isoformat())
+
+    def resume(self, *, subscription_id: str) -> None:
+        self._update(subscription_id, cancel_at_period_end=False)
+
+    def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:
+        self._update(subscription_id, seats=seats)
+
+    def _update(self, subscription_id: str, **changes: Any) -> None:
+        from billing.models import PlanSubscription
+
+        current = PlanSubscription.objects.unscoped().get(  # by the provider's own id
+            provider=self.name, external_id=subscription_id
+        )
+        self._emit(
+            "subscription.updated",
+            {
+                "id": current.external_id,
+                "organization_id": current.organization_id,
+                "plan": current.plan,
+                "status": current.status,
+                "seats": current.seats,
+                "current_period_end": current.current_period_end.isoformat()
+                if current.current_period_end
+                else None,
+                "cancel_at_period_end": current.cancel_at_period_end,
+                **changes,
+            },
+        )
+
+    def _emit(self, event_type: str, data: dict[str, Any]) -> None:
+        from billing.webhooks import deliver
+
+        now = time.time()
+        body = json.dumps(
+            {
+                "id": f"evt_local_{secrets.token_hex(8)}",
+                "type": event_type,
+                "created": now,
+                "data": data,
+            }
+        ).encode()
+        headers = {SIGNATURE_HEADER: f"t={int(now)},v1={signature(body, int(now))}"}
+        deliver(self.name, body, headers)
+
+    # --- webhooks -------------------------------------------------------------------------
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+        parts = dict(
+            part.split("=", 1)
+            for part in headers.get(SIGNATURE_HEADER, "").split(",")
+            if "=" in part
+        )
+        if not parts.get("t", "").isdigit() or "v1" not in parts:
+            raise WebhookVerificationError("Missing or malformed signature.")
+        timestamp = int(parts["t"])
+        if abs(time.time() - timestamp) > TOLERANCE_SECONDS:
+            raise WebhookVerificationError("The signature's timestamp is outside the tolerance.")
+        if not hmac.compare_digest(signature(body, timestamp), parts["v1"]):
+            raise WebhookVerificationError("The signature does not match.")
+        payload = json.loads(body)
+        return VerifiedEvent(
+            id=str(payload["id"]),
+            type=str(payload["type"]),
+            occurred_at=datetime.fromtimestamp(float(payload["created"]), UTC),
+            payload=payload,
+        )
+
+    def changes(self, event: VerifiedEvent) -> list[Change]:
+        data = event.payload["data"]
+        if event.type == "subscription.updated":
+            plan = get_plan(str(data["plan"]))
+            assert plan is not None
+            period_end = data.get("current_period_end")
+            ended = data.get("ended_at")
+            return [
+                SubscriptionState(
+                    provider=self.name,
+                    external_id=str(data["id"]),
+                    organization_id=int(data["organization_id"]),
+                    customer_id=f"cus_local_{data['organization_id']}",
+                    plan=plan,
+                    status=str(data["status"]),
+                    seats=int(data["seats"]),
+                    current_period_end=datetime.fromisoformat(period_end) if period_end else None,
+                    cancel_at_period_end=bool(data["cancel_at_period_end"]),
+                    ended_at=datetime.fromisoformat(ended) if ended else None,
+                    as_of=event.occurred_at,
+                )
+            ]
+        if event.type == "payment.succeeded":
+            plan = get_plan(str(data["plan"]))
+            assert plan is not None
+            return [
+                OneTimePurchase(
+                    provider=self.name,
+                    payment_id=str(data["id"]),
+                    organization_id=int(data["organization_id"]),
+                    customer_id=f"cus_local_{data['organization_id']}",
+                    plan=plan,
+                )
+            ]
+        if event.type == "payment.refunded":
+            return [Refund(provider=self.name, payment_id=str(data["id"]))]
+        return []

@@ -1,0 +1,176 @@
+"""Polar, through the official `polar-sdk`: checkouts, customer portal sessions,
+cancel/resume, seats, and webhooks verified per Standard Webhooks by the SDK.
+
+API calls go through the SDK's HTTP client and read only the fields we use from the
+answers (a tolerant reader: Polar adding a field to an object never breaks billing)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from django.conf import settings
+from polar.base import SyncClientBase, resolve_base_url
+from polar.v2026_10.client import SERVERS, Polar
+from polar.webhooks import (
+    PolarWebhookError,
+    PolarWebhookUnknownTypeError,
+    PolarWebhookVerificationError,
+    validate_event,
+)
+
+from billing.events import Change, OneTimePurchase, Refund, SubscriptionState, VerifiedEvent
+from billing.plans import plan_for_price
+from billing.providers.base import (
+    CheckoutRequest,
+    CheckoutStarted,
+    ProviderError,
+    WebhookVerificationError,
+)
+
+PRORATION: Final = "prorate"
+SUBSCRIPTION_EVENTS: Final = frozenset(
+    {
+        "subscription.created",
+        "subscription.updated",
+        "subscription.active",
+        "subscription.canceled",
+        "subscription.uncanceled",
+        "subscription.revoked",
+        "subscription.past_due",
+    }
+)
+ORDER_EVENTS: Final = frozenset({"order.paid", "order.refunded"})
+
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+
+
+def _organization_id(data: Mapping[str, Any]) -> int | None:
+    for value in (
+        (data.get("metadata") or {}).get("organization_id"),
+        (data.get("customer") or {}).get("external_id"),
+    ):
+        if value is not None and str(value).isdigit():
+            return int(value)
+    return None
+
+
+class PolarProvider:
+    name = "polar"
+
+    def __init__(self) -> None:
+        base = resolve_base_url(SERVERS, settings.POLAR_SERVER, settings.POLAR_API_BASE or None)
+        self.client = SyncClientBase(base, Polar.version, settings.POLAR_ACCESS_TOKEN or "unset")
+
+    def _call(self, method: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
+        request = self.client.build_request(method, url, body=body)
+        response = self.client.send_request(request)
+        if response.status_code >= 400:
+            raise ProviderError(f"Polar answered {response.status_code}: {response.text[:300]}")
+        return dict(response.json())
+
+    # --- calls to Polar --------------------------------------------------------------------
+
+    def start_checkout(self, request: CheckoutRequest) -> CheckoutStarted:
+        body: dict[str, Any] = {
+            "products": [request.plan.price_id("polar")],
+            "external_customer_id": str(request.organization_id),
+            "customer_email": request.email,
+            "customer_name": request.organization_name,
+            "success_url": request.success_url,
+            "return_url": request.cancel_url,
+            "metadata": {"organization_id": request.organization_id, "plan": request.plan.code},
+        }
+        if request.plan.per_seat:
+            body["seats"] = request.seats
+        checkout = self._call("POST", "/v1/checkouts/", body)
+        return CheckoutStarted(url=str(checkout["url"]))
+
+    def portal_url(self, *, customer_id: str, return_url: str) -> str:
+        session = self._call(
+            "POST", "/v1/customer-sessions/", {"customer_id": customer_id, "return_url": return_url}
+        )
+        return str(session["customer_portal_url"])
+
+    def cancel(self, *, subscription_id: str, at_period_end: bool) -> None:
+        body = {"cancel_at_period_end": True} if at_period_end else {"revoke": True}
+        self._call("PATCH", f"/v1/subscriptions/{subscription_id}", body)
+
+    def resume(self, *, subscription_id: str) -> None:
+        self._call("PATCH", f"/v1/subscriptions/{subscription_id}", {"cancel_at_period_end": False})
+
+    def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:
+        self._call(
+            "PATCH",
+            f"/v1/subscriptions/{subscription_id}",
+            {"seats": seats, "proration_behavior": PRORATION},
+        )
+
+    # --- webhooks -------------------------------------------------------------------------
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+        wanted = {"webhook-id", "webhook-timestamp", "webhook-signature"}
+        signed = {name.lower(): value for name, value in headers.items() if name.lower() in wanted}
+        try:
+            payload = validate_event(
+                body,
+                signed,
+                settings.POLAR_WEBHOOK_SECRET,
+                SUBSCRIPTION_EVENTS | ORDER_EVENTS,
+                lambda data: data,
+            )
+        except PolarWebhookUnknownTypeError:  # verified first: store it, act on nothing
+            payload = json.loads(body)
+        except PolarWebhookVerificationError as error:
+            raise WebhookVerificationError(str(error)) from None
+        except PolarWebhookError as error:
+            raise WebhookVerificationError(f"Not a Polar event: {error}") from None
+        occurred = _when(payload.get("timestamp"))
+        if occurred is None or not isinstance(payload.get("type"), str):
+            raise WebhookVerificationError("Not a Polar event: no type or timestamp.")
+        return VerifiedEvent(signed["webhook-id"], payload["type"], occurred, payload)
+
+    def changes(self, event: VerifiedEvent) -> list[Change]:
+        data = event.payload.get("data") or {}
+        if event.type in SUBSCRIPTION_EVENTS:
+            plan = plan_for_price(self.name, str(data.get("product_id", "")))
+            if plan is None:
+                raise ValueError(f"Polar product {data.get('product_id')!r} is not in the plans.")
+            revoked = event.type == "subscription.revoked"
+            return [
+                SubscriptionState(
+                    provider=self.name,
+                    external_id=str(data["id"]),
+                    organization_id=_organization_id(data),
+                    customer_id=str(data.get("customer_id") or ""),
+                    plan=plan,
+                    status="canceled" if revoked else str(data.get("status", "incomplete")),
+                    seats=int(data.get("seats") or 1),
+                    current_period_end=_when(data.get("current_period_end")),
+                    cancel_at_period_end=bool(data.get("cancel_at_period_end")),
+                    trial_end=_when(data.get("trial_end")),
+                    ended_at=_when(data.get("ended_at"))
+                    or (event.occurred_at if revoked else None),
+                    as_of=event.occurred_at,
+                )
+            ]
+        if event.type == "order.paid" and not data.get("subscription_id"):
+            plan = plan_for_price(self.name, str(data.get("product_id", "")))
+            if plan is None or not plan.is_one_time:
+                return []
+            return [
+                OneTimePurchase(
+                    provider=self.name,
+                    payment_id=str(data["id"]),
+                    organization_id=_organization_id(data),
+                    customer_id=str(data.get("customer_id") or ""),
+                    plan=plan,
+                )
+            ]
+        if event.type == "order.refunded" and data.get("status") == "refunded":
+            return [Refund(provider=self.name, payment_id=str(data["id"]))]
+        return []

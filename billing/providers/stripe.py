@@ -1,0 +1,210 @@
+"""Stripe, through the official SDK: customers, Checkout Sessions (subscription mode, or
+payment mode for a lifetime plan), Billing Portal sessions, cancel/resume, seats, and
+webhooks verified with Stripe's signature scheme."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any, Final
+
+import stripe
+from django.conf import settings
+
+from billing.events import (
+    Change,
+    InvoicePaid,
+    OneTimePurchase,
+    Refund,
+    SubscriptionState,
+    VerifiedEvent,
+)
+from billing.plans import get_plan, plan_for_price
+from billing.providers.base import (
+    CheckoutRequest,
+    CheckoutStarted,
+    WebhookVerificationError,
+)
+
+TOLERANCE_SECONDS: Final = 300
+PRORATION: Final = "create_prorations"
+"""Seat changes are charged (or credited) pro rata on the next invoice."""
+
+_STATUSES: Final = {
+    "trialing": "trialing",
+    "active": "active",
+    "past_due": "past_due",
+    "unpaid": "unpaid",
+    "canceled": "canceled",
+    "incomplete_expired": "canceled",
+    "paused": "unpaid",
+}
+
+
+def _when(timestamp: Any) -> datetime | None:
+    return datetime.fromtimestamp(int(timestamp), UTC) if timestamp else None
+
+
+def _organization_id(*metadata: Any) -> int | None:
+    for candidate in metadata:
+        value = (candidate or {}).get("organization_id")
+        if value is not None and str(value).isdigit():
+            return int(value)
+    return None
+
+
+class StripeProvider:
+    name = "stripe"
+
+    def __init__(self) -> None:
+        base = {"api": settings.STRIPE_API_BASE} if settings.STRIPE_API_BASE else None
+        self.client = stripe.StripeClient(
+            settings.STRIPE_SECRET_KEY or "sk_unset",
+            base_addresses=base,  # type: ignore[arg-type]
+        )
+
+    # --- calls to Stripe -------------------------------------------------------------------
+
+    def start_checkout(self, request: CheckoutRequest) -> CheckoutStarted:
+        metadata = {"organization_id": str(request.organization_id), "plan": request.plan.code}
+        customer_id, created = request.customer_id, None
+        if customer_id is None:
+            customer = self.client.v1.customers.create(
+                {"name": request.organization_name, "email": request.email, "metadata": metadata}
+            )
+            customer_id = created = customer.id
+        line = {"price": request.plan.price_id("stripe"), "quantity": request.seats}
+        params: dict[str, Any] = {
+            "customer": customer_id,
+            "line_items": [line],
+            "success_url": request.success_url,
+            "cancel_url": request.cancel_url,
+            "client_reference_id": str(request.organization_id),
+            "metadata": metadata,
+        }
+        if request.plan.is_one_time:
+            params |= {"mode": "payment", "payment_intent_data": {"metadata": metadata}}
+        else:
+            params |= {"mode": "subscription", "subscription_data": {"metadata": metadata}}
+        session = self.client.v1.checkout.sessions.create(params)  # type: ignore[arg-type]
+        return CheckoutStarted(url=str(session.url), customer_id=created)
+
+    def portal_url(self, *, customer_id: str, return_url: str) -> str:
+        session = self.client.v1.billing_portal.sessions.create(
+            {"customer": customer_id, "return_url": return_url}
+        )
+        return str(session.url)
+
+    def cancel(self, *, subscription_id: str, at_period_end: bool) -> None:
+        if at_period_end:
+            self.client.v1.subscriptions.update(subscription_id, {"cancel_at_period_end": True})
+        else:
+            self.client.v1.subscriptions.cancel(subscription_id)
+
+    def resume(self, *, subscription_id: str) -> None:
+        self.client.v1.subscriptions.update(subscription_id, {"cancel_at_period_end": False})
+
+    def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:
+        self.client.v1.subscriptions.update(
+            subscription_id,
+            {"items": [{"id": item_id, "quantity": seats}], "proration_behavior": PRORATION},
+        )
+
+    # --- webhooks -------------------------------------------------------------------------
+
+    def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
+        header = headers.get("Stripe-Signature", "")
+        try:
+            stripe.WebhookSignature.verify_header(
+                body, header, settings.STRIPE_WEBHOOK_SECRET, TOLERANCE_SECONDS
+            )
+        except stripe.SignatureVerificationError as error:
+            raise WebhookVerificationError(str(error)) from None
+        # Stripe's check rejects old timestamps only; a future one is as suspicious.
+        signed_at = dict(part.split("=", 1) for part in header.split(",") if "=" in part)["t"]
+        if int(signed_at) > time.time() + TOLERANCE_SECONDS:
+            raise WebhookVerificationError("The signature's timestamp is in the future.")
+        try:
+            payload = json.loads(body)
+            return VerifiedEvent(
+                id=str(payload["id"]),
+                type=str(payload["type"]),
+                occurred_at=datetime.fromtimestamp(int(payload["created"]), UTC),
+                payload=payload,
+            )
+        except (ValueError, KeyError, TypeError) as error:
+            raise WebhookVerificationError(f"Not a Stripe event: {error}") from None
+
+    def changes(self, event: VerifiedEvent) -> list[Change]:
+        obj = event.payload.get("data", {}).get("object", {})
+        if event.type.startswith("customer.subscription."):
+            return [self._subscription(obj, event)]
+        if event.type == "invoice.paid":
+            return self._invoice_paid(obj)
+        if event.type == "checkout.session.completed" and obj.get("mode") == "payment":
+            plan = get_plan(str((obj.get("metadata") or {}).get("plan", "")))
+            if obj.get("payment_status") != "paid" or plan is None:
+                return []
+            return [
+                OneTimePurchase(
+                    provider=self.name,
+                    payment_id=str(obj["payment_intent"]),
+                    organization_id=_organization_id(
+                        obj.get("metadata"), {"organization_id": obj.get("client_reference_id")}
+                    ),
+                    customer_id=str(obj.get("customer") or ""),
+                    plan=plan,
+                )
+            ]
+        if event.type == "charge.refunded" and obj.get("refunded"):
+            return [Refund(provider=self.name, payment_id=str(obj["payment_intent"]))]
+        return []
+
+    def _subscription(self, obj: dict[str, Any], event: VerifiedEvent) -> SubscriptionState:
+        item = (obj.get("items") or {}).get("data", [{}])[0]
+        price_id = str((item.get("price") or {}).get("id", ""))
+        plan = plan_for_price(self.name, price_id)
+        if plan is None:
+            raise ValueError(f"Stripe price {price_id!r} is not in the plan catalogue.")
+        deleted = event.type == "customer.subscription.deleted"
+        return SubscriptionState(
+            provider=self.name,
+            external_id=str(obj["id"]),
+            organization_id=_organization_id(obj.get("metadata")),
+            customer_id=str(obj.get("customer") or ""),
+            plan=plan,
+            status="canceled" if deleted else _STATUSES.get(obj.get("status", ""), "incomplete"),
+            seats=int(item.get("quantity") or 1),
+            current_period_end=_when(
+                item.get("current_period_end") or obj.get("current_period_end")
+            ),
+            cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
+            trial_end=_when(obj.get("trial_end")),
+            ended_at=_when(obj.get("ended_at")) or (event.occurred_at if deleted else None),
+            item_id=str(item.get("id") or ""),
+            as_of=event.occurred_at,
+        )
+
+    def _invoice_paid(self, obj: dict[str, Any]) -> list[Change]:
+        details = (obj.get("parent") or {}).get("subscription_details") or {}
+        subscription_id = details.get("subscription") or obj.get("subscription")
+        lines = (obj.get("lines") or {}).get("data") or []
+        if not subscription_id or not lines:
+            return []  # a one-off invoice: nothing to extend
+        line = lines[0]
+        price = ((line.get("pricing") or {}).get("price_details") or {}).get("price") or (
+            line.get("price") or {}
+        ).get("id", "")
+        return [
+            InvoicePaid(
+                provider=self.name,
+                subscription_id=str(subscription_id),
+                organization_id=_organization_id(
+                    details.get("metadata"), (obj.get("subscription_details") or {}).get("metadata")
+                ),
+                plan=plan_for_price(self.name, str(price)),
+                period_end=datetime.fromtimestamp(int(line["period"]["end"]), UTC),
+            )
+        ]

@@ -1,0 +1,35 @@
+"""Billing reacts to organizations: seats follow membership on per-seat plans, and a
+deleted organization's subscriptions are cancelled at the provider (after commit)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import transaction
+from django.db.models.signals import post_delete, post_save, pre_delete
+from django.dispatch import receiver
+
+from billing.actions import cancel_for_deleted_organization, sync_seats
+from billing.models import PlanSubscription
+from organizations.models import Membership, Organization
+
+
+@receiver(post_save, sender=Membership)
+@receiver(post_delete, sender=Membership)
+def membership_changed(sender: type[Membership], instance: Membership, **kwargs: Any) -> None:
+    if kwargs.get("created", True):  # a member added (post_save) or removed (post_delete)
+        organization_id = instance.organization_id
+        transaction.on_commit(lambda: sync_seats(organization_id))
+
+
+@receiver(pre_delete, sender=Organization)
+def organization_deleting(
+    sender: type[Organization], instance: Organization, **kwargs: Any
+) -> None:
+    live = [
+        (s.provider, s.external_id)
+        for s in PlanSubscription.objects.for_organization(instance.pk)
+        if s.is_live
+    ]
+    if live:
+        transaction.on_commit(lambda: cancel_for_deleted_organization(live))
