@@ -37,7 +37,7 @@ def start_checkout(
             "This organization already has a subscription: change or cancel it instead."
         )
     provider = checkout_provider()
-    if not plan.price_id(provider.name):  # type: ignore[arg-type]
+    if not plan.price_id(provider.name):
         raise errors.invalid_input(
             fields={"plan": [f"{plan.name} has no price configured for {provider.name}."]}
         )

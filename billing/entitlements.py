@@ -8,12 +8,11 @@ from dataclasses import dataclass
 from typing import Final
 
 from billing.grants import active_grants, current_plan
-from billing.plans import FREE, PLANS, Plan
+from billing.plans import FREE, FREE_MEMBER_LIMIT, FREE_RECORD_LIMIT, PLANS, Plan
 from kernel.permissions import FREE_CAPABILITIES
 
-FREE_MEMBER_LIMIT: Final = FREE.member_limit
-FREE_RECORD_LIMIT: Final = FREE.record_limit
 LIMIT_PREFIX: Final = "limit."
+__all__ = ["FREE_MEMBER_LIMIT", "FREE_RECORD_LIMIT", "Entitlements", "entitlements"]
 
 
 @dataclass(frozen=True)

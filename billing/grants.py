@@ -61,7 +61,7 @@ def grant_purchase(organization_id: int, source: str, plan_code: str) -> None:
     """A one-time purchase (a lifetime plan): grants that never expire."""
     plan = PLANS[plan_code]
     for capability in plan.grants():
-        Grant.objects.update_or_create(
+        Grant.objects.for_organization(organization_id).update_or_create(
             organization_id=organization_id,
             source=source,
             capability=capability,

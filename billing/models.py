@@ -3,6 +3,8 @@ customers, and every webhook event as received."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -46,7 +48,7 @@ class Grant(TenantModel):
     def __str__(self) -> str:
         return f"{self.capability} ({self.source})"
 
-    def is_active(self, now: object = None) -> bool:
+    def is_active(self, now: datetime | None = None) -> bool:
         moment = now or timezone.now()
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > moment)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from django.utils import timezone
 
 from billing.models import BillingCustomer, Grant, SourceType
@@ -20,7 +22,7 @@ def customer_record(*, organization_id: int, provider: str, customer_id: str) ->
 
 @mutation
 def manual_grant_create(
-    *, organization_id: int, plan_code: str, expires_at: object, note: str, operator: str
+    *, organization_id: int, plan_code: str, expires_at: datetime | None, note: str, operator: str
 ) -> list[Grant]:
     """An operator grants a plan's capabilities by hand (support, partners, trials)."""
     plan = PLANS.get(plan_code)

@@ -16,8 +16,9 @@ from django.conf import settings
 from kernel.permissions import FREE_CAPABILITIES
 
 Interval = Literal["month", "year", "lifetime"]
-Provider = Literal["stripe", "polar", "local"]
 UNLIMITED: Final = None
+FREE_MEMBER_LIMIT: Final = 5
+FREE_RECORD_LIMIT: Final = 100
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class Plan:
     def is_one_time(self) -> bool:
         return self.interval == "lifetime"
 
-    def price_id(self, provider: Provider) -> str:
+    def price_id(self, provider: str) -> str:
         """The provider's price (Stripe) or product (Polar) id; the code for "local"."""
         if provider == "local":
             return self.code
@@ -64,7 +65,7 @@ _PRO = FREE_CAPABILITIES | {"feature.pro"}
 PLANS: Final[dict[str, Plan]] = {
     plan.code: plan
     for plan in (
-        Plan("free", "Free", None, FREE_CAPABILITIES, member_limit=5, record_limit=100),
+        Plan("free", "Free", None, FREE_CAPABILITIES, FREE_MEMBER_LIMIT, FREE_RECORD_LIMIT),
         Plan("pro_monthly", "Pro", "month", _PRO, 10, 10_000, rank=1, price_cents=1_500),
         Plan("pro_yearly", "Pro (yearly)", "year", _PRO, 10, 10_000, rank=1, price_cents=15_000),
         Plan(
@@ -97,7 +98,7 @@ def get_plan(code: str) -> Plan | None:
     return PLANS.get(code)
 
 
-def plan_for_price(provider: Provider, price_id: str) -> Plan | None:
+def plan_for_price(provider: str, price_id: str) -> Plan | None:
     """The plan a provider's price/product id belongs to (webhooks name prices)."""
     if not price_id:
         return None

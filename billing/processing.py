@@ -104,12 +104,16 @@ def _apply_subscription(state: SubscriptionState) -> int | None:
 
 
 def _is_newer(state: SubscriptionState, subscription: PlanSubscription) -> bool:
-    """An older event never overwrites newer state. At the same instant, the end wins."""
+    """An older event never overwrites newer state. Within the same instant (providers
+    stamp events to the second) the later arrival wins, except over the end."""
     if subscription.state_as_of is None:
         return True
     if state.as_of != subscription.state_as_of:
         return state.as_of > subscription.state_as_of
-    return state.status == SubscriptionStatus.CANCELED
+    return (
+        subscription.status != SubscriptionStatus.CANCELED
+        or state.status == SubscriptionStatus.CANCELED
+    )
 
 
 def _apply_invoice(paid: InvoicePaid) -> int | None:

@@ -9,11 +9,11 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from django.conf import settings
 from polar.base import SyncClientBase, resolve_base_url
-from polar.v2026_10.client import SERVERS, Polar
+from polar.v2026_10.client import SERVERS, Environment, Polar
 from polar.webhooks import (
     PolarWebhookError,
     PolarWebhookUnknownTypeError,
@@ -63,7 +63,8 @@ class PolarProvider:
     name = "polar"
 
     def __init__(self) -> None:
-        base = resolve_base_url(SERVERS, settings.POLAR_SERVER, settings.POLAR_API_BASE or None)
+        environment = cast(Environment, settings.POLAR_SERVER)
+        base = resolve_base_url(SERVERS, environment, settings.POLAR_API_BASE or None)
         self.client = SyncClientBase(base, Polar.version, settings.POLAR_ACCESS_TOKEN or "unset")
 
     def _call(self, method: str, url: str, body: dict[str, Any]) -> dict[str, Any]:

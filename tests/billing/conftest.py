@@ -154,7 +154,9 @@ def polar_event(kind: str, data: dict[str, Any]) -> dict[str, Any]:
 
 def post_polar(client: Client, event: dict[str, Any], **signing: Any) -> Any:
     body = json.dumps(event).encode()
-    headers = {
-        f"HTTP_{k.upper().replace('-', '_')}": v for k, v in polar_headers(body, **signing).items()
-    }
-    return client.post("/webhooks/polar", body, content_type="application/json", **headers)
+    return client.post(
+        "/webhooks/polar",
+        body,
+        content_type="application/json",
+        headers=polar_headers(body, **signing),
+    )

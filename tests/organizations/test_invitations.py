@@ -252,7 +252,7 @@ def test_pending_invitations_take_seats(owner):
     with pytest.raises(AppError) as raised:
         invite(owner, "one-too-many@example.com")
     assert code_of(raised) == "plan_limit"
-    assert "Upgrade to Team" in raised.value.message
+    assert "Upgrade to Pro" in raised.value.message
 
 
 def test_invitations_are_refused_in_personal_mode(owner, settings):

@@ -1,0 +1,101 @@
+"""Billing pages: who may see and act, and the whole loop on the local provider."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from billing.entitlements import entitlements
+from billing.models import PlanSubscription, WebhookEvent
+from billing.plans import FREE, PLANS
+from kernel.permissions import Role
+from tests.conftest import client_for
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def local(providers: Any) -> None:
+    providers.BILLING_PROVIDER = "local"
+
+
+@pytest.mark.parametrize(
+    ("role", "page", "act"),
+    [
+        (Role.OWNER, 200, True),
+        (Role.ADMIN, 200, False),
+        (Role.MEMBER, 403, False),
+        (Role.VIEWER, 403, False),
+    ],
+)
+def test_billing_read_sees_and_billing_manage_acts(
+    as_role: Any, role: Role, page: int, act: bool
+) -> None:
+    browser = as_role(role)
+    response = browser.get("/billing/")
+    assert response.status_code == page
+    if page == 200:
+        assert ("Upgrade" in response.content.decode()) is act
+    if act:
+        assert browser.post("/billing/checkout/", {"plan": "pro_monthly"}).status_code == 302
+    else:
+        for path in (
+            "/billing/checkout/",
+            "/billing/portal/",
+            "/billing/cancel/",
+            "/billing/resume/",
+        ):
+            assert browser.post(path, {"plan": "pro_monthly"}).status_code == 403, path
+
+
+def test_the_local_loop_upgrade_limits_lift_cancel_back_to_free(member: Any, org: Any) -> None:
+    owner = client_for(member(Role.OWNER))
+    assert "Free" in owner.get("/billing/").content.decode()
+
+    checkout = owner.post("/billing/checkout/", {"plan": "pro_monthly"})
+    assert checkout.status_code == 302
+    assert "/billing/local/checkout/" in checkout["Location"]
+    assert "Pay (test)" in owner.get(checkout["Location"]).content.decode()
+    paid = owner.post(checkout["Location"], follow=True)
+    assert "Pro is active" in paid.content.decode()
+    assert entitlements(org.pk).record_limit == PLANS["pro_monthly"].record_limit
+    assert WebhookEvent.objects.get().provider == "local"  # through the webhook handler
+
+    owner.post("/billing/cancel/", {"when": "period_end"})
+    subscription = PlanSubscription.objects.for_organization(org.pk).get()
+    assert subscription.cancel_at_period_end
+    assert subscription.status == "active"
+    assert entitlements(org.pk).plan.code == "pro_monthly"  # until the period ends
+    owner.post("/billing/resume/")
+    assert not PlanSubscription.objects.for_organization(org.pk).get().cancel_at_period_end
+
+    owner.post("/billing/cancel/", {"when": "now"})
+    assert entitlements(org.pk).plan == FREE
+    assert entitlements(org.pk).record_limit == FREE.record_limit
+    assert "Upgrade" in owner.get("/billing/").content.decode()
+
+
+def test_a_checkout_link_is_bound_to_its_organization(member: Any, other_org: Any) -> None:
+    owner = client_for(member(Role.OWNER))
+    link = owner.post("/billing/checkout/", {"plan": "pro_yearly"})["Location"]
+    stranger = client_for(member(Role.OWNER, organization=other_org))
+    assert stranger.get(link).status_code == 404
+    assert stranger.post(link).status_code == 404
+    assert owner.get(link.replace("checkout/", "checkout/x")).status_code == 404
+    assert not PlanSubscription.objects.unscoped().exists()
+
+
+def test_a_second_checkout_while_subscribed_is_refused(member: Any, org: Any) -> None:
+    owner = client_for(member(Role.OWNER))
+    owner.post(owner.post("/billing/checkout/", {"plan": "pro_monthly"})["Location"])
+    again = owner.post("/billing/checkout/", {"plan": "pro_yearly"}, follow=True)
+    assert "already has a subscription" in again.content.decode()
+    assert owner.post("/billing/checkout/", {"plan": "free"}, follow=True).status_code == 200
+
+
+def test_the_plan_picker_lists_paid_plans(member: Any) -> None:
+    page = client_for(member(Role.OWNER)).get("/billing/plans/").content.decode()
+    for plan in PLANS.values():
+        if not plan.is_free:
+            assert f"Choose {plan.name}" in page

@@ -1,0 +1,174 @@
+"""Our adapters against a local fake of each provider's API (the SDKs pointed at it):
+the requests they send are asserted; nothing reaches the internet."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+import pytest
+from django.test import Client
+from pytest_httpserver import HTTPServer
+from werkzeug import Request
+
+from billing.models import BillingCustomer, PlanSubscription
+from kernel.permissions import Role
+from organizations import mutations as org_mutations
+from tests.billing.conftest import post_stripe, stripe_event, stripe_subscription
+from tests.conftest import actor_for, client_for
+
+pytestmark = pytest.mark.django_db
+
+
+def form(request: Request) -> dict[str, str]:
+    return {key: values[0] for key, values in parse_qs(request.get_data(as_text=True)).items()}
+
+
+@pytest.fixture
+def stripe_api(httpserver: HTTPServer, providers: Any) -> HTTPServer:
+    providers.STRIPE_API_BASE = httpserver.url_for("").rstrip("/")
+    providers.BILLING_PROVIDER = "stripe"
+    return httpserver
+
+
+@pytest.fixture
+def polar_api(httpserver: HTTPServer, providers: Any) -> HTTPServer:
+    providers.POLAR_API_BASE = httpserver.url_for("").rstrip("/")
+    providers.BILLING_PROVIDER = "polar"
+    return httpserver
+
+
+def test_stripe_checkout_creates_the_customer_then_a_subscription_session(stripe_api, member, org):
+    owner = member(Role.OWNER)
+    stripe_api.expect_ordered_request("/v1/customers", method="POST").respond_with_json(
+        {"id": "cus_new", "object": "customer"}
+    )
+    stripe_api.expect_ordered_request("/v1/checkout/sessions", method="POST").respond_with_json(
+        {"id": "cs_1", "object": "checkout.session", "url": "https://checkout.example/cs_1"}
+    )
+    response = client_for(owner).post("/billing/checkout/", {"plan": "pro_yearly"})
+    assert (response.status_code, response["Location"]) == (302, "https://checkout.example/cs_1")
+    customer_call, session_call = (request for request, _ in stripe_api.log)
+    assert customer_call.headers["Authorization"] == "Bearer sk_test_key"
+    assert form(customer_call)["metadata[organization_id]"] == str(org.pk)
+    session = form(session_call)
+    assert session["mode"] == "subscription"
+    assert session["customer"] == "cus_new"
+    assert session["line_items[0][price]"] == "price_pro_yearly"
+    assert session["line_items[0][quantity]"] == "1"
+    assert session["subscription_data[metadata][organization_id]"] == str(org.pk)
+    assert session["client_reference_id"] == str(org.pk)
+    assert BillingCustomer.objects.for_organization(org.pk).get().external_id == "cus_new"
+
+
+def test_stripe_lifetime_checkout_is_a_one_time_payment(stripe_api, member, org):
+    owner = member(Role.OWNER)
+    BillingCustomer.objects.create(organization=org, provider="stripe", external_id="cus_known")
+    stripe_api.expect_request("/v1/checkout/sessions", method="POST").respond_with_json(
+        {"id": "cs_2", "object": "checkout.session", "url": "https://checkout.example/cs_2"}
+    )
+    client_for(owner).post("/billing/checkout/", {"plan": "pro_lifetime"})
+    ((request, _),) = stripe_api.log
+    session = form(request)
+    assert (session["mode"], session["customer"]) == ("payment", "cus_known")
+    assert session["payment_intent_data[metadata][plan]"] == "pro_lifetime"
+
+
+def test_stripe_portal_cancel_and_resume(stripe_api, member, org, client):
+    owner = member(Role.OWNER)
+    post_stripe(client, stripe_event("customer.subscription.created", stripe_subscription(org.pk)))
+    stripe_api.expect_request("/v1/billing_portal/sessions", method="POST").respond_with_json(
+        {"id": "bps_1", "object": "billing_portal.session", "url": "https://portal.example/1"}
+    )
+    stripe_api.expect_request("/v1/subscriptions/sub_123", method="POST").respond_with_json(
+        {"id": "sub_123", "object": "subscription"}
+    )
+    stripe_api.expect_request("/v1/subscriptions/sub_123", method="DELETE").respond_with_json(
+        {"id": "sub_123", "object": "subscription"}
+    )
+    browser = client_for(owner)
+    assert browser.post("/billing/portal/")["Location"] == "https://portal.example/1"
+    browser.post("/billing/cancel/", {"when": "period_end"})
+    PlanSubscription.objects.for_organization(org.pk).update(cancel_at_period_end=True)
+    browser.post("/billing/resume/")
+    browser.post("/billing/cancel/", {"when": "now"})
+    calls = [(r.method, r.path, form(r)) for r, _ in stripe_api.log]
+    assert calls[0][2]["customer"] == f"cus_{org.pk}"
+    assert calls[1:] == [
+        ("POST", "/v1/subscriptions/sub_123", {"cancel_at_period_end": "true"}),
+        ("POST", "/v1/subscriptions/sub_123", {"cancel_at_period_end": "false"}),
+        ("DELETE", "/v1/subscriptions/sub_123", {}),
+    ]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_seats_follow_membership_at_once_on_per_seat_plans(stripe_api, member, org):
+    owner = member(Role.OWNER)
+    post_stripe(
+        Client(),
+        stripe_event(
+            "customer.subscription.created",
+            stripe_subscription(org.pk, price="price_team_monthly", quantity=1),
+        ),
+    )
+    stripe_api.expect_request("/v1/subscriptions/sub_123", method="POST").respond_with_json(
+        {"id": "sub_123", "object": "subscription"}
+    )
+    joiner = member(Role.MEMBER)  # committed: the seat count is pushed after commit
+    ((request, _),) = stripe_api.log
+    assert form(request) == {
+        "items[0][id]": "si_1",
+        "items[0][quantity]": "2",
+        "proration_behavior": "create_prorations",
+    }
+    # Stripe confirms by webhook (quantity 2); a member leaves: 1 seat is pushed at once.
+    post_stripe(
+        Client(),
+        stripe_event(
+            "customer.subscription.updated",
+            stripe_subscription(org.pk, price="price_team_monthly", quantity=2),
+        ),
+    )
+    org_mutations.member_remove(actor=actor_for(owner), membership_id=joiner.pk)
+    assert len(stripe_api.log) == 2
+    assert form(stripe_api.log[-1][0])["items[0][quantity]"] == "1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_the_organization_cancels_its_subscription(stripe_api, member, org):
+    member(Role.OWNER)
+    post_stripe(
+        Client(), stripe_event("customer.subscription.created", stripe_subscription(org.pk))
+    )
+    stripe_api.expect_request("/v1/subscriptions/sub_123", method="DELETE").respond_with_json(
+        {"id": "sub_123", "object": "subscription"}
+    )
+    org.delete()  # as the admin does; the organization mutation deletes the same way
+    ((request, _),) = stripe_api.log
+    assert (request.method, request.path) == ("DELETE", "/v1/subscriptions/sub_123")
+
+
+def test_polar_checkout_and_portal(polar_api, member, org, client):
+    owner = member(Role.OWNER)
+    polar_api.expect_request("/v1/checkouts/", method="POST").respond_with_json(
+        {"id": "co_1", "url": "https://polar.example/checkout/co_1"}
+    )
+    response = client_for(owner).post("/billing/checkout/", {"plan": "team_monthly"})
+    assert response["Location"] == "https://polar.example/checkout/co_1"
+    ((request, _),) = polar_api.log
+    assert request.headers["Authorization"] == "Bearer polar_oat_test"
+    body = json.loads(request.get_data())
+    assert body["products"] == ["prod_team_monthly"]
+    assert body["external_customer_id"] == str(org.pk)
+    assert body["seats"] == 1
+    assert body["metadata"] == {"organization_id": org.pk, "plan": "team_monthly"}
+
+
+def test_a_provider_failure_is_a_message_not_a_crash(stripe_api, member):
+    owner = member(Role.OWNER)
+    stripe_api.expect_request("/v1/customers", method="POST").respond_with_json(
+        {"error": {"message": "boom", "type": "api_error"}}, status=500
+    )
+    response = client_for(owner).post("/billing/checkout/", {"plan": "pro_monthly"}, follow=True)
+    assert "could not be reached" in response.content.decode()

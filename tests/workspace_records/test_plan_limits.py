@@ -1,0 +1,115 @@
+"""The free plan's record limit, through pages, the API and the socket; an upgrade by
+webhook lifts it at once."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from channels.db import database_sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.test import Client
+
+from billing.entitlements import FREE_RECORD_LIMIT
+from config.asgi import application
+from kernel.permissions import Role
+from tests.billing.conftest import (
+    PRICES,
+    STRIPE_WEBHOOK_SECRET,
+    post_stripe,
+    stripe_event,
+    stripe_subscription,
+)
+from tests.conftest import client_for
+from tests.factories import OrganizationFactory
+from workspace_records.models import WorkspaceRecord
+
+from .conftest import bearer
+
+
+@pytest.fixture(autouse=True)
+def stripe(settings: Any) -> None:
+    settings.STRIPE_SECRET_KEY = "sk_test_key"
+    settings.STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
+    settings.BILLING_PRICE_IDS = PRICES
+
+
+def fill(organization_id: int) -> None:
+    WorkspaceRecord.objects.bulk_create(
+        WorkspaceRecord(organization_id=organization_id, title=f"r{n}")
+        for n in range(FREE_RECORD_LIMIT)
+    )
+
+
+def upgrade(organization_id: int) -> None:
+    response = post_stripe(
+        Client(),
+        stripe_event(
+            "customer.subscription.created",
+            stripe_subscription(organization_id, id=f"sub_{organization_id}"),
+        ),
+    )
+    assert response.status_code == 200
+
+
+@pytest.mark.django_db
+def test_pages_and_api_hit_the_limit_and_an_upgrade_lifts_it(
+    org: Any, member: Any, make_key: Any
+) -> None:
+    fill(org.pk)
+    browser = client_for(member(Role.MEMBER))
+    api_headers = bearer(make_key(Role.MEMBER))
+
+    page = browser.post("/records/", {"title": "one more"})
+    assert page.status_code == 402
+    assert "Upgrade to Pro" in page.content.decode()
+    api = browser.post(
+        "/api/v1/records", {"title": "one more"}, content_type="application/json", **api_headers
+    )
+    assert (api.status_code, api.json()["error"]["code"]) == (402, "plan_limit")
+    assert "Upgrade to Pro" in api.json()["error"]["message"]
+
+    upgrade(org.pk)
+    assert browser.post("/records/", {"title": "after upgrade"}).status_code == 302
+    api = browser.post(
+        "/api/v1/records", {"title": "via api"}, content_type="application/json", **api_headers
+    )
+    assert api.status_code == 201
+    assert WorkspaceRecord.objects.for_organization(org.pk).count() == FREE_RECORD_LIMIT + 2
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("stop_hub")
+async def test_the_socket_hits_the_limit_and_an_upgrade_lifts_it() -> None:
+    from organizations.api_keys import api_key_issue
+
+    def setup() -> tuple[int, str]:
+        org = OrganizationFactory()
+        fill(org.pk)
+        _key, raw = api_key_issue(
+            organization_id=org.pk,
+            name="s",
+            role=Role.MEMBER,
+            permissions=["workspace.records.create"],
+            created_by_id=None,
+        )
+        return org.pk, raw
+
+    org_id, raw = await database_sync_to_async(setup)()
+    socket = WebsocketCommunicator(
+        application, "/ws/", headers=[(b"authorization", f"Bearer {raw}".encode())]
+    )
+    assert (await socket.connect())[0]
+    await socket.send_json_to(
+        {"type": "mutation", "id": 1, "name": "records.create", "args": {"title": "x"}}
+    )
+    refused = await socket.receive_json_from(timeout=5)
+    assert (refused["type"], refused["code"]) == ("error", "plan_limit")
+
+    await database_sync_to_async(upgrade)(org_id)
+    await socket.send_json_to(
+        {"type": "mutation", "id": 2, "name": "records.create", "args": {"title": "x"}}
+    )
+    created = await socket.receive_json_from(timeout=5)
+    assert (created["type"], created["value"]["title"]) == ("result", "x")
+    await socket.disconnect()
