@@ -9,6 +9,7 @@ from django.utils import timezone
 from billing.entitlements import Entitlements, entitlements
 from billing.models import BillingCustomer, Grant, PlanSubscription
 from billing.plans import PLANS, Plan, paid_plans
+from billing.usage import usage
 from kernel.actor import Actor
 from kernel.guard import require_app_permission
 from organizations.models import Invitation, Membership, Organization
@@ -54,20 +55,10 @@ def billing_overview(*, actor: Actor) -> BillingOverview:
                 accepted_at=None, declined_at=None, revoked_at=None, expires_at__gt=timezone.now()
             )
             .count(),
-            records=record_count(organization_id),
+            records=usage("records", organization_id),
         ),
         plans=paid_plans(),
     )
-
-
-def record_count(organization_id: int) -> int:
-    from django.apps import apps
-
-    if not apps.is_installed("workspace_records"):  # workspace-demo
-        return 0
-    from workspace_records.models import WorkspaceRecord  # workspace-demo
-
-    return WorkspaceRecord.objects.for_organization(organization_id).count()  # workspace-demo
 
 
 @dataclass(frozen=True)
