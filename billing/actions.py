@@ -7,6 +7,7 @@ from __future__ import annotations
 import logging
 
 from billing import mutations
+from billing.models import PlanSubscription
 from billing.plans import get_plan
 from billing.providers import checkout_provider, get_provider
 from billing.providers.base import CheckoutRequest, ProviderError
@@ -82,6 +83,29 @@ def open_portal(*, actor: Actor, return_url: str) -> str:
 
 
 @action
+def change_plan(*, actor: Actor, plan_code: str) -> None:
+    """Upgrade or downgrade the live subscription (prorated at the provider). The new plan
+    applies when the provider's webhook confirms it."""
+    subscription = _live_subscription(actor)
+    plan = get_plan(plan_code)
+    if plan is None or plan.is_free or plan.is_one_time:
+        raise errors.invalid_input(fields={"plan": ["Choose a subscription plan."]})
+    if plan.code == subscription.plan:
+        raise errors.conflict(f"The subscription is already on {plan.name}.")
+    provider = get_provider(subscription.provider)
+    if not plan.price_id(provider.name):
+        raise errors.invalid_input(
+            fields={"plan": [f"{plan.name} has no price configured for {provider.name}."]}
+        )
+    try:
+        provider.change_plan(
+            subscription_id=subscription.external_id, item_id=subscription.item_id, plan=plan
+        )
+    except ProviderError as error:
+        raise _provider_failed(error) from error
+
+
+@action
 def cancel_subscription(*, actor: Actor, at_period_end: bool = True) -> None:
     subscription = _live_subscription(actor)
     try:
@@ -103,7 +127,7 @@ def resume_subscription(*, actor: Actor) -> None:
         raise _provider_failed(error) from error
 
 
-def _live_subscription(actor: Actor):  # type: ignore[no-untyped-def]
+def _live_subscription(actor: Actor) -> PlanSubscription:
     context = billing_manage_context(actor=actor)
     if context.subscription is None:
         raise errors.conflict("There is no active subscription.")

@@ -10,5 +10,6 @@ urlpatterns = [
     path("portal/", views.portal, name="portal"),
     path("cancel/", views.cancel, name="cancel"),
     path("resume/", views.resume, name="resume"),
+    path("change/", views.change, name="change"),
     path("local/checkout/<str:token>/", views.local_checkout, name="local_checkout"),
 ]

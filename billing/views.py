@@ -29,7 +29,8 @@ def _redirect_or_message(request: HttpRequest, call: Callable[[], str | None]) -
     except AppError as error:
         if error.code in PAGE_ERRORS:
             raise
-        messages.error(request, error.message)
+        details = [message for problems in (error.fields or {}).values() for message in problems]
+        messages.error(request, " ".join(details) or error.message)
         return redirect("billing:page")
     return redirect(url or "billing:page")
 
@@ -84,6 +85,16 @@ def cancel(request: HttpRequest) -> HttpResponse:
             if at_period_end
             else "The subscription has ended.",
         )
+
+    return _redirect_or_message(request, run)
+
+
+@login_required
+@require_POST
+def change(request: HttpRequest) -> HttpResponse:
+    def run() -> None:
+        actions.change_plan(actor=resolve_actor(request), plan_code=request.POST.get("plan", ""))
+        messages.success(request, "Plan change requested.")
 
     return _redirect_or_message(request, run)
 

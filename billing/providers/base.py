@@ -45,6 +45,10 @@ class BillingProvider(Protocol):
 
     def resume(self, *, subscription_id: str) -> None: ...
 
+    def change_plan(self, *, subscription_id: str, item_id: str, plan: Plan) -> None:
+        """Upgrade or downgrade in place, prorated."""
+        ...
+
     def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:
         """Push a per-seat plan's quantity now, prorated."""
         ...

@@ -99,6 +99,9 @@ class LocalProvider:
     def resume(self, *, subscription_id: str) -> None:
         self._update(subscription_id, cancel_at_period_end=False)
 
+    def change_plan(self, *, subscription_id: str, item_id: str, plan: Plan) -> None:
+        self._update(subscription_id, plan=plan.code)
+
     def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:
         self._update(subscription_id, seats=seats)
 

@@ -22,7 +22,7 @@ from polar.webhooks import (
 )
 
 from billing.events import Change, OneTimePurchase, Refund, SubscriptionState, VerifiedEvent
-from billing.plans import plan_for_price
+from billing.plans import Plan, plan_for_price
 from billing.providers.base import (
     CheckoutRequest,
     CheckoutStarted,
@@ -103,6 +103,13 @@ class PolarProvider:
 
     def resume(self, *, subscription_id: str) -> None:
         self._call("PATCH", f"/v1/subscriptions/{subscription_id}", {"cancel_at_period_end": False})
+
+    def change_plan(self, *, subscription_id: str, item_id: str, plan: Plan) -> None:
+        self._call(
+            "PATCH",
+            f"/v1/subscriptions/{subscription_id}",
+            {"product_id": plan.price_id(self.name), "proration_behavior": PRORATION},
+        )
 
     def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:
         self._call(

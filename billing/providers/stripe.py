@@ -21,7 +21,7 @@ from billing.events import (
     SubscriptionState,
     VerifiedEvent,
 )
-from billing.plans import get_plan, plan_for_price
+from billing.plans import Plan, get_plan, plan_for_price
 from billing.providers.base import (
     CheckoutRequest,
     CheckoutStarted,
@@ -105,6 +105,15 @@ class StripeProvider:
 
     def resume(self, *, subscription_id: str) -> None:
         self.client.v1.subscriptions.update(subscription_id, {"cancel_at_period_end": False})
+
+    def change_plan(self, *, subscription_id: str, item_id: str, plan: Plan) -> None:
+        self.client.v1.subscriptions.update(
+            subscription_id,
+            {
+                "items": [{"id": item_id, "price": plan.price_id(self.name)}],
+                "proration_behavior": PRORATION,
+            },
+        )
 
     def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:
         self.client.v1.subscriptions.update(

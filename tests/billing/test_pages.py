@@ -99,3 +99,21 @@ def test_the_plan_picker_lists_paid_plans(member: Any) -> None:
     for plan in PLANS.values():
         if not plan.is_free:
             assert f"Choose {plan.name}" in page
+
+
+def test_an_upgrade_and_a_downgrade_in_place(member: Any, org: Any) -> None:
+    owner = client_for(member(Role.OWNER))
+    owner.post(owner.post("/billing/checkout/", {"plan": "pro_monthly"})["Location"])
+    assert "Switch to Team" in owner.get("/billing/plans/").content.decode()
+
+    owner.post("/billing/change/", {"plan": "team_monthly"})
+    assert entitlements(org.pk).plan.code == "team_monthly"
+    assert entitlements(org.pk).member_limit is None
+    owner.post("/billing/change/", {"plan": "pro_yearly"})
+    assert entitlements(org.pk).member_limit == PLANS["pro_yearly"].member_limit
+    assert PlanSubscription.objects.for_organization(org.pk).get().plan == "pro_yearly"
+
+    refused = owner.post("/billing/change/", {"plan": "pro_lifetime"}, follow=True)
+    assert "Choose a subscription plan" in refused.content.decode()
+    member_client = client_for(member(Role.MEMBER))
+    assert member_client.post("/billing/change/", {"plan": "team_monthly"}).status_code == 403

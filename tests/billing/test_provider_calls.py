@@ -92,12 +92,22 @@ def test_stripe_portal_cancel_and_resume(stripe_api, member, org, client):
     browser.post("/billing/cancel/", {"when": "period_end"})
     PlanSubscription.objects.for_organization(org.pk).update(cancel_at_period_end=True)
     browser.post("/billing/resume/")
+    browser.post("/billing/change/", {"plan": "team_monthly"})
     browser.post("/billing/cancel/", {"when": "now"})
     calls = [(r.method, r.path, form(r)) for r, _ in stripe_api.log]
     assert calls[0][2]["customer"] == f"cus_{org.pk}"
     assert calls[1:] == [
         ("POST", "/v1/subscriptions/sub_123", {"cancel_at_period_end": "true"}),
         ("POST", "/v1/subscriptions/sub_123", {"cancel_at_period_end": "false"}),
+        (
+            "POST",
+            "/v1/subscriptions/sub_123",
+            {
+                "items[0][id]": "si_1",
+                "items[0][price]": "price_team_monthly",
+                "proration_behavior": "create_prorations",
+            },
+        ),
         ("DELETE", "/v1/subscriptions/sub_123", {}),
     ]
 
