@@ -277,7 +277,7 @@ def invitation_decline(request: HttpRequest, payload: TokenIn) -> Status[None]:
     response=AuditPageOut,
     tags=["audit"],
     summary="The organization's audit log, newest first",
-    openapi_extra=error_responses(401, 403, 429),
+    openapi_extra=error_responses(401, 403, 422, 429),
 )
 def audit_list(
     request: HttpRequest,
