@@ -50,7 +50,7 @@ class BillingCustomerAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
 class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[WebhookEvent]):
     list_display = ("received_at", "provider", "type", "status", "organization_id", "attempts")
     list_filter = ("status", "provider", "type")
-    search_fields = ("event_id", "=organization_id")
+    search_fields = ("event_id", "type")
     readonly_fields = ("payload_pretty",)
     fields = (
         "provider",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
@@ -113,6 +114,8 @@ def resume(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def local_checkout(request: HttpRequest, token: str) -> HttpResponse:
     """The local provider's checkout page: "pay" without an account anywhere."""
+    if settings.BILLING_PROVIDER != "local":
+        raise errors.not_found("There is no local checkout on this server.")
     provider = LocalProvider()
     try:
         organization_id, plan, seats = provider.read_checkout(token)

@@ -36,7 +36,7 @@ def is_configured(provider: str) -> bool:
         return bool(settings.STRIPE_WEBHOOK_SECRET)
     if provider == "polar":
         return bool(settings.POLAR_WEBHOOK_SECRET)
-    return provider == "local"
+    return provider == "local" and settings.BILLING_PROVIDER == "local"
 
 
 def deliver(provider_name: str, body: bytes, headers: Mapping[str, str]) -> Delivery:

@@ -304,12 +304,19 @@ BILLING_PRICE_IDS = {
     for plan in ("PRO_MONTHLY", "PRO_YEARLY", "PRO_LIFETIME", "TEAM_MONTHLY")
     for name in (f"STRIPE_PRICE_{plan}", f"POLAR_PRODUCT_{plan}")
 }
-# Which provider new checkouts use: the first configured of Stripe, Polar; else "local",
-# a built-in provider that needs no account (development, demos, tests).
+# Which provider new checkouts use: the first configured of Stripe, Polar; else, in
+# development, "local" (built in, needs no account — and takes no money: in production it
+# must be chosen explicitly, e.g. for a demo); else "none" (billing pages say so).
 BILLING_PROVIDER = env.choice(
     "BILLING_PROVIDER",
-    ("stripe", "polar", "local"),
-    "stripe" if STRIPE_SECRET_KEY else "polar" if POLAR_ACCESS_TOKEN else "local",
+    ("stripe", "polar", "local", "none"),
+    "stripe"
+    if STRIPE_SECRET_KEY
+    else "polar"
+    if POLAR_ACCESS_TOKEN
+    else "local"
+    if DEBUG
+    else "none",
 )
 # Where the SDKs send API calls; only tests point these at a local fake server.
 STRIPE_API_BASE = env.string("STRIPE_API_BASE")

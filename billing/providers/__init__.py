@@ -27,4 +27,8 @@ def get_provider(name: str) -> BillingProvider:
 
 def checkout_provider() -> BillingProvider:
     """The provider new checkouts go to (settings.BILLING_PROVIDER)."""
+    if settings.BILLING_PROVIDER == "none":
+        from kernel import errors
+
+        raise errors.conflict("Billing is not set up on this server yet.")
     return get_provider(settings.BILLING_PROVIDER)

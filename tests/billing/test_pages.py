@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from django.test import Client
 
 from billing.entitlements import entitlements
 from billing.models import PlanSubscription, WebhookEvent
@@ -117,3 +118,24 @@ def test_an_upgrade_and_a_downgrade_in_place(member: Any, org: Any) -> None:
     assert "Choose a subscription plan" in refused.content.decode()
     member_client = client_for(member(Role.MEMBER))
     assert member_client.post("/billing/change/", {"plan": "team_monthly"}).status_code == 403
+
+
+def test_without_a_provider_nothing_is_sold_and_the_local_one_is_closed(
+    member: Any, providers: Any
+) -> None:
+    owner = client_for(member(Role.OWNER))
+    link = owner.post("/billing/checkout/", {"plan": "pro_monthly"})["Location"]
+    providers.BILLING_PROVIDER = "none"  # production with no keys configured
+    refused = owner.post("/billing/checkout/", {"plan": "pro_monthly"}, follow=True)
+    assert "Billing is not set up" in refused.content.decode()
+    assert owner.post(link).status_code == 404
+    assert (
+        Client().post("/webhooks/local", b"{}", content_type="application/json").status_code == 404
+    )
+    assert entitlements(org_of(owner)).plan == FREE
+
+
+def org_of(browser: Any) -> int:
+    from organizations.actors import ACTIVE_ORGANIZATION_SESSION_KEY
+
+    return int(browser.session[ACTIVE_ORGANIZATION_SESSION_KEY])
