@@ -283,6 +283,7 @@ BENCHMARK_ENDPOINTS = env.boolean("BENCHMARK_ENDPOINTS", default=False)
 
 # The kernel resolves "who is calling" through this function (see kernel/guard.py).
 KERNEL_ACTOR_RESOLVER = "organizations.actors.resolve_actor"
+KERNEL_ACTORS_RECHECKER = "organizations.actors.recheck_actors"
 
 # --- Email ----------------------------------------------------------------------------
 # Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Final, ParamSpec, TypeVar, cast
 
 from asgiref.sync import sync_to_async
@@ -41,6 +41,14 @@ def _actor_resolver() -> Callable[[HttpRequest | Mapping[str, Any]], Actor]:
     resolver: Callable[[HttpRequest | Mapping[str, Any]], Actor]
     resolver = import_string(settings.KERNEL_ACTOR_RESOLVER)
     return resolver
+
+
+def recheck_actors(scopes: Sequence[Mapping[str, Any]]) -> list[Actor | errors.AppError]:
+    """Resolve many connection scopes again at once (settings.KERNEL_ACTORS_RECHECKER),
+    each to its Actor or the error it would raise now; for the live hub's re-checks."""
+    rechecker: Callable[[Sequence[Mapping[str, Any]]], list[Actor | errors.AppError]]
+    rechecker = import_string(settings.KERNEL_ACTORS_RECHECKER)
+    return rechecker(scopes)
 
 
 def resolve_actor(source: ActorSource) -> Actor:

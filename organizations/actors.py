@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from django.http import HttpRequest
@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from billing.entitlements import organization_capabilities
 from kernel import errors
 from kernel.actor import Actor, AuthMethod
+from kernel.errors import AppError
 from kernel.permissions import Role
 from organizations.models import Membership
 
@@ -32,11 +33,10 @@ def resolve_actor(source: HttpRequest | Mapping[str, Any]) -> Actor:
                 cached = _actor_for_session(getattr(source, "user", None), source.session)
             setattr(source, _CACHE_ATTRIBUTE, cached)
         return cached
-    for name, value in source.get("headers", ()):  # a Channels scope
-        if name == b"authorization" and (token := bearer_token(value.decode("latin-1"))):
-            from organizations.api_keys import actor_for_api_key
+    if token := _scope_token(source):  # a Channels scope
+        from organizations.api_keys import actor_for_api_key
 
-            return actor_for_api_key(token)
+        return actor_for_api_key(token)
     return _actor_for_session(source.get("user"), source.get("session"))
 
 
@@ -94,3 +94,72 @@ def active_membership(user_id: int, preferred_organization_id: Any) -> Membershi
     return (
         Membership.objects.unscoped().filter(user_id=user_id).order_by("created_at", "pk").first()
     )
+
+
+def recheck_actors(scopes: Sequence[Mapping[str, Any]]) -> list[Actor | AppError]:
+    """Resolve many socket scopes again at once (settings.KERNEL_ACTORS_RECHECKER): the
+    live hub re-checks every subscriber before a re-run. One query per kind of
+    credential and one per organization for capabilities, whatever the number of scopes;
+    a re-check is not an API call, so it neither counts against a key's rate limit nor
+    touches `last_used_at`."""
+    from organizations.api_keys import actor_of_key, valid_keys
+
+    tokens = [_scope_token(scope) for scope in scopes]
+    keys = valid_keys(token for token in tokens if token)
+    users = {
+        scope["user"].pk
+        for scope, token in zip(scopes, tokens, strict=True)
+        if not token and getattr(scope.get("user"), "is_authenticated", False)
+    }
+    memberships: dict[int, list[Membership]] = {}
+    for membership in (
+        Membership.objects.unscoped()  # the users' own memberships, across organizations
+        .filter(user_id__in=users)
+        .order_by("created_at", "pk")
+    ):
+        memberships.setdefault(membership.user_id, []).append(membership)
+    capabilities: dict[int, frozenset[str]] = {}
+
+    def capabilities_of(organization_id: int) -> frozenset[str]:
+        if organization_id not in capabilities:
+            capabilities[organization_id] = organization_capabilities(organization_id)
+        return capabilities[organization_id]
+
+    actors: list[Actor | AppError] = []
+    for scope, token in zip(scopes, tokens, strict=True):
+        if token:
+            key = keys.get(token)
+            actors.append(
+                actor_of_key(key, capabilities_of(key["organization_id"]))
+                if key
+                else errors.unauthenticated("This API key is not valid.")
+            )
+            continue
+        user = scope.get("user")
+        if user is None or not user.is_authenticated or not user.is_active:
+            actors.append(errors.unauthenticated())
+            continue
+        session = scope.get("session")
+        preferred = session.get(ACTIVE_ORGANIZATION_SESSION_KEY) if session is not None else None
+        mine = memberships.get(user.pk, [])
+        chosen = next(
+            (m for m in mine if m.organization_id == preferred), mine[0] if mine else None
+        )
+        actors.append(
+            Actor(
+                user_id=chosen.user_id,
+                organization_id=chosen.organization_id,
+                role=Role(chosen.role),
+                capabilities=capabilities_of(chosen.organization_id),
+            )
+            if chosen
+            else errors.forbidden("You are not a member of any organization yet.")
+        )
+    return actors
+
+
+def _scope_token(scope: Mapping[str, Any]) -> str | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"authorization" and (token := bearer_token(value.decode("latin-1"))):
+            return token
+    return None

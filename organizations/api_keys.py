@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet
@@ -139,43 +141,70 @@ def api_key_list(*, actor: Actor) -> QuerySet[ApiKey]:
     return ApiKey.objects.for_actor(actor).order_by("-created_at")
 
 
+_KEY_FIELDS = (
+    "pk",
+    "prefix",
+    "key_hash",
+    "organization_id",
+    "role",
+    "permissions",
+    "expires_at",
+    "last_used_at",
+)
+
+
+def _prefix_of(raw_key: str) -> str | None:
+    if not raw_key.startswith(KEY_PREFIX) or raw_key.count("_") < 2:
+        return None
+    return raw_key[len(KEY_PREFIX) :].split("_", 1)[0]
+
+
+def valid_keys(raw_keys: Iterable[str]) -> dict[str, dict[str, Any]]:
+    """Internal: the presented keys that are valid (known, matching, not revoked, not
+    expired), as plain values by raw key: one query for any number of keys."""
+    by_prefix = {prefix: raw for raw in raw_keys if (prefix := _prefix_of(raw))}
+    if not by_prefix:
+        return {}
+    now = timezone.now()
+    found = {}
+    # On every API call: plain values, no model instance. The prefix identifies the key.
+    rows = (
+        ApiKey.objects.unscoped().filter(prefix__in=by_prefix, revoked_at=None).values(*_KEY_FIELDS)
+    )
+    for key in rows:
+        raw = by_prefix[key["prefix"]]
+        if hmac.compare_digest(key["key_hash"], _hash(raw)) and (
+            key["expires_at"] is None or key["expires_at"] > now
+        ):
+            found[raw] = key
+    return found
+
+
+def actor_of_key(key: Mapping[str, Any], capabilities: frozenset[str]) -> Actor:
+    return Actor(
+        user_id=None,
+        organization_id=key["organization_id"],
+        role=Role(key["role"]),
+        capabilities=capabilities,
+        auth_method=AuthMethod.API_KEY,
+        permission_limit=frozenset(key["permissions"]),
+        api_key_id=key["pk"],
+    )
+
+
 def actor_for_api_key(raw_key: str) -> Actor:
     """Internal: the Actor a presented key acts as. `unauthenticated` for a malformed,
     unknown, revoked or expired key (all alike); `rate_limited` past the key's limit."""
-    invalid = errors.unauthenticated("This API key is not valid.")
-    if not raw_key.startswith(KEY_PREFIX) or raw_key.count("_") < 2:
-        raise invalid
-    prefix = raw_key[len(KEY_PREFIX) :].split("_", 1)[0]
-    # On every API call: plain values, no model instance. The prefix identifies the key.
-    key = (
-        ApiKey.objects.unscoped()
-        .filter(prefix=prefix, revoked_at=None)
-        .values(
-            "pk", "key_hash", "organization_id", "role", "permissions", "expires_at", "last_used_at"
-        )
-        .first()
-    )
+    key = valid_keys([raw_key]).get(raw_key)
+    if key is None:
+        raise errors.unauthenticated("This API key is not valid.")
     now = timezone.now()
-    if (
-        key is None
-        or not hmac.compare_digest(key["key_hash"], _hash(raw_key))
-        or (key["expires_at"] is not None and key["expires_at"] <= now)
-    ):
-        raise invalid
     ratelimit.enforce(
         f"api-key:{key['pk']}", limit=settings.API_KEY_RATE_LIMIT_PER_MINUTE, window_seconds=60
     )
     if key["last_used_at"] is None or now - key["last_used_at"] > LAST_USED_RESOLUTION:
         ApiKey.objects.unscoped().filter(pk=key["pk"]).update(last_used_at=now)
-    return Actor(
-        user_id=None,
-        organization_id=key["organization_id"],
-        role=Role(key["role"]),
-        capabilities=organization_capabilities(key["organization_id"]),
-        auth_method=AuthMethod.API_KEY,
-        permission_limit=frozenset(key["permissions"]),
-        api_key_id=key["pk"],
-    )
+    return actor_of_key(key, organization_capabilities(key["organization_id"]))
 
 
 class ApiKeyAuth(HttpBearer):

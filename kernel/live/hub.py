@@ -27,7 +27,7 @@ from kernel import errors
 from kernel.actor import Actor
 from kernel.change_capture import CHANNEL, database_conninfo, prune_changes
 from kernel.errors import AppError
-from kernel.guard import resolve_actor
+from kernel.guard import recheck_actors
 from kernel.live.registry import LiveQuery, run
 from kernel.rendering import as_app_error
 
@@ -149,14 +149,14 @@ class Hub:
         each distinct credential is re-checked once."""
         outcomes: list[tuple[Subscription, str | AppError]] = []
         shared: dict[tuple[str, str, Hashable], str | AppError] = {}
-        rechecked: dict[Hashable, Actor | AppError] = {}
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            actors = self._recheck(batch) if recheck else {}
             for subscription in batch:
                 try:
                     if recheck:
-                        self._recheck(subscription, rechecked)
+                        subscription.actor = self._still_allowed(subscription, actors)
                     key = (
                         subscription.query.name,
                         json.dumps(subscription.args, sort_keys=True, default=str),
@@ -177,21 +177,25 @@ class Hub:
         return outcomes
 
     @staticmethod
-    def _recheck(subscription: Subscription, rechecked: dict[Hashable, Actor | AppError]) -> None:
-        """Resolve the actor again: removed members and revoked keys lose access now."""
-        credential = (subscription.actor.organization_id, _credential(subscription.source))
-        if credential not in rechecked:
-            try:
-                rechecked[credential] = resolve_actor(subscription.source)
-            except AppError as error:
-                rechecked[credential] = error
-        actor = rechecked[credential]
+    def _recheck(batch: list[Subscription]) -> dict[Hashable, Actor | AppError]:
+        """Resolve every distinct credential of the batch again, all at once: removed
+        members and revoked keys lose access now."""
+        scopes: dict[Hashable, dict[str, Any]] = {}
+        for subscription in batch:
+            scopes.setdefault(_credential_of(subscription), subscription.source)
+        return dict(zip(scopes, recheck_actors(list(scopes.values())), strict=True))
+
+    @staticmethod
+    def _still_allowed(
+        subscription: Subscription, actors: dict[Hashable, Actor | AppError]
+    ) -> Actor:
+        actor = actors[_credential_of(subscription)]
         if isinstance(actor, AppError):
             raise actor
         if actor.organization_id != subscription.actor.organization_id:
             # No longer a member there: never show another organization's data instead.
             raise errors.forbidden("You no longer have access to this organization.")
-        subscription.actor = actor
+        return actor
 
     async def aclose(self) -> None:
         """Stop listening (closing the LISTEN connection) and forget all subscriptions."""
@@ -256,14 +260,20 @@ def _encode(value: Any) -> str | AppError:
     return text
 
 
-def _credential(source: dict[str, Any]) -> Hashable:
-    """What the actor is resolved from: the Authorization header, else the session and its
-    user. Within one organization, equal credentials resolve to equal actors."""
+def _credential_of(subscription: Subscription) -> Hashable:
+    """What its actor is resolved from: the Authorization header, else the session and
+    its user (and the organization it subscribed in: another tab may have switched the
+    session's). Equal credentials resolve to equal actors."""
+    source = subscription.source
     for name, value in source.get("headers", ()):
         if name == b"authorization":
             return bytes(value)
     session, user = source.get("session"), source.get("user")
-    return (getattr(session, "session_key", None), getattr(user, "pk", None))
+    return (
+        getattr(session, "session_key", None),
+        getattr(user, "pk", None),
+        subscription.actor.organization_id,
+    )
 
 
 _hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = weakref.WeakKeyDictionary()

@@ -1,0 +1,74 @@
+"""Re-checking many socket actors at once (the live hub, before every re-run)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from kernel.errors import AppError
+from kernel.guard import recheck_actors, resolve_actor
+from kernel.permissions import Role
+from organizations.actors import ACTIVE_ORGANIZATION_SESSION_KEY
+from organizations.api_keys import api_key_issue
+from organizations.models import ApiKey, Membership
+
+pytestmark = pytest.mark.django_db
+
+
+def key_scope(organization_id: int, role: Role = Role.MEMBER) -> dict[str, Any]:
+    _key, raw = api_key_issue(organization_id=organization_id, name="k", role=role,
+                              permissions=["workspace.records.read"], created_by_id=None)  # fmt: skip
+    return {"headers": [(b"authorization", f"Bearer {raw}".encode())]}
+
+
+def session_scope(membership: Membership) -> dict[str, Any]:
+    return {
+        "user": membership.user,
+        "session": {ACTIVE_ORGANIZATION_SESSION_KEY: membership.organization_id},
+    }
+
+
+def test_the_same_answers_as_resolving_one_by_one(org: Any, other_org: Any, member: Any) -> None:
+    scopes = [key_scope(org.pk), key_scope(other_org.pk, Role.VIEWER),
+              session_scope(member(Role.ADMIN)), session_scope(member(Role.VIEWER, organization=other_org))]  # fmt: skip
+    assert recheck_actors(scopes) == [resolve_actor(scope) for scope in scopes]
+
+
+def test_revoked_keys_and_removed_members_come_back_as_errors(org: Any, member: Any) -> None:
+    revoked, kept = key_scope(org.pk), key_scope(org.pk)
+    gone = member(Role.MEMBER)
+    ApiKey.objects.for_organization(org.pk).filter(
+        pk=ApiKey.objects.for_organization(org.pk).first().pk
+    ).update(revoked_at=timezone.now())
+    scope_of_gone = session_scope(gone)
+    gone.delete()
+    answers = recheck_actors([revoked, kept, scope_of_gone])
+    assert sum(isinstance(a, AppError) and a.code == "unauthenticated" for a in answers[:2]) == 1
+    assert isinstance(answers[2], AppError)
+    assert answers[2].code == "forbidden"
+
+
+def test_queries_do_not_grow_with_the_number_of_actors(
+    org: Any, other_org: Any, member: Any
+) -> None:
+    def queries_for(count: int) -> int:
+        scopes = [key_scope(org.pk) for _ in range(count)]
+        scopes += [session_scope(member(Role.MEMBER)) for _ in range(count)]
+        with CaptureQueriesContext(connection) as captured:
+            recheck_actors(scopes)
+        return len(captured)
+
+    assert queries_for(2) == queries_for(20)
+
+
+def test_a_recheck_is_not_an_api_call(org: Any, settings: Any) -> None:
+    settings.API_KEY_RATE_LIMIT_PER_MINUTE = 2
+    scope = key_scope(org.pk)
+    for _ in range(10):
+        (actor,) = recheck_actors([scope])
+        assert not isinstance(actor, AppError)
+    assert ApiKey.objects.for_organization(org.pk).get().last_used_at is None
