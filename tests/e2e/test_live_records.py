@@ -47,3 +47,22 @@ def test_a_record_created_by_one_member_appears_for_the_other(browser, artifacts
         assert grace.evaluate("() => performance.getEntriesByType('navigation').length") == 1
         ada_context.close()
         grace_context.close()
+
+
+def test_a_managers_members_table_updates_in_place_with_its_forms(browser, artifacts):
+    org = OrganizationFactory(name="Live Members Co")
+    MembershipFactory(organization=org, user=browser_user("owner@example.com"), role=Role.OWNER)
+
+    with app_server() as server:
+        context, page = signed_in_page(browser, server, "owner@example.com")
+        page.goto(f"{server}/organization/")
+        page.wait_for_selector("table[data-live-updated]")  # subscribed, first value in
+
+        MembershipFactory(organization=org, user=browser_user("newcomer@example.com"))  # a shell
+
+        row = page.locator("tr", has_text="newcomer@example.com")
+        row.wait_for(timeout=10_000)  # no reload
+        assert row.locator("button:text-is('Remove')").count() == 1  # the manager's controls
+        page.screenshot(path=str(artifacts / "live-members-owner.png"))
+        assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1
+        context.close()
