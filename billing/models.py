@@ -67,6 +67,12 @@ class SubscriptionStatus(models.TextChoices):
     UNPAID = "unpaid", "Unpaid"
 
 
+LIVE_STATUSES = frozenset(
+    {SubscriptionStatus.TRIALING, SubscriptionStatus.ACTIVE, SubscriptionStatus.PAST_DUE}
+)
+"""Statuses in which a subscription grants its plan."""
+
+
 class PlanSubscription(TenantModel):
     """Our copy of a provider's subscription, as of the newest event applied."""
 
@@ -110,11 +116,7 @@ class PlanSubscription(TenantModel):
 
     @property
     def is_live(self) -> bool:
-        return self.status in {
-            SubscriptionStatus.TRIALING,
-            SubscriptionStatus.ACTIVE,
-            SubscriptionStatus.PAST_DUE,
-        }
+        return self.status in LIVE_STATUSES
 
 
 class BillingCustomer(TenantModel):

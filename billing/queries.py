@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from django.utils import timezone
 
 from billing.entitlements import Entitlements, entitlements
-from billing.models import BillingCustomer, Grant, PlanSubscription
+from billing.models import LIVE_STATUSES, BillingCustomer, Grant, PlanSubscription
 from billing.plans import PLANS, Plan, paid_plans
 from billing.usage import usage
 from kernel.actor import Actor
@@ -87,7 +87,7 @@ def seat_state(organization_id: int) -> tuple[PlanSubscription | None, int]:
     per_seat = {code for code, plan in PLANS.items() if plan.per_seat}
     subscription = (
         PlanSubscription.objects.for_organization(organization_id)
-        .filter(plan__in=per_seat, status__in=["active", "trialing", "past_due"])
+        .filter(plan__in=per_seat, status__in=LIVE_STATUSES)
         .first()
     )
     return subscription, Membership.objects.for_organization(organization_id).count()

@@ -139,3 +139,22 @@ def org_of(browser: Any) -> int:
     from organizations.actors import ACTIVE_ORGANIZATION_SESSION_KEY
 
     return int(browser.session[ACTIVE_ORGANIZATION_SESSION_KEY])
+
+
+def test_past_due_and_trial_end_banners(member: Any, org: Any) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    owner = client_for(member(Role.OWNER))
+    subscription = PlanSubscription.objects.create(
+        organization=org, provider="local", external_id="sub_banner", plan="pro_monthly",
+        status="past_due", current_period_end=timezone.now() + timedelta(days=3),
+    )  # fmt: skip
+    assert "The last payment failed" in owner.get("/organization/").content.decode()
+    subscription.status, subscription.trial_end = "trialing", timezone.now() + timedelta(days=2)
+    subscription.save()
+    assert "The trial ends on" in owner.get("/organization/").content.decode()
+    subscription.trial_end = timezone.now() + timedelta(days=20)
+    subscription.save()
+    assert "The trial ends on" not in owner.get("/organization/").content.decode()
