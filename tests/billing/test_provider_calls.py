@@ -182,3 +182,38 @@ def test_a_provider_failure_is_a_message_not_a_crash(stripe_api, member):
     )
     response = client_for(owner).post("/billing/checkout/", {"plan": "pro_monthly"}, follow=True)
     assert "could not be reached" in response.content.decode()
+
+
+def test_polar_portal_plan_change_seats_and_cancel(polar_api, member, org, client):
+    from tests.billing.conftest import polar_event, post_polar
+
+    owner = member(Role.OWNER)
+    subscription = {
+        "id": "polar_sub_9", "status": "active", "product_id": "prod_team_monthly",
+        "customer_id": "polar_cus_9", "current_period_end": "2099-01-01T00:00:00Z",
+        "cancel_at_period_end": False, "seats": 1, "metadata": {"organization_id": org.pk},
+    }  # fmt: skip
+    assert post_polar(client, polar_event("subscription.active", subscription)).status_code == 200
+    polar_api.expect_request("/v1/customer-sessions/", method="POST").respond_with_json(
+        {"id": "cs_9", "customer_portal_url": "https://polar.example/portal/9"}
+    )
+    polar_api.expect_request("/v1/subscriptions/polar_sub_9", method="PATCH").respond_with_json(
+        {"id": "polar_sub_9"}
+    )
+    browser = client_for(owner)
+    assert browser.post("/billing/portal/")["Location"] == "https://polar.example/portal/9"
+    browser.post("/billing/change/", {"plan": "pro_monthly"})
+    browser.post("/billing/cancel/", {"when": "period_end"})
+    browser.post("/billing/cancel/", {"when": "now"})
+    from billing.actions import sync_seats
+
+    member(Role.MEMBER)
+    sync_seats(org.pk)  # what the membership change triggers after commit
+    bodies = [json.loads(request.get_data()) for request, _ in polar_api.log]
+    assert bodies == [
+        {"customer_id": "polar_cus_9", "return_url": "http://testserver/billing/"},
+        {"product_id": "prod_pro_monthly", "proration_behavior": "prorate"},
+        {"cancel_at_period_end": True},
+        {"revoke": True},
+        {"seats": 2, "proration_behavior": "prorate"},
+    ]
