@@ -282,6 +282,12 @@ API_KEY_RATE_LIMIT_PER_MINUTE = env.integer("API_KEY_RATE_LIMIT_PER_MINUTE", 600
 BENCHMARK_ENDPOINTS = env.boolean("BENCHMARK_ENDPOINTS", default=False)
 
 # The kernel resolves "who is calling" through this function (see kernel/guard.py).
+# How app processes learn of committed changes (kernel/change_capture.py): "notify"
+# (LISTEN/NOTIFY: lowest latency; NOTIFY's commit lock caps concurrent writes) or "poll"
+# (each process reads kernel_change every LIVE_POLL_MS; no lock). Run `migrate` after
+# changing it: the triggers are reinstalled to match. Every process must agree.
+LIVE_CHANGES = env.choice("LIVE_CHANGES", ("notify", "poll"), "notify")
+LIVE_POLL_MS = env.integer("LIVE_POLL_MS", 50, minimum=5)
 KERNEL_ACTOR_RESOLVER = "organizations.actors.resolve_actor"
 KERNEL_ACTORS_RECHECKER = "organizations.actors.recheck_actors"
 

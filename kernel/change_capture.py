@@ -8,7 +8,9 @@ organizations' rows of which table changed:
     listener catches up from after it may have missed notifications;
   * `pg_notify('kernel_changes', '<table>:<organization id>')`: the wake-up. PostgreSQL
     delivers it only when the transaction commits, never for a rollback, and folds
-    duplicates within one transaction.
+    duplicates within one transaction. NOTIFY serializes commits on a global lock, which
+    caps concurrent write throughput (docs/performance.md); with LIVE_CHANGES=poll the
+    triggers skip it and each process polls `kernel_change` instead.
 
 Statement-level triggers with transition tables cost one insert per organization per
 statement, not per row. The triggers are (re)installed after every `migrate`.
@@ -43,6 +45,7 @@ BEGIN
     LOOP
         INSERT INTO kernel_change (table_name, organization_id)
         VALUES (TG_TABLE_NAME, organization);
+        -- notify --
         PERFORM pg_notify('kernel_changes', TG_TABLE_NAME || ':' || organization);
     END LOOP;
     RETURN NULL;
@@ -76,13 +79,24 @@ def captured_tables(models: Iterable[type[Any]]) -> list[str]:
     )
 
 
+def function_sql(notify: bool) -> str:
+    """The capture function, with or without the NOTIFY wake-up (settings.LIVE_CHANGES)."""
+    if notify:
+        return FUNCTION_SQL
+    lines = FUNCTION_SQL.splitlines()
+    at = lines.index("        -- notify --")
+    return "\n".join([*lines[:at], *lines[at + 2 :]])
+
+
 def install_triggers(
     models: Iterable[type[Any]], using: BaseDatabaseWrapper = connection
 ) -> list[str]:
     """Create or refresh the capture function and every tenant table's triggers."""
+    from django.conf import settings
+
     tables = captured_tables(models)
     with using.cursor() as cursor:
-        cursor.execute(FUNCTION_SQL)
+        cursor.execute(function_sql(notify=settings.LIVE_CHANGES == "notify"))
         for table in tables:
             for statement in trigger_statements(table):
                 cursor.execute(statement)

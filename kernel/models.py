@@ -31,6 +31,13 @@ class IdempotencyRecord(TenantModel):
         return f"{self.key} ({self.status_code})"
 
 
+class CurrentTransactionId(models.Func):
+    """The writing transaction's id, as a bigint (xid8 has no Django type)."""
+
+    template = "(pg_current_xact_id()::text::bigint)"
+    output_field = models.BigIntegerField()
+
+
 class Change(models.Model):
     """One organization's rows of one table changed in a committed transaction
     (written by the triggers of kernel/change_capture.py, pruned by the listener)."""
@@ -41,10 +48,16 @@ class Change(models.Model):
     table_name = models.CharField(max_length=128)
     organization_id = models.BigIntegerField()
     created_at = models.DateTimeField(db_default=Now())
+    xid = models.BigIntegerField(db_default=CurrentTransactionId())
+    """The writing transaction: a poller knows every transaction below the oldest one
+    still running has committed (or not) for good (kernel/live/hub.py)."""
 
     class Meta:
         db_table = "kernel_change"
-        indexes = [models.Index(fields=["created_at"], name="kernel_change_created")]
+        indexes = [
+            models.Index(fields=["created_at"], name="kernel_change_created"),
+            models.Index(fields=["xid"], name="kernel_change_xid"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.table_name}:{self.organization_id}"

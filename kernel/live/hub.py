@@ -21,6 +21,7 @@ from typing import Any, Final
 
 import psycopg
 from channels.db import database_sync_to_async
+from django.conf import settings
 from django.db import connection, transaction
 
 from kernel import errors
@@ -233,14 +234,17 @@ class Hub:
                 async with await psycopg.AsyncConnection.connect(
                     database_conninfo(), autocommit=True
                 ) as listening:
-                    await listening.execute(f"LISTEN {CHANNEL}")
-                    if attempt:
-                        self.changed_everything()  # we may have missed notifications
-                    attempt = 1
-                    async for notification in listening.notifies():
-                        table, _, organization = notification.payload.rpartition(":")
-                        if organization.isdigit():
-                            self.changed(table, int(organization))
+                    if settings.LIVE_CHANGES == "poll":
+                        await self._poll(listening, catch_up=bool(attempt))
+                    else:
+                        await listening.execute(f"LISTEN {CHANNEL}")
+                        if attempt:
+                            self.changed_everything()  # we may have missed notifications
+                        attempt = 1
+                        async for notification in listening.notifies():
+                            table, _, organization = notification.payload.rpartition(":")
+                            if organization.isdigit():
+                                self.changed(table, int(organization))
             except (psycopg.OperationalError, OSError) as error:
                 delay = RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)]
                 logger.warning(
@@ -248,6 +252,52 @@ class Hub:
                 )
                 attempt += 1
                 await asyncio.sleep(delay)
+
+    async def _poll(self, connection: psycopg.AsyncConnection[Any], *, catch_up: bool) -> None:
+        """LIVE_CHANGES=poll: read new `kernel_change` rows every LIVE_POLL_MS.
+
+        Row ids do not arrive in commit order (a transaction that began earlier can commit
+        later), so progress is tracked by transaction id: every transaction older than
+        the oldest one still running (the snapshot's xmin) is over, so rows at or above
+        the previous xmin are read again and de-duplicated by id."""
+        horizon, seen = await _read_changes(connection, horizon=None, seen=set())
+        if catch_up:
+            self.changed_everything()  # rows may have been written while we were away
+        while True:
+            await asyncio.sleep(settings.LIVE_POLL_MS / 1000)
+            before = set(seen)
+            rows: list[tuple[int, str, int]] = []
+            horizon, seen = await _read_changes(connection, horizon, seen, rows)
+            for row_id, table, organization in rows:
+                if row_id not in before:
+                    self.changed(table, organization)
+
+
+async def _read_changes(
+    connection: psycopg.AsyncConnection[Any],
+    horizon: int | None,
+    seen: set[int],
+    rows: list[tuple[int, str, int]] | None = None,
+) -> tuple[int, set[int]]:
+    """Rows of transactions at or above `horizon` (all of them the first time), into
+    `rows`; the new horizon, and the ids read that it still covers."""
+    cursor = await connection.execute(
+        "SELECT s.xmin, c.id, c.xid, c.table_name, c.organization_id "
+        "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) s "
+        "LEFT JOIN kernel_change c ON c.xid >= COALESCE(%s, s.xmin) ORDER BY c.id",
+        [horizon],
+    )
+    found = await cursor.fetchall()
+    xmin = int(found[0][0])
+    still_covered = set()
+    for _, row_id, xid, table, organization in found:
+        if row_id is None:
+            continue
+        if rows is not None:
+            rows.append((row_id, table, organization))
+        if xid >= xmin:
+            still_covered.add(row_id)
+    return xmin, still_covered
 
 
 def _encode(value: Any) -> str | AppError:

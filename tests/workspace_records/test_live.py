@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from channels.db import database_sync_to_async
@@ -408,4 +410,58 @@ async def test_a_value_too_large_for_one_frame_is_an_error_not_a_crash():
     assert "larger than a socket frame" in frame["message"]
     await communicator.send_json_to({"type": "ping", "id": 1})
     assert await communicator.receive_json_from(timeout=5) == {"type": "pong", "id": 1}
+    await communicator.disconnect()
+
+
+@pytest.fixture
+def polling(settings: Any) -> Iterator[None]:
+    """LIVE_CHANGES=poll: triggers without NOTIFY, each process polls kernel_change."""
+    from django.apps import apps
+
+    from kernel.change_capture import install_triggers
+
+    settings.LIVE_CHANGES, settings.LIVE_POLL_MS = "poll", 10
+    install_triggers(apps.get_models())
+    yield
+    settings.LIVE_CHANGES = "notify"
+    install_triggers(apps.get_models())
+
+
+@pytest.mark.usefixtures("polling")
+async def test_polling_delivers_commits_in_any_order_and_no_notify_is_sent():
+    import psycopg
+
+    from kernel.change_capture import CHANNEL, database_conninfo
+
+    org_id, raw = await database_sync_to_async(setup_org)()
+    communicator = await subscribed(raw)
+    assert await next_titles(communicator) == []
+    listener = await psycopg.AsyncConnection.connect(database_conninfo(), autocommit=True)
+    await listener.execute(f"LISTEN {CHANNEL}")
+    table = WorkspaceRecord._meta.db_table
+    insert = (
+        f'INSERT INTO "{table}" (organization_id, title, status, body, created_at, updated_at) '
+        "VALUES (%s, %s, 'open', '', now(), now())"
+    )
+
+    # An older transaction (lower xid) that commits after a newer one is still delivered.
+    older = await psycopg.AsyncConnection.connect(database_conninfo())
+    await older.execute(insert, [org_id, "older, committed last"])
+    await database_sync_to_async(
+        lambda: WorkspaceRecord.objects.create(organization_id=org_id, title="newer")
+    )()
+    assert await next_titles(communicator) == ["newer"]
+    await older.commit()
+    await older.close()
+    assert sorted(await next_titles(communicator)) == ["newer", "older, committed last"]
+
+    def rolled_back() -> None:
+        with transaction.atomic():
+            WorkspaceRecord.objects.create(organization_id=org_id, title="never")
+            transaction.set_rollback(True)
+
+    await database_sync_to_async(rolled_back)()
+    assert await communicator.receive_nothing(timeout=0.3)
+    assert [n async for n in listener.notifies(timeout=0.1)] == []  # the lock-free mode
+    await listener.close()
     await communicator.disconnect()
