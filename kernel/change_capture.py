@@ -30,24 +30,26 @@ from kernel.tenancy import TenantModel
 
 CHANNEL: Final = "kernel_changes"
 
+# One function per transition table (INSERT/UPDATE see the new rows, DELETE the old):
+# static, set-based SQL, planned once — about half the cost of a dynamic loop per statement.
+_LOG = (
+    "INSERT INTO kernel_change (table_name, organization_id) "
+    "SELECT DISTINCT TG_TABLE_NAME, organization_id FROM {rows} "
+    "WHERE organization_id IS NOT NULL"
+)
 # The channel name is spelled out in the SQL: it must equal CHANNEL.
-FUNCTION_SQL: Final = """
-CREATE OR REPLACE FUNCTION kernel_capture_change() RETURNS trigger
+_LOG_AND_NOTIFY = (
+    "WITH logged AS ({log} RETURNING organization_id) "
+    "SELECT count(pg_notify('kernel_changes', TG_TABLE_NAME || ':' || organization_id)) "
+    "INTO notified FROM logged"
+)
+_FUNCTION = """
+CREATE OR REPLACE FUNCTION kernel_capture_{rows}() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
-    organization bigint;
+    notified bigint;
 BEGIN
-    FOR organization IN
-        EXECUTE format(
-            'SELECT DISTINCT organization_id FROM %I WHERE organization_id IS NOT NULL',
-            CASE WHEN TG_OP = 'DELETE' THEN 'changed_old' ELSE 'changed_new' END
-        )
-    LOOP
-        INSERT INTO kernel_change (table_name, organization_id)
-        VALUES (TG_TABLE_NAME, organization);
-        -- notify --
-        PERFORM pg_notify('kernel_changes', TG_TABLE_NAME || ':' || organization);
-    END LOOP;
+    {body};
     RETURN NULL;
 END;
 $$;
@@ -55,17 +57,27 @@ $$;
 
 # UPDATE uses the new rows: a tenant row never moves between organizations.
 _TRIGGERS: Final = (
-    ("ins", "INSERT", "REFERENCING NEW TABLE AS changed_new"),
-    ("upd", "UPDATE", "REFERENCING NEW TABLE AS changed_new"),
-    ("del", "DELETE", "REFERENCING OLD TABLE AS changed_old"),
+    ("ins", "INSERT", "changed_new", "REFERENCING NEW TABLE AS changed_new"),
+    ("upd", "UPDATE", "changed_new", "REFERENCING NEW TABLE AS changed_new"),
+    ("del", "DELETE", "changed_old", "REFERENCING OLD TABLE AS changed_old"),
 )
+
+
+def function_sql(notify: bool) -> str:
+    """The capture functions, with or without the NOTIFY wake-up (settings.LIVE_CHANGES)."""
+    functions = []
+    for rows in ("changed_new", "changed_old"):
+        log = _LOG.format(rows=rows)
+        body = _LOG_AND_NOTIFY.format(log=log) if notify else log
+        functions.append(_FUNCTION.format(rows=rows, body=body))
+    return "\n".join(functions)
 
 
 def trigger_statements(table: str) -> list[str]:
     return [
         f'CREATE OR REPLACE TRIGGER "kernel_change_{suffix}" AFTER {event} ON "{table}" '
-        f"{referencing} FOR EACH STATEMENT EXECUTE FUNCTION kernel_capture_change()"
-        for suffix, event, referencing in _TRIGGERS
+        f"{referencing} FOR EACH STATEMENT EXECUTE FUNCTION kernel_capture_{rows}()"
+        for suffix, event, rows, referencing in _TRIGGERS
     ]
 
 
@@ -77,15 +89,6 @@ def captured_tables(models: Iterable[type[Any]]) -> list[str]:
         and not model._meta.abstract
         and not getattr(model, "change_capture_exempt", False)
     )
-
-
-def function_sql(notify: bool) -> str:
-    """The capture function, with or without the NOTIFY wake-up (settings.LIVE_CHANGES)."""
-    if notify:
-        return FUNCTION_SQL
-    lines = FUNCTION_SQL.splitlines()
-    at = lines.index("        -- notify --")
-    return "\n".join([*lines[:at], *lines[at + 2 :]])
 
 
 def install_triggers(
@@ -100,6 +103,7 @@ def install_triggers(
         for table in tables:
             for statement in trigger_statements(table):
                 cursor.execute(statement)
+        cursor.execute("DROP FUNCTION IF EXISTS kernel_capture_change() CASCADE")  # version 1
     return tables
 
 
