@@ -88,3 +88,36 @@ def test_non_staff_cannot_reach_the_billing_admin(client: Client, member: Any) -
     owner = client_for(member(Role.OWNER))
     assert owner.get("/admin/billing/grant/grant-plan/").status_code == 302  # to the login
     assert owner.get("/admin/billing/webhookevent/").status_code == 302
+
+
+def test_an_organizations_billing_is_one_click_away_in_the_admin(
+    operator: Client, client: Client, org: Any, other_org: Any
+) -> None:
+    post_stripe(client, stripe_event("customer.subscription.created", stripe_subscription(org.pk)))
+    post_stripe(
+        client,
+        stripe_event(
+            "customer.subscription.created",
+            stripe_subscription(other_org.pk, id="sub_other"),
+        ),
+    )
+    page = operator.get(f"/admin/organizations/organization/{org.pk}/change/").content.decode()
+    assert f"/admin/billing/webhookevent/?organization_id={org.pk}" in page
+    events = operator.get(f"/admin/billing/webhookevent/?organization_id={org.pk}")
+    assert events.status_code == 200
+    assert events.context["cl"].result_count == 1
+    subscriptions = operator.get(
+        f"/admin/billing/plansubscription/?organization__id__exact={org.pk}"
+    )
+    assert [s.external_id for s in subscriptions.context["cl"].result_list] == ["sub_123"]
+    assert operator.get("/admin/billing/webhookevent/?q=not-a-number").status_code == 200
+
+
+def test_operators_can_open_add_and_edit_organizations(
+    operator: Client, org: Any, member: Any
+) -> None:
+    from kernel.permissions import Role
+
+    member(Role.OWNER)
+    assert operator.get(f"/admin/organizations/organization/{org.pk}/change/").status_code == 200
+    assert operator.get("/admin/organizations/organization/add/").status_code == 200
