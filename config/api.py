@@ -3,6 +3,7 @@
 from ninja import NinjaAPI
 
 from accounts.api import router as accounts_router
+from billing.api import router as billing_router
 from kernel.ninja import SessionActorAuth, install_error_handlers
 from organizations.api import router as organizations_router
 from organizations.api_keys import ApiKeyAuth
@@ -23,4 +24,5 @@ api = NinjaAPI(
 install_error_handlers(api)
 api.add_router("/", organizations_router)
 api.add_router("/", accounts_router)
+api.add_router("/", billing_router)
 api.add_router("/", records_router)  # workspace-demo

@@ -158,3 +158,29 @@ def test_past_due_and_trial_end_banners(member: Any, org: Any) -> None:
     subscription.trial_end = timezone.now() + timedelta(days=20)
     subscription.save()
     assert "The trial ends on" not in owner.get("/organization/").content.decode()
+
+
+@pytest.mark.parametrize(("role", "status"), [(Role.OWNER, 200), (Role.ADMIN, 200),
+                                              (Role.MEMBER, 403), (Role.VIEWER, 403)])  # fmt: skip
+def test_the_billing_api_needs_billing_read(as_role: Any, role: Role, status: int) -> None:
+    response = as_role(role).get("/api/v1/billing")
+    assert response.status_code == status
+    if status == 403:
+        assert response.json()["error"]["code"] == "forbidden"
+
+
+def test_the_billing_api_reports_the_plan_and_usage_of_the_callers_organization(
+    member: Any, org: Any, other_org: Any
+) -> None:
+    from organizations.api_keys import api_key_issue
+
+    owner = client_for(member(Role.OWNER))
+    owner.post(owner.post("/billing/checkout/", {"plan": "team_monthly"})["Location"])
+    _key, raw = api_key_issue(organization_id=other_org.pk, name="k", role=Role.ADMIN,
+                              permissions=["billing.read"], created_by_id=None)  # fmt: skip
+    mine = owner.get("/api/v1/billing").json()
+    assert (mine["plan"], mine["status"], mine["provider"]) == ("team_monthly", "active", "local")
+    assert mine["seats"] == {"used": 1, "allowed": None}
+    assert "feature.team" in mine["capabilities"]
+    theirs = Client().get("/api/v1/billing", headers={"Authorization": f"Bearer {raw}"}).json()
+    assert (theirs["plan"], theirs["status"], theirs["records"]["allowed"]) == ("free", "free", 100)
