@@ -114,7 +114,7 @@ def recheck_actors(scopes: Sequence[Mapping[str, Any]]) -> list[Actor | AppError
     memberships: dict[int, list[Membership]] = {}
     for membership in (
         Membership.objects.unscoped()  # the users' own memberships, across organizations
-        .filter(user_id__in=users)
+        .filter(user_id__in=users, user__is_active=True)  # deactivated since they connected
         .order_by("created_at", "pk")
     ):
         memberships.setdefault(membership.user_id, []).append(membership)

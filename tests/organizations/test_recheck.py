@@ -74,3 +74,12 @@ def test_a_recheck_is_not_an_api_call(org: Any, settings: Any) -> None:
         (actor,) = recheck_actors([scope])
         assert not isinstance(actor, AppError)
     assert ApiKey.objects.for_organization(org.pk).get().last_used_at is None
+
+
+def test_a_user_deactivated_since_connecting_is_refused(member: Any) -> None:
+    membership = member(Role.MEMBER)
+    scope = session_scope(membership)
+    type(membership.user).objects.filter(pk=membership.user_id).update(is_active=False)
+    (answer,) = recheck_actors([scope])  # the scope still holds the user as loaded
+    assert isinstance(answer, AppError)
+    assert answer.code == "forbidden"
