@@ -69,7 +69,6 @@ class LocalProvider:
                 },
             )
             return
-        assert plan.interval in PERIODS
         now = datetime.now(UTC)
         self._emit(
             "subscription.updated",
@@ -79,7 +78,7 @@ class LocalProvider:
                 "plan": plan.code,
                 "status": "active",
                 "seats": seats,
-                "current_period_end": (now + PERIODS[plan.interval]).isoformat(),
+                "current_period_end": (now + PERIODS[str(plan.interval)]).isoformat(),
                 "cancel_at_period_end": False,
             },
         )
@@ -167,38 +166,30 @@ class LocalProvider:
 
     def changes(self, event: VerifiedEvent) -> list[Change]:
         data = event.payload["data"]
-        if event.type == "subscription.updated":
-            plan = get_plan(str(data["plan"]))
-            assert plan is not None
-            period_end = data.get("current_period_end")
-            ended = data.get("ended_at")
-            return [
-                SubscriptionState(
-                    provider=self.name,
-                    external_id=str(data["id"]),
-                    organization_id=int(data["organization_id"]),
-                    customer_id=f"cus_local_{data['organization_id']}",
-                    plan=plan,
-                    status=str(data["status"]),
-                    seats=int(data["seats"]),
-                    current_period_end=datetime.fromisoformat(period_end) if period_end else None,
-                    cancel_at_period_end=bool(data["cancel_at_period_end"]),
-                    ended_at=datetime.fromisoformat(ended) if ended else None,
-                    as_of=event.occurred_at,
-                )
-            ]
-        if event.type == "payment.succeeded":
-            plan = get_plan(str(data["plan"]))
-            assert plan is not None
-            return [
-                OneTimePurchase(
-                    provider=self.name,
-                    payment_id=str(data["id"]),
-                    organization_id=int(data["organization_id"]),
-                    customer_id=f"cus_local_{data['organization_id']}",
-                    plan=plan,
-                )
-            ]
         if event.type == "payment.refunded":
             return [Refund(provider=self.name, payment_id=str(data["id"]))]
-        return []
+        if event.type not in {"subscription.updated", "payment.succeeded"}:
+            return []
+        plan = get_plan(str(data["plan"]))
+        if plan is None:
+            raise ValueError(f"Unknown plan {data['plan']!r} in a local event.")
+        organization_id = int(data["organization_id"])
+        customer_id = f"cus_local_{organization_id}"
+        if event.type == "payment.succeeded":
+            return [OneTimePurchase(self.name, str(data["id"]), organization_id, customer_id, plan)]
+        period_end, ended = data.get("current_period_end"), data.get("ended_at")
+        return [
+            SubscriptionState(
+                provider=self.name,
+                external_id=str(data["id"]),
+                organization_id=organization_id,
+                customer_id=customer_id,
+                plan=plan,
+                status=str(data["status"]),
+                seats=int(data["seats"]),
+                current_period_end=datetime.fromisoformat(period_end) if period_end else None,
+                cancel_at_period_end=bool(data["cancel_at_period_end"]),
+                ended_at=datetime.fromisoformat(ended) if ended else None,
+                as_of=event.occurred_at,
+            )
+        ]
