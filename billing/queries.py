@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.utils import timezone
+from django.db.models import QuerySet
 
 from billing.entitlements import Entitlements, entitlements
 from billing.models import LIVE_STATUSES, BillingCustomer, Grant, PlanSubscription
@@ -12,12 +12,12 @@ from billing.plans import PLANS, Plan, paid_plans
 from billing.usage import usage
 from kernel.actor import Actor
 from kernel.guard import require_app_permission
-from organizations.models import Invitation, Membership, Organization
+from organizations.models import Membership, Organization
+from organizations.queries import seats_used
 
 
 @dataclass(frozen=True)
 class Usage:
-    members: int
     seats_used: int
     """Members plus pending invitations: what the member limit counts."""
     records: int
@@ -37,25 +37,20 @@ class BillingOverview:
 def billing_overview(*, actor: Actor) -> BillingOverview:
     require_app_permission(actor, "billing.read")
     organization_id = actor.organization_id
-    subscriptions = PlanSubscription.objects.for_actor(actor).order_by("-updated_at")
-    live = [s for s in subscriptions if s.is_live]
-    members = Membership.objects.for_actor(actor).count()
+    # The live one, else the most recent (one query for both).
+    subscriptions = sorted(
+        PlanSubscription.objects.for_actor(actor).order_by("-updated_at"),
+        key=lambda s: not s.is_live,
+    )
     return BillingOverview(
         organization=Organization.objects.get(pk=organization_id),
         entitlements=entitlements(organization_id),
-        subscription=live[0] if live else subscriptions.first(),
+        subscription=subscriptions[0] if subscriptions else None,
         lifetime=Grant.objects.for_actor(actor)
         .filter(source_type="one_time", revoked_at__isnull=True)
         .first(),
         usage=Usage(
-            members=members,
-            seats_used=members
-            + Invitation.objects.for_actor(actor)
-            .filter(
-                accepted_at=None, declined_at=None, revoked_at=None, expires_at__gt=timezone.now()
-            )
-            .count(),
-            records=usage("records", organization_id),
+            seats_used=seats_used(organization_id), records=usage("records", organization_id)
         ),
         plans=paid_plans(),
     )
@@ -73,10 +68,9 @@ class ManageContext:
 
 def billing_manage_context(*, actor: Actor) -> ManageContext:
     require_app_permission(actor, "billing.manage")
-    subscriptions = [s for s in PlanSubscription.objects.for_actor(actor) if s.is_live]
     return ManageContext(
         organization=Organization.objects.get(pk=actor.organization_id),
-        subscription=subscriptions[0] if subscriptions else None,
+        subscription=_live_subscriptions(actor.organization_id).first(),
         customers={c.provider: c.external_id for c in BillingCustomer.objects.for_actor(actor)},
         members=Membership.objects.for_actor(actor).count(),
     )
@@ -85,9 +79,11 @@ def billing_manage_context(*, actor: Actor) -> ManageContext:
 def seat_state(organization_id: int) -> tuple[PlanSubscription | None, int]:
     """The live per-seat subscription, if any, and the member count it should bill."""
     per_seat = {code for code, plan in PLANS.items() if plan.per_seat}
-    subscription = (
-        PlanSubscription.objects.for_organization(organization_id)
-        .filter(plan__in=per_seat, status__in=LIVE_STATUSES)
-        .first()
-    )
+    subscription = _live_subscriptions(organization_id).filter(plan__in=per_seat).first()
     return subscription, Membership.objects.for_organization(organization_id).count()
+
+
+def _live_subscriptions(organization_id: int) -> QuerySet[PlanSubscription]:
+    return PlanSubscription.objects.for_organization(organization_id).filter(
+        status__in=LIVE_STATUSES
+    )

@@ -26,7 +26,7 @@ from kernel.actor import Actor
 from kernel.guard import require_app_permission
 from kernel.mutations import mutation
 from kernel.permissions import Role
-from organizations import emails
+from organizations import emails, queries
 from organizations.actors import actor_for_membership
 from organizations.audit import AuditAction, audit, audit_refusals
 from organizations.models import Invitation, Membership, Organization
@@ -252,15 +252,7 @@ def member_leave(*, actor: Actor) -> None:
 
 def _seats_left(organization_id: int) -> int | None:
     limit = member_limit(organization_id)
-    if limit is None:
-        return None
-    used = (
-        Membership.objects.for_organization(organization_id).count()
-        + Invitation.objects.for_organization(organization_id)
-        .filter(accepted_at=None, declined_at=None, revoked_at=None, expires_at__gt=timezone.now())
-        .count()
-    )
-    return limit - used
+    return None if limit is None else limit - queries.seats_used(organization_id)
 
 
 def _send_invitation(request: HttpRequest | None, invitation: Invitation, token: str) -> None:

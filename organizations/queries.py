@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from accounts.models import User
 from kernel.actor import Actor, AuthMethod
@@ -68,6 +69,17 @@ def member_list(*, actor: Actor) -> list[Membership]:
     require_app_permission(actor, "member.read")
     members = Membership.objects.for_actor(actor).select_related("user")
     return sorted(members, key=lambda m: (-ROLE_RANK[Role(m.role)], m.user.email))
+
+
+def seats_used(organization_id: int) -> int:
+    """Internal: what the plan's member limit counts: members plus pending invitations
+    that have not expired."""
+    return (
+        Membership.objects.for_organization(organization_id).count()
+        + Invitation.objects.for_organization(organization_id)
+        .filter(accepted_at=None, declined_at=None, revoked_at=None, expires_at__gt=timezone.now())
+        .count()
+    )
 
 
 def invitation_list(*, actor: Actor) -> QuerySet[Invitation]:
