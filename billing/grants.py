@@ -81,12 +81,9 @@ def revoke_source(source: str) -> int | None:
 
 
 def active_grants(organization_id: int) -> list[Grant]:
-    now = timezone.now()
-    return [
-        grant
-        for grant in Grant.objects.for_organization(organization_id).filter(revoked_at__isnull=True)
-        if grant.expires_at is None or grant.expires_at > now
-    ]
+    return list(
+        Grant.objects.for_organization(organization_id).filter(Grant.active(timezone.now()))
+    )
 
 
 def current_plan(grants: list[Grant]) -> str:

@@ -48,14 +48,10 @@ class Grant(TenantModel):
     def __str__(self) -> str:
         return f"{self.capability} ({self.source})"
 
-    def is_active(self, now: datetime | None = None) -> bool:
-        moment = now or timezone.now()
-        return self.revoked_at is None and (self.expires_at is None or self.expires_at > moment)
-
-
-def active_grants_filter() -> Q:
-    now = timezone.now()
-    return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
+    @staticmethod
+    def active(now: datetime) -> Q:
+        """Not revoked and not expired at `now`."""
+        return Q(revoked_at__isnull=True) & (Q(expires_at__isnull=True) | Q(expires_at__gt=now))
 
 
 class SubscriptionStatus(models.TextChoices):
