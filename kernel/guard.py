@@ -43,12 +43,17 @@ def _actor_resolver() -> Callable[[HttpRequest | Mapping[str, Any]], Actor]:
     return resolver
 
 
+@functools.cache
+def _actors_rechecker() -> Callable[[Sequence[Mapping[str, Any]]], list[Actor | errors.AppError]]:
+    rechecker: Callable[[Sequence[Mapping[str, Any]]], list[Actor | errors.AppError]]
+    rechecker = import_string(settings.KERNEL_ACTORS_RECHECKER)
+    return rechecker
+
+
 def recheck_actors(scopes: Sequence[Mapping[str, Any]]) -> list[Actor | errors.AppError]:
     """Resolve many connection scopes again at once (settings.KERNEL_ACTORS_RECHECKER),
     each to its Actor or the error it would raise now; for the live hub's re-checks."""
-    rechecker: Callable[[Sequence[Mapping[str, Any]]], list[Actor | errors.AppError]]
-    rechecker = import_string(settings.KERNEL_ACTORS_RECHECKER)
-    return rechecker(scopes)
+    return _actors_rechecker()(scopes)
 
 
 def resolve_actor(source: ActorSource) -> Actor:

@@ -45,12 +45,17 @@ def bearer_token(authorization: str) -> str | None:
     return token.strip() or None if scheme.lower() == "bearer" else None
 
 
-def actor_for_membership(membership: Membership) -> Actor:
+def actor_for_membership(
+    membership: Membership, capabilities: frozenset[str] | None = None
+) -> Actor:
+    """`capabilities`: the organization's, when the caller already has them."""
     return Actor(
         user_id=membership.user_id,
         organization_id=membership.organization_id,
         role=Role(membership.role),
-        capabilities=organization_capabilities(membership.organization_id),
+        capabilities=organization_capabilities(membership.organization_id)
+        if capabilities is None
+        else capabilities,
         auth_method=AuthMethod.SESSION,
     )
 
@@ -146,12 +151,7 @@ def recheck_actors(scopes: Sequence[Mapping[str, Any]]) -> list[Actor | AppError
             (m for m in mine if m.organization_id == preferred), mine[0] if mine else None
         )
         actors.append(
-            Actor(
-                user_id=chosen.user_id,
-                organization_id=chosen.organization_id,
-                role=Role(chosen.role),
-                capabilities=capabilities_of(chosen.organization_id),
-            )
+            actor_for_membership(chosen, capabilities_of(chosen.organization_id))
             if chosen
             else errors.forbidden("You are not a member of any organization yet.")
         )

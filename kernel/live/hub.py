@@ -260,23 +260,22 @@ class Hub:
         later), so progress is tracked by transaction id: every transaction older than
         the oldest one still running (the snapshot's xmin) is over, so rows at or above
         the previous xmin are read again and de-duplicated by id."""
-        horizon, seen = await _read_changes(connection, horizon=None, seen=set())
+        horizon, seen = await _read_changes(connection, horizon=None)
         if catch_up:
             self.changed_everything()  # rows may have been written while we were away
         while True:
             await asyncio.sleep(settings.LIVE_POLL_MS / 1000)
-            before = set(seen)
             rows: list[tuple[int, str, int]] = []
-            horizon, seen = await _read_changes(connection, horizon, seen, rows)
+            horizon, covered = await _read_changes(connection, horizon, rows)
             for row_id, table, organization in rows:
-                if row_id not in before:
+                if row_id not in seen:  # read last time already
                     self.changed(table, organization)
+            seen = covered
 
 
 async def _read_changes(
     connection: psycopg.AsyncConnection[Any],
     horizon: int | None,
-    seen: set[int],
     rows: list[tuple[int, str, int]] | None = None,
 ) -> tuple[int, set[int]]:
     """Rows of transactions at or above `horizon` (all of them the first time), into
