@@ -42,25 +42,16 @@ class BillingOut(Schema):
 def billing(request: HttpRequest) -> BillingOut:
     overview = billing_overview(actor=request_actor(request))
     entitlements, subscription = overview.entitlements, overview.subscription
-    live = subscription is not None and subscription.is_live
-    status = (
-        subscription.status
-        if live and subscription is not None
-        else "lifetime"
-        if overview.lifetime
-        else "free"
-    )
+    live = subscription if subscription is not None and subscription.is_live else None
+    period_end = live.current_period_end if live else None
+    ending = live is not None and live.cancel_at_period_end
     return BillingOut(
         plan=entitlements.plan.code,
         plan_name=entitlements.plan.name,
-        status=status,
-        provider=subscription.provider if live and subscription else None,
-        renews_at=subscription.current_period_end
-        if live and subscription and not subscription.cancel_at_period_end
-        else None,
-        ends_at=subscription.current_period_end
-        if live and subscription and subscription.cancel_at_period_end
-        else None,
+        status=live.status if live else "lifetime" if overview.lifetime else "free",
+        provider=live.provider if live else None,
+        renews_at=None if ending else period_end,
+        ends_at=period_end if ending else None,
         capabilities=sorted(entitlements.capabilities),
         seats=LimitOut(used=overview.usage.seats_used, allowed=entitlements.member_limit),
         records=LimitOut(used=overview.usage.records, allowed=entitlements.record_limit),
