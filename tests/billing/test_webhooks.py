@@ -6,6 +6,7 @@ import itertools
 import json
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -126,46 +127,55 @@ def _final_state(organization_id: int) -> tuple[Any, ...]:
     )
 
 
+def final_states_in_every_order(
+    client: Client, events_for: Callable[[int], list[dict[str, Any]]], plan: str
+) -> set[tuple[Any, ...]]:
+    """Deliver the events in every order, each order to a fresh organization; the final
+    states reached (one, if order does not matter). Each ends on `plan`."""
+    finals = set()
+    count = len(events_for(0))  # built only to be counted
+    for order in itertools.permutations(range(count)):
+        org = OrganizationFactory()
+        events = events_for(org.pk)
+        for index in order:
+            assert post_stripe(client, events[index]).status_code == 200
+        finals.add(_final_state(org.pk))
+        assert entitlements(org.pk).plan.code == plan
+    return finals
+
+
 def test_all_24_orderings_of_the_lifecycle_end_in_the_same_state(client: Client) -> None:
     t0 = int(time.time()) - 3_600
     period_1, period_2 = t0 + 30 * DAY, t0 + 60 * DAY
-    finals = set()
-    for order in itertools.permutations(range(4)):
-        org = OrganizationFactory()
-        events = [
+
+    def lifecycle(org: int) -> list[dict[str, Any]]:
+        sub = f"sub_{org}"
+        return [
             stripe_event(
                 "customer.subscription.created",
-                stripe_subscription(
-                    org.pk, id=f"sub_{org.pk}", status="incomplete", period_end=period_1
-                ),
+                stripe_subscription(org, id=sub, status="incomplete", period_end=period_1),
                 t0,
             ),
             stripe_event(
                 "customer.subscription.updated",
-                stripe_subscription(org.pk, id=f"sub_{org.pk}", period_end=period_2),
+                stripe_subscription(org, id=sub, period_end=period_2),
                 t0 + 10,
             ),
             stripe_event(
                 "invoice.paid",
-                stripe_invoice_paid(org.pk, subscription=f"sub_{org.pk}", period_end=period_2),
+                stripe_invoice_paid(org, subscription=sub, period_end=period_2),
                 t0 + 20,
             ),
             stripe_event(
                 "customer.subscription.deleted",
                 stripe_subscription(
-                    org.pk,
-                    id=f"sub_{org.pk}",
-                    status="canceled",
-                    period_end=period_2,
-                    ended_at=t0 + 30,
+                    org, id=sub, status="canceled", period_end=period_2, ended_at=t0 + 30
                 ),
                 t0 + 30,
             ),
         ]
-        for index in order:
-            assert post_stripe(client, events[index]).status_code == 200
-        finals.add(_final_state(org.pk))
-        assert entitlements(org.pk).plan.code == "free"
+
+    finals = final_states_in_every_order(client, lifecycle, "free")
     assert len(finals) == 1
     status, plan, period_end, paid_through, ended_at, _, grants = finals.pop()
     assert (status, plan) == ("canceled", "pro_monthly")
@@ -178,32 +188,28 @@ def test_all_24_orderings_of_the_lifecycle_end_in_the_same_state(client: Client)
 def test_orderings_without_the_end_leave_it_active_until_the_paid_period(client: Client) -> None:
     t0 = int(time.time()) - 3_600
     period_1, period_2 = t0 + 30 * DAY, t0 + 60 * DAY
-    finals = set()
-    for order in itertools.permutations(range(3)):
-        org = OrganizationFactory()
-        events = [
+
+    def renewal(org: int) -> list[dict[str, Any]]:
+        sub = f"sub_{org}"
+        return [
             stripe_event(
                 "customer.subscription.created",
-                stripe_subscription(
-                    org.pk, id=f"sub_{org.pk}", status="trialing", period_end=period_1
-                ),
+                stripe_subscription(org, id=sub, status="trialing", period_end=period_1),
                 t0,
             ),
             stripe_event(
                 "customer.subscription.updated",
-                stripe_subscription(org.pk, id=f"sub_{org.pk}", period_end=period_1),
+                stripe_subscription(org, id=sub, period_end=period_1),
                 t0 + 10,
             ),
             stripe_event(
                 "invoice.paid",
-                stripe_invoice_paid(org.pk, subscription=f"sub_{org.pk}", period_end=period_2),
+                stripe_invoice_paid(org, subscription=sub, period_end=period_2),
                 t0 + 20,
             ),
         ]
-        for index in order:
-            post_stripe(client, events[index])
-        finals.add(_final_state(org.pk))
-        assert entitlements(org.pk).plan.code == "pro_monthly"
+
+    finals = final_states_in_every_order(client, renewal, "pro_monthly")
     assert len(finals) == 1
     status, _, _, _, _, _, grants = finals.pop()
     assert status == "active"
