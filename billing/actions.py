@@ -5,12 +5,14 @@ the local provider too) is what changes the plan: these never grant anything."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from billing import mutations
 from billing.models import PlanSubscription
-from billing.plans import get_plan
+from billing.plans import Plan, get_plan
 from billing.providers import checkout_provider, get_provider
-from billing.providers.base import CheckoutRequest, ProviderError
+from billing.providers.base import CheckoutRequest
 from billing.queries import billing_manage_context, seat_state
 from kernel import errors
 from kernel.actions import action
@@ -19,9 +21,24 @@ from kernel.actor import Actor
 logger = logging.getLogger(__name__)
 
 
-def _provider_failed(error: Exception) -> errors.AppError:
-    logger.warning("billing: provider call failed: %s", error)
-    return errors.server_error("The payment provider could not be reached. Please try again.")
+@contextmanager
+def _provider_call() -> Iterator[None]:
+    """Any failure of the provider's SDK (Stripe's own errors, Polar's, the network) is a
+    clear message for the user, never a crash."""
+    try:
+        yield
+    except Exception as error:
+        logger.warning("billing: provider call failed: %s", error)
+        raise errors.server_error(
+            "The payment provider could not be reached. Please try again."
+        ) from error
+
+
+def _require_price(plan: Plan, provider: str) -> None:
+    if not plan.price_id(provider):
+        raise errors.invalid_input(
+            fields={"plan": [f"{plan.name} has no price configured for {provider}."]}
+        )
 
 
 @action
@@ -38,10 +55,7 @@ def start_checkout(
             "This organization already has a subscription: change or cancel it instead."
         )
     provider = checkout_provider()
-    if not plan.price_id(provider.name):
-        raise errors.invalid_input(
-            fields={"plan": [f"{plan.name} has no price configured for {provider.name}."]}
-        )
+    _require_price(plan, provider.name)
     request = CheckoutRequest(
         organization_id=context.organization.pk,
         organization_name=context.organization.name,
@@ -52,10 +66,8 @@ def start_checkout(
         success_url=success_url,
         cancel_url=cancel_url,
     )
-    try:
+    with _provider_call():
         started = provider.start_checkout(request)
-    except Exception as error:
-        raise _provider_failed(error) from error
     if started.customer_id:
         mutations.customer_record(
             organization_id=context.organization.pk,
@@ -74,12 +86,10 @@ def open_portal(*, actor: Actor, return_url: str) -> str:
     customer_id = context.customers.get(provider_name)
     if customer_id is None:
         raise errors.conflict("There is no billing account yet: choose a plan first.")
-    try:
+    with _provider_call():
         return get_provider(provider_name).portal_url(
             customer_id=customer_id, return_url=return_url
         )
-    except Exception as error:
-        raise _provider_failed(error) from error
 
 
 @action
@@ -92,28 +102,20 @@ def change_plan(*, actor: Actor, plan_code: str) -> None:
         raise errors.invalid_input(fields={"plan": ["Choose a subscription plan."]})
     if plan.code == subscription.plan:
         raise errors.conflict(f"The subscription is already on {plan.name}.")
-    provider = get_provider(subscription.provider)
-    if not plan.price_id(provider.name):
-        raise errors.invalid_input(
-            fields={"plan": [f"{plan.name} has no price configured for {provider.name}."]}
-        )
-    try:
-        provider.change_plan(
+    _require_price(plan, subscription.provider)
+    with _provider_call():
+        get_provider(subscription.provider).change_plan(
             subscription_id=subscription.external_id, item_id=subscription.item_id, plan=plan
         )
-    except ProviderError as error:
-        raise _provider_failed(error) from error
 
 
 @action
 def cancel_subscription(*, actor: Actor, at_period_end: bool = True) -> None:
     subscription = _live_subscription(actor)
-    try:
+    with _provider_call():
         get_provider(subscription.provider).cancel(
             subscription_id=subscription.external_id, at_period_end=at_period_end
         )
-    except ProviderError as error:
-        raise _provider_failed(error) from error
 
 
 @action
@@ -121,10 +123,8 @@ def resume_subscription(*, actor: Actor) -> None:
     subscription = _live_subscription(actor)
     if not subscription.cancel_at_period_end:
         raise errors.conflict("The subscription is not set to end.")
-    try:
+    with _provider_call():
         get_provider(subscription.provider).resume(subscription_id=subscription.external_id)
-    except ProviderError as error:
-        raise _provider_failed(error) from error
 
 
 def _live_subscription(actor: Actor) -> PlanSubscription:

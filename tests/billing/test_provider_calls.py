@@ -217,3 +217,16 @@ def test_polar_portal_plan_change_seats_and_cancel(polar_api, member, org, clien
         {"revoke": True},
         {"seats": 2, "proration_behavior": "prorate"},
     ]
+
+
+def test_a_provider_failure_while_cancelling_is_a_message_not_a_crash(
+    stripe_api, member, org, client
+):
+    owner = member(Role.OWNER)
+    post_stripe(client, stripe_event("customer.subscription.created", stripe_subscription(org.pk)))
+    stripe_api.expect_request("/v1/subscriptions/sub_123", method="DELETE").respond_with_json(
+        {"error": {"message": "boom", "type": "api_error"}}, status=500
+    )
+    response = client_for(owner).post("/billing/cancel/", {"when": "now"}, follow=True)
+    assert response.status_code == 200
+    assert "could not be reached" in response.content.decode()
