@@ -144,6 +144,10 @@ class EventStatus(models.TextChoices):
     FAILED = "failed", "Failed (retryable)"
 
 
+DONE_STATUSES = frozenset({EventStatus.PROCESSED, EventStatus.IGNORED})
+"""An event in one of these is never applied again."""
+
+
 class WebhookEvent(models.Model):
     """Every verified provider event, stored before it is processed. Not a tenant table:
     which organization an event concerns is only known once it is read."""

@@ -17,6 +17,7 @@ from billing.events import (
 )
 from billing.grants import grant_purchase, revoke_source, sync_subscription_grants
 from billing.models import (
+    DONE_STATUSES,
     BillingCustomer,
     EventStatus,
     PlanSubscription,
@@ -34,7 +35,7 @@ logger = logging.getLogger(__name__)
 def apply_event(event_pk: int) -> str:
     """Apply a stored event once: a second delivery, or a parallel one, finds it done."""
     event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
-    if event.status in {EventStatus.PROCESSED, EventStatus.IGNORED}:
+    if event.status in DONE_STATUSES:
         return event.status
     verified = VerifiedEvent(event.event_id, event.type, event.occurred_at, event.payload)
     changes = get_provider(event.provider).changes(verified)

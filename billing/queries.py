@@ -70,7 +70,7 @@ def billing_manage_context(*, actor: Actor) -> ManageContext:
     require_app_permission(actor, "billing.manage")
     return ManageContext(
         organization=Organization.objects.get(pk=actor.organization_id),
-        subscription=_live_subscriptions(actor.organization_id).first(),
+        subscription=live_subscriptions(actor.organization_id).first(),
         customers={c.provider: c.external_id for c in BillingCustomer.objects.for_actor(actor)},
         members=Membership.objects.for_actor(actor).count(),
     )
@@ -79,11 +79,12 @@ def billing_manage_context(*, actor: Actor) -> ManageContext:
 def seat_state(organization_id: int) -> tuple[PlanSubscription | None, int]:
     """The live per-seat subscription, if any, and the member count it should bill."""
     per_seat = {code for code, plan in PLANS.items() if plan.per_seat}
-    subscription = _live_subscriptions(organization_id).filter(plan__in=per_seat).first()
+    subscription = live_subscriptions(organization_id).filter(plan__in=per_seat).first()
     return subscription, Membership.objects.for_organization(organization_id).count()
 
 
-def _live_subscriptions(organization_id: int) -> QuerySet[PlanSubscription]:
+def live_subscriptions(organization_id: int) -> QuerySet[PlanSubscription]:
+    """Internal: the organization's subscriptions that grant their plan now."""
     return PlanSubscription.objects.for_organization(organization_id).filter(
         status__in=LIVE_STATUSES
     )

@@ -10,7 +10,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from billing.actions import cancel_for_deleted_organization, sync_seats
-from billing.models import PlanSubscription
+from billing.queries import live_subscriptions
 from organizations.models import Membership, Organization
 
 
@@ -26,10 +26,6 @@ def membership_changed(sender: type[Membership], instance: Membership, **kwargs:
 def organization_deleting(
     sender: type[Organization], instance: Organization, **kwargs: Any
 ) -> None:
-    live = [
-        (s.provider, s.external_id)
-        for s in PlanSubscription.objects.for_organization(instance.pk)
-        if s.is_live
-    ]
+    live = list(live_subscriptions(instance.pk).values_list("provider", "external_id"))
     if live:
         transaction.on_commit(lambda: cancel_for_deleted_organization(live))

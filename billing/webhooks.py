@@ -17,7 +17,7 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing.models import EventStatus, WebhookEvent
+from billing.models import DONE_STATUSES, WebhookEvent
 from billing.processing import apply_event, mark_failed
 from billing.providers import PROVIDER_NAMES, get_provider
 from billing.providers.base import WebhookVerificationError
@@ -60,7 +60,7 @@ def deliver(provider_name: str, body: bytes, headers: Mapping[str, str]) -> Deli
         ignore_conflicts=True,  # a duplicate delivery: the first one's row stays
     )
     stored = WebhookEvent.objects.get(provider=provider_name, event_id=event.id)
-    if stored.status in {EventStatus.PROCESSED, EventStatus.IGNORED}:
+    if stored.status in DONE_STATUSES:
         return Delivery(200, "duplicate")
     return process(stored.pk)
 
