@@ -47,7 +47,7 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         # subscription only, so a reader that stops costs bounded memory (kernel/live/flow.py).
         self.held: dict[Any, str] = {}
         self.gate: WriteGate | None = self.scope.get(flow.SCOPE_KEY)
-        self.flusher: asyncio.Task[None] | None = None
+        self.flusher: asyncio.Task[None] | None = None  # held here: the loop keeps weak refs
         if self.gate is not None:
             self.gate.on_resume = self.resume
         self.session_group = session_group(self.scope)
