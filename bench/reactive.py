@@ -3,13 +3,16 @@
     .venv/bin/python bench/reactive.py
 
 Against one daphne process on the `<database>_bench` database, with the clients in this
-process (so client work is inside the figures):
+process (a lean Sans-I/O client, so client work is small but inside the figures):
   * latency from a commit to the subscriber receiving the new value, p50/p99, with 1,
     100 and 1,000 subscribers (each its own API key, equal permissions) to the same query,
     and with 1,000 subscribers to 1,000 different organizations' queries (one changes);
   * query executions per change ÷ subscribers notified;
   * the floor on the same machine: a NOTIFY → LISTEN round trip plus one run of the
     query's SQL;
+  * the bare fan-out floor: NOTIFY → LISTEN in a plain asyncio process that writes one
+    prebuilt frame of the value's size to 1 and to 100 sockets (no query, no framework),
+    read by the same client — what fanning out from one Python process costs by itself;
   * server memory per idle socket and per subscription (RSS deltas);
 and in process: the cost of matching a change that touches no subscription with 10,000
 vs 100 subscriptions in the hub.
@@ -19,10 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
 import urllib.request
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,7 +43,7 @@ from bench.records import (  # noqa: E402
     wait_until_up,
 )
 
-ROUNDS = 15
+ROUNDS = 30
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -68,9 +73,12 @@ def viewer_key(organization_id: int) -> str:
 
 
 def keys_for_organizations(count: int) -> list[tuple[int, str]]:
-    """One viewer key in each of `count` organizations."""
-    from organizations.models import Organization
+    """One viewer key in each of `count` organizations (the keys of earlier runs are
+    deleted: only hashes are stored, so they cannot be reused, and piling them up would
+    slow every run's key lookups)."""
+    from organizations.models import ApiKey, Organization
 
+    ApiKey.objects.unscoped().filter(name="live").delete()
     pairs = []
     for n in range(count):
         organization, _ = Organization.objects.get_or_create(
@@ -85,49 +93,118 @@ def executions(port: int) -> int:
         return int(json.load(response)["executions"])
 
 
-async def open_sockets(port: int, keys: list[str], subscribe: bool) -> list[Any]:
-    import websockets
+class LiveClient(asyncio.Protocol):
+    """A lean WebSocket client: websockets' Sans-I/O protocol driven from `data_received`,
+    with no task per message and the arrival time taken as the bytes arrive, so that the
+    client's own work stays small next to the server's. A frame is recognised as a
+    result by its first bytes; the value is not decoded."""
 
-    sockets = []
+    def __init__(self, headers: dict[str, str]) -> None:
+        from websockets.client import ClientProtocol
+        from websockets.uri import parse_uri
+
+        self.protocol = ClientProtocol(parse_uri("ws://127.0.0.1/ws/"), max_size=None)
+        self.headers = headers
+        self.transport: asyncio.Transport | None = None
+        self.opened = asyncio.get_running_loop().create_future()
+        self.waiting: asyncio.Future[float] | None = None
+        self.last_size = 0
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        request = self.protocol.connect()
+        for name, value in self.headers.items():
+            request.headers[name] = value
+        self.protocol.send_request(request)
+        self._write()
+
+    def data_received(self, data: bytes) -> None:
+        from websockets.frames import Frame, Opcode
+        from websockets.http11 import Response
+
+        arrived = time.perf_counter()
+        self.protocol.receive_data(data)
+        for event in self.protocol.events_received():
+            if isinstance(event, Response) and not self.opened.done():
+                self.opened.set_result(event.status_code)
+            elif isinstance(event, Frame) and event.opcode is Opcode.TEXT:
+                self.last_size = len(event.data)
+                if self.waiting is not None and not self.waiting.done():
+                    self.waiting.set_result(arrived)
+        self._write()
+
+    def _write(self) -> None:
+        assert self.transport is not None
+        for chunk in self.protocol.data_to_send():
+            if chunk:
+                self.transport.write(chunk)
+
+    def next_frame(self) -> asyncio.Future[float]:
+        """Resolves with the arrival time of the next text frame."""
+        self.waiting = asyncio.get_running_loop().create_future()
+        return self.waiting
+
+    async def send(self, frame: dict[str, Any]) -> None:
+        self.protocol.send_text(json.dumps(frame).encode())
+        self._write()
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def open_clients(port: int, keys: list[str], subscribe: bool) -> list[LiveClient]:
+    loop = asyncio.get_running_loop()
+    clients = []
     for raw in keys:
-        socket = await websockets.connect(
-            f"ws://127.0.0.1:{port}/ws/",
-            additional_headers={"Authorization": f"Bearer {raw}"},
-            max_queue=None,
-        )
+        headers = {"Authorization": f"Bearer {raw}"}
+        _, client = await loop.create_connection(partial(LiveClient, headers), "127.0.0.1", port)
+        if await client.opened != 101:
+            raise RuntimeError("the WebSocket handshake was refused")
         if subscribe:
-            await socket.send(json.dumps({"type": "subscribe", "id": "s", "query": "records.list"}))
-            await socket.recv()
-        sockets.append(socket)
-    return sockets
+            first = client.next_frame()
+            await client.send({"type": "subscribe", "id": "s", "query": "records.list"})
+            await first
+        clients.append(client)
+    return clients
+
+
+def close_all(clients: list[LiveClient]) -> None:
+    for client in clients:
+        client.close()
 
 
 async def latencies(
-    sockets: list[Any], organization_id: int, rounds: int
+    clients: list[LiveClient], commit: Any, rounds: int
 ) -> tuple[list[float], list[float]]:
-    """Seconds from each commit to each subscriber holding the value; and to the first."""
-    from channels.db import database_sync_to_async
-
-    from workspace_records.models import WorkspaceRecord
-
+    """Seconds from each commit to each client holding the frame; and to the first.
+    `commit()` runs in a worker thread and returns when its commit has returned."""
     measured: list[float] = []
     firsts: list[float] = []
     for n in range(rounds):
-        receivers = [asyncio.create_task(s.recv()) for s in sockets]
+        arrivals = [client.next_frame() for client in clients]
         await asyncio.sleep(0.01)
-
-        def write(n: int = n) -> float:
-            WorkspaceRecord.objects.create(organization_id=organization_id, title=f"live {n}")
-            return time.perf_counter()  # committed (autocommit)
-
-        committed = await database_sync_to_async(write)()
-        for index, receiver in enumerate(asyncio.as_completed(receivers)):
-            await receiver
-            measured.append(time.perf_counter() - committed)
-            if index == 0:
-                firsts.append(measured[-1])
+        committed = await asyncio.to_thread(commit, n)
+        received = [await arrival - committed for arrival in arrivals]
+        measured.extend(received)
+        firsts.append(min(received))
         await asyncio.sleep(0.05)
     return measured, firsts
+
+
+def record_writer(organization_id: int) -> Any:
+    from django.db import close_old_connections
+
+    from workspace_records.models import WorkspaceRecord
+
+    def write(n: int) -> float:
+        WorkspaceRecord.objects.create(organization_id=organization_id, title=f"live {n}")
+        committed = time.perf_counter()  # autocommit: the commit has returned
+        close_old_connections()
+        return committed
+
+    return write
 
 
 def floor(database_url: str, organization_id: int, rounds: int = 200) -> list[float]:
@@ -178,6 +255,78 @@ def rss(pid: int) -> int:
     return int(psutil.Process(pid).memory_info().rss)
 
 
+async def serve_bare_fanout(port: int, database_url: str, size: int) -> None:
+    """The fan-out floor's server, in its own process: LISTEN, and on each notification
+    write one prebuilt frame of `size` bytes to every connected socket. No query, no
+    framework: what fanning out in one Python process costs by itself."""
+    import psycopg
+    from websockets.frames import Frame, Opcode
+    from websockets.http11 import Request
+    from websockets.server import ServerProtocol
+
+    frame = Frame(Opcode.TEXT, b"x" * size).serialize(mask=False)
+    transports: list[asyncio.Transport] = []
+
+    class Bare(asyncio.Protocol):
+        def connection_made(self, transport: asyncio.BaseTransport) -> None:
+            assert isinstance(transport, asyncio.Transport)
+            self.transport, self.protocol = transport, ServerProtocol()
+
+        def data_received(self, data: bytes) -> None:
+            self.protocol.receive_data(data)
+            for event in self.protocol.events_received():
+                if isinstance(event, Request):
+                    self.protocol.send_response(self.protocol.accept(event))
+                    transports.append(self.transport)
+            for chunk in self.protocol.data_to_send():
+                if chunk:
+                    self.transport.write(chunk)
+
+        def connection_lost(self, exc: Exception | None) -> None:
+            if self.transport in transports:
+                transports.remove(self.transport)
+
+    await asyncio.get_running_loop().create_server(Bare, "127.0.0.1", port)
+    async with await psycopg.AsyncConnection.connect(database_url, autocommit=True) as listening:
+        await listening.execute("LISTEN bench_fanout")
+        print("ready", flush=True)
+        async for _ in listening.notifies():
+            for transport in transports:
+                transport.write(frame)
+
+
+async def bare_fanout(database_url: str, counts: tuple[int, ...], size: int) -> dict[str, Any]:
+    import psycopg
+
+    port = free_port()
+    server = subprocess.Popen(  # noqa: S603
+        [sys.executable, __file__, "--bare-fanout-server", str(port), str(size)],
+        cwd=ROOT,
+        env={**server_env(database_url)},
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    report: dict[str, Any] = {}
+    try:
+        assert server.stdout is not None
+        await asyncio.to_thread(server.stdout.readline)  # "ready"
+        with psycopg.connect(database_url, autocommit=True) as writing:
+
+            def notify(n: int) -> float:
+                writing.execute("NOTIFY bench_fanout")
+                return time.perf_counter()
+
+            for count in counts:
+                clients = await open_clients(port, [""] * count, subscribe=False)
+                measured, _ = await latencies(clients, notify, ROUNDS)
+                report[f"{count}_sockets"] = ms(measured)
+                close_all(clients)
+    finally:
+        server.terminate()
+        server.wait(10)
+    return report
+
+
 async def run(port: int, pid: int, database_url: str) -> dict[str, Any]:
     from channels.db import database_sync_to_async
 
@@ -185,52 +334,67 @@ async def run(port: int, pid: int, database_url: str) -> dict[str, Any]:
     same_org, same_key = pairs[0]
     # Every subscriber of the same query is a different key (actor) with equal permissions.
     keys = [same_key, *[await database_sync_to_async(viewer_key)(same_org) for _ in range(999)]]
+    await database_sync_to_async(analyze)()
     report: dict[str, Any] = {}
 
     # Memory first, while the server process is fresh (later phases leave freed heap
     # behind that new sockets would reuse, hiding their cost).
     before = rss(pid)
-    idle = await open_sockets(port, keys, subscribe=False)
+    idle = await open_clients(port, keys, subscribe=False)
     await asyncio.sleep(1)
     with_sockets = rss(pid)
-    for socket in idle:
-        await socket.send(json.dumps({"type": "subscribe", "id": "s", "query": "records.list"}))
-        await socket.recv()
+    for client in idle:
+        first = client.next_frame()
+        await client.send({"type": "subscribe", "id": "s", "query": "records.list"})
+        await first
     await asyncio.sleep(1)
     with_subscriptions = rss(pid)
-    for socket in idle:
-        await socket.close()
+    value_size = idle[0].last_size
+    close_all(idle)
     report["server_kb_per_idle_socket"] = round((with_sockets - before) / 1000 / 1024, 1)
     report["server_kb_per_subscription"] = round(
         (with_subscriptions - with_sockets) / 1000 / 1024, 1
     )
+    report["value_bytes"] = value_size
 
+    write_same_org = record_writer(same_org)
     for count in (1, 100, 1000):
-        sockets = await open_sockets(port, keys[:count], subscribe=True)
+        clients = await open_clients(port, keys[:count], subscribe=True)
         runs_before = await asyncio.to_thread(executions, port)
-        measured, firsts = await latencies(sockets, same_org, ROUNDS)
-        report[f"same_query_{count}_subscribers"] = ms(measured)
-        report[f"same_query_{count}_subscribers"]["first_receiver_p50_ms"] = ms(firsts)["p50_ms"]
+        measured, firsts = await latencies(clients, write_same_org, ROUNDS)
+        row = report[f"same_query_{count}_subscribers"] = ms(measured)
+        row["first_receiver_p50_ms"] = ms(firsts)["p50_ms"]
         runs = await asyncio.to_thread(executions, port) - runs_before
-        report[f"same_query_{count}_subscribers"]["executions_per_subscriber_notified"] = round(
-            runs / (ROUNDS * count), 4
-        )
-        for socket in sockets:
-            await socket.close()
+        row["executions_per_subscriber_notified"] = round(runs / (ROUNDS * count), 4)
+        close_all(clients)
 
-    sockets = await open_sockets(port, [raw for _, raw in pairs], subscribe=True)
-    changed, _ = await latencies(sockets[:1], pairs[0][0], ROUNDS)
+    clients = await open_clients(port, [raw for _, raw in pairs], subscribe=True)
+    changed, _ = await latencies(clients[:1], record_writer(pairs[0][0]), ROUNDS)
     report["different_organizations_1000_subscribers"] = ms(changed)
-    for socket in sockets:
-        await socket.close()
+    close_all(clients)
 
     report["floor_notify_listen_plus_query"] = ms(
         await database_sync_to_async(floor)(database_url, same_org)
     )
+    report["bare_fanout_floor"] = await bare_fanout(database_url, (1, 100), value_size)
     return report
 
 
+def analyze() -> None:
+    """Fresh planner statistics for the organizations and keys just made (autovacuum
+    would get there later), so no phase runs on a plan made for an empty table."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--bare-fanout-server"]:
+        asyncio.run(
+            serve_bare_fanout(int(sys.argv[2]), os.environ["DATABASE_URL"], int(sys.argv[3]))
+        )
+        return
     database_url = bench_database_url()
     prepare(database_url)  # migrations, seed data, Django set up in this process
     cost_100, cost_10k = matching_cost(100), matching_cost(10_000)
@@ -247,10 +411,12 @@ def main() -> None:
     report["matching_us_per_change_100_subscriptions"] = round(cost_100 * 1e6, 3)
     report["matching_us_per_change_10000_subscriptions"] = round(cost_10k * 1e6, 3)
     report["matching_ratio_10000_vs_100"] = round(cost_10k / cost_100, 2)
+    p99_100 = report["same_query_100_subscribers"]["p99_ms"]
     floor_p99 = report["floor_notify_listen_plus_query"]["p99_ms"]
-    report["p99_vs_floor_100_subscribers"] = round(
-        report["same_query_100_subscribers"]["p99_ms"] / floor_p99, 1
-    )
+    report["p99_vs_floor_100_subscribers"] = round(p99_100 / floor_p99, 1)
+    bare_p99 = report["bare_fanout_floor"]["100_sockets"]["p99_ms"]
+    report["bare_fanout_100_p99_vs_floor"] = round(bare_p99 / floor_p99, 1)
+    report["p99_vs_bare_fanout_100_subscribers"] = round(p99_100 / bare_p99, 1)
     print(json.dumps(report, indent=2))
 
 
