@@ -16,7 +16,7 @@ import json
 import logging
 import weakref
 from collections.abc import Awaitable, Callable, Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 import psycopg
@@ -54,6 +54,15 @@ class Subscription:
     send: Send
     last: str | None = None
     """The last value sent, as JSON text."""
+    credential: Hashable = field(init=False)
+    """What the actor is resolved from (`_credential_of`): re-checked once per batch."""
+    args_key: str = field(init=False)
+    """The arguments as canonical JSON: with the query and access, what runs are shared by."""
+
+    def __post_init__(self) -> None:
+        # Computed once here rather than for every subscriber of every re-run.
+        self.credential = _credential_of(self)
+        self.args_key = json.dumps(self.args, sort_keys=True, default=str)
 
 
 class Hub:
@@ -160,7 +169,7 @@ class Hub:
                         subscription.actor = self._still_allowed(subscription, actors)
                     key = (
                         subscription.query.name,
-                        json.dumps(subscription.args, sort_keys=True, default=str),
+                        subscription.args_key,
                         subscription.actor.access
                         if subscription.query.varies_by == "permissions"
                         else subscription.actor,
@@ -183,14 +192,14 @@ class Hub:
         members and revoked keys lose access now."""
         scopes: dict[Hashable, dict[str, Any]] = {}
         for subscription in batch:
-            scopes.setdefault(_credential_of(subscription), subscription.source)
+            scopes.setdefault(subscription.credential, subscription.source)
         return dict(zip(scopes, recheck_actors(list(scopes.values())), strict=True))
 
     @staticmethod
     def _still_allowed(
         subscription: Subscription, actors: dict[Hashable, Actor | AppError]
     ) -> Actor:
-        actor = actors[_credential_of(subscription)]
+        actor = actors[subscription.credential]
         if isinstance(actor, AppError):
             raise actor
         if actor.organization_id != subscription.actor.organization_id:
