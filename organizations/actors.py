@@ -121,6 +121,8 @@ def recheck_actors(scopes: Sequence[Mapping[str, Any]]) -> list[Actor | AppError
         Membership.objects.unscoped()  # the users' own memberships, across organizations
         .filter(user_id__in=users, user__is_active=True)  # deactivated since they connected
         .order_by("created_at", "pk")
+        if users
+        else ()  # API keys only: even building an empty query costs
     ):
         memberships.setdefault(membership.user_id, []).append(membership)
     capabilities: dict[int, frozenset[str]] = {}
