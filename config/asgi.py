@@ -1,5 +1,6 @@
 """HTTP and WebSocket on one ASGI application (served by daphne)."""
 
+import gc
 import os
 
 from django.core.asgi import get_asgi_application
@@ -23,3 +24,8 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# Everything loaded so far lives as long as the process: move it out of the collector's
+# reach, so full collections scan only what connections create. Measured with 1,000 live
+# sockets: each full collection stalled every socket for 160-225 ms, 65-95 ms after this.
+gc.freeze()
