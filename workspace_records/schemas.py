@@ -3,13 +3,18 @@ from __future__ import annotations
 from datetime import datetime
 
 from ninja import Schema
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from workspace_records.models import RecordStatus
 from workspace_records.validation import RecordBody, RecordTitle
 
 
-class RecordOut(Schema):
+class RecordOut(BaseModel):
+    # Plain pydantic, not a ninja Schema: validating the list's rows (plain dicts) then
+    # runs entirely in pydantic-core, several times faster than ninja's per-attribute
+    # getter; model instances are still read by attribute.
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     title: str
     status: RecordStatus
@@ -19,7 +24,7 @@ class RecordOut(Schema):
     updated_at: datetime
 
 
-class RecordPageOut(Schema):
+class RecordPageOut(BaseModel):
     records: list[RecordOut]
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
 
