@@ -25,7 +25,11 @@ application = ProtocolTypeRouter(
     }
 )
 
-# Everything loaded so far lives as long as the process: move it out of the collector's
-# reach, so full collections scan only what connections create. Measured with 1,000 live
-# sockets: each full collection stalled every socket for 160-225 ms, 65-95 ms after this.
+# Full garbage collections stop every socket of the process while they scan the heap:
+# measured with 1,000 live sockets, 160-225 ms each. Everything loaded so far lives as
+# long as the process, so take it out of the scans (65-95 ms each after this); and
+# collect the young generation every 20,000 allocations rather than 2,000, so that the
+# short-lived objects of each fan-out are not promoted towards the full collection. With
+# both, 60 rounds of 1,000 subscribers saw no stall (p99 75 ms instead of 140-310 ms).
 gc.freeze()
+gc.set_threshold(20_000, 10, 10)
