@@ -43,7 +43,7 @@ from bench.records import (  # noqa: E402
     wait_until_up,
 )
 
-ROUNDS = 30
+ROUNDS = 60
 
 
 def percentile(values: list[float], share: float) -> float:
@@ -170,9 +170,12 @@ async def open_clients(port: int, keys: list[str], subscribe: bool) -> list[Live
     return clients
 
 
-def close_all(clients: list[LiveClient]) -> None:
+async def close_all(clients: list[LiveClient]) -> None:
+    """Close, then let the server finish tearing the connections down (daphne does so on
+    a timer), so the next phase measures a server at rest."""
     for client in clients:
         client.close()
+    await asyncio.sleep(2)
 
 
 async def latencies(
@@ -207,7 +210,7 @@ def record_writer(organization_id: int) -> Any:
     return write
 
 
-def floor(database_url: str, organization_id: int, rounds: int = 200) -> list[float]:
+def floor(database_url: str, organization_id: int, rounds: int = 1000) -> list[float]:
     import psycopg
 
     from bench.baseline import SQL
@@ -320,7 +323,7 @@ async def bare_fanout(database_url: str, counts: tuple[int, ...], size: int) -> 
                 clients = await open_clients(port, [""] * count, subscribe=False)
                 measured, _ = await latencies(clients, notify, ROUNDS)
                 report[f"{count}_sockets"] = ms(measured)
-                close_all(clients)
+                await close_all(clients)
     finally:
         server.terminate()
         server.wait(10)
@@ -350,7 +353,7 @@ async def run(port: int, pid: int, database_url: str) -> dict[str, Any]:
     await asyncio.sleep(1)
     with_subscriptions = rss(pid)
     value_size = idle[0].last_size
-    close_all(idle)
+    await close_all(idle)
     report["server_kb_per_idle_socket"] = round((with_sockets - before) / 1000 / 1024, 1)
     report["server_kb_per_subscription"] = round(
         (with_subscriptions - with_sockets) / 1000 / 1024, 1
@@ -366,12 +369,12 @@ async def run(port: int, pid: int, database_url: str) -> dict[str, Any]:
         row["first_receiver_p50_ms"] = ms(firsts)["p50_ms"]
         runs = await asyncio.to_thread(executions, port) - runs_before
         row["executions_per_subscriber_notified"] = round(runs / (ROUNDS * count), 4)
-        close_all(clients)
+        await close_all(clients)
 
     clients = await open_clients(port, [raw for _, raw in pairs], subscribe=True)
     changed, _ = await latencies(clients[:1], record_writer(pairs[0][0]), ROUNDS)
     report["different_organizations_1000_subscribers"] = ms(changed)
-    close_all(clients)
+    await close_all(clients)
 
     report["floor_notify_listen_plus_query"] = ms(
         await database_sync_to_async(floor)(database_url, same_org)
