@@ -27,6 +27,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -96,8 +97,8 @@ def executions(port: int) -> int:
 class LiveClient(asyncio.Protocol):
     """A lean WebSocket client: websockets' Sans-I/O protocol driven from `data_received`,
     with no task per message and the arrival time taken as the bytes arrive, so that the
-    client's own work stays small next to the server's. A frame is recognised as a
-    result by its first bytes; the value is not decoded."""
+    client's own work stays small next to the server's. Any text frame counts (once
+    subscribed, the server sends only results); the value is not decoded."""
 
     def __init__(self, headers: dict[str, str]) -> None:
         from websockets.client import ClientProtocol
@@ -179,7 +180,7 @@ async def close_all(clients: list[LiveClient]) -> None:
 
 
 async def latencies(
-    clients: list[LiveClient], commit: Any, rounds: int
+    clients: list[LiveClient], commit: Callable[[int], float], rounds: int
 ) -> tuple[list[float], list[float]]:
     """Seconds from each commit to each client holding the frame; and to the first.
     `commit()` runs in a worker thread and returns when its commit has returned."""
@@ -196,7 +197,7 @@ async def latencies(
     return measured, firsts
 
 
-def record_writer(organization_id: int) -> Any:
+def record_writer(organization_id: int) -> Callable[[int], float]:
     from django.db import close_old_connections
 
     from workspace_records.models import WorkspaceRecord
