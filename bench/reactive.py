@@ -150,6 +150,12 @@ class LiveClient(asyncio.Protocol):
         self.protocol.send_text(json.dumps(frame).encode())
         self._write()
 
+    async def subscribe(self) -> None:
+        """Subscribe to `records.list` and wait for its first value."""
+        first = self.next_frame()
+        await self.send({"type": "subscribe", "id": "s", "query": "records.list"})
+        await first
+
     def close(self) -> None:
         if self.transport is not None:
             self.transport.close()
@@ -164,9 +170,7 @@ async def open_clients(port: int, keys: list[str], subscribe: bool) -> list[Live
         if await client.opened != 101:
             raise RuntimeError("the WebSocket handshake was refused")
         if subscribe:
-            first = client.next_frame()
-            await client.send({"type": "subscribe", "id": "s", "query": "records.list"})
-            await first
+            await client.subscribe()
         clients.append(client)
     return clients
 
@@ -306,7 +310,7 @@ async def bare_fanout(database_url: str, counts: tuple[int, ...], size: int) -> 
     server = subprocess.Popen(  # noqa: S603
         [sys.executable, __file__, "--bare-fanout-server", str(port), str(size)],
         cwd=ROOT,
-        env={**server_env(database_url)},
+        env=server_env(database_url),
         stdout=subprocess.PIPE,
         text=True,
     )
@@ -348,9 +352,7 @@ async def run(port: int, pid: int, database_url: str) -> dict[str, Any]:
     await asyncio.sleep(1)
     with_sockets = rss(pid)
     for client in idle:
-        first = client.next_frame()
-        await client.send({"type": "subscribe", "id": "s", "query": "records.list"})
-        await first
+        await client.subscribe()
     await asyncio.sleep(1)
     with_subscriptions = rss(pid)
     value_size = idle[0].last_size
