@@ -19,11 +19,12 @@ run: $(STAMP) ## Set up, apply migrations and serve HTTP + WebSocket on http://l
 test: $(STAMP) ## Set up and run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff, mypy and the migrations check
+lint: $(STAMP) ## ruff, mypy, the import contracts and the migrations check
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@# Type-checking loads settings but needs no database: don't start the embedded one.
 	DATABASE_URL=$${DATABASE_URL:-postgres://unused@localhost/unused} $(BIN)/mypy .
+	$(BIN)/python scripts/import-contracts
 	$(BIN)/python manage.py makemigrations --check --dry-run --no-input
 
 fmt: $(STAMP)
@@ -41,12 +42,12 @@ $(STAMP): requirements.lock
 	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
 	@touch $@
 
-bench: $(STAMP) ## Records API vs a raw-cursor baseline (see docs/performance.md)
-	$(BIN)/python bench/records.py
+bench: $(STAMP) ## Every benchmark package under bench/ (see docs/performance.md)
+	$(BIN)/python -m bench
 
-lock: $(STAMP) ## Re-resolve requirements.lock from pyproject.toml
+lock: $(STAMP) ## Re-resolve requirements.lock from pyproject.toml (LOCK_ARGS=--upgrade to upgrade all)
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --generate-hashes --upgrade -o requirements.lock
+	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --generate-hashes $(LOCK_ARGS) -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

@@ -1,27 +1,18 @@
+"""The accounts domain's JSON API (kernel/api.py builds it; the door runs it)."""
+
 from __future__ import annotations
 
-from django.contrib.auth import logout
-from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Router
 
-from accounts.deletion import account_delete
-from accounts.models import User
-from kernel import errors
-from kernel.ninja import error_responses
+from accounts.mutations import account_delete
+from kernel.api import route
 
 router = Router(tags=["account"])
 
-
-@router.delete(
-    "/account",
-    response={204: None},
-    summary="Delete the signed-in user's account (sensitive: level 4 step-up)",
-    openapi_extra=error_responses(401, 403, 409, 429),
+route(
+    router,
+    "DELETE /account",
+    account_delete,
+    status=204,
+    summary="Delete the signed-in person's account (sensitive: level 4 step-up)",
 )
-def delete_account(request: HttpRequest) -> Status[None]:
-    user = request.user
-    if not isinstance(user, User):
-        raise errors.unauthenticated()
-    account_delete(request=request, user=user)
-    logout(request)
-    return Status(204, None)

@@ -25,14 +25,17 @@ def record_security_event(
     user: User | None,
     kind: str,
     result: Outcome,
+    ip_address: str | None = None,
     **detail: Any,
 ) -> SecurityEvent:
+    """`ip_address`: where it came from, when there is no request (a function has only
+    the actor's authentication context)."""
     return SecurityEvent.objects.create(
         user=user,
         user_email=user.email if user is not None else "",
         kind=kind,
         result=result,
-        ip_address=client_ip(request),
+        ip_address=client_ip(request) or ip_address,
         user_agent=(request.headers.get("User-Agent", "") if request else "")[:300],
         detail=detail,
     )

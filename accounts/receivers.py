@@ -13,6 +13,9 @@ from accounts import pending
 from accounts.audit import record_security_event
 from accounts.models import SecurityEvent, User
 from accounts.stepup import mint_grant
+from kernel.actor import Person, Principal
+from kernel.errors import AppError
+from kernel.functions import Function, function_refused
 
 
 @receiver(authentication_step_completed)
@@ -35,4 +38,22 @@ def audit_failed_mfa(sender: Any, request: HttpRequest, user: User, **kwargs: An
         user=user,
         kind="step_up.mfa" if kwargs.get("reauthentication") else "login.mfa",
         result=SecurityEvent.Result.FAILURE,
+    )
+
+
+@receiver(function_refused)
+def audit_refused_deletion(
+    sender: Any, function: Function, principal: Principal, error: AppError, **kwargs: Any
+) -> None:
+    """A refused account deletion stays on the account's record (its transaction, and
+    whatever it wrote, was rolled back)."""
+    if function.name != "account.delete" or not isinstance(principal, Person):
+        return
+    record_security_event(
+        request=None,
+        ip_address=principal.auth.client_ip,
+        user=User.objects.filter(pk=principal.user_id).first(),
+        kind="account.delete",
+        result=SecurityEvent.Result.DENIED,
+        reason=error.message,
     )

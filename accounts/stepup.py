@@ -1,4 +1,5 @@
-"""The sensitive-action (step-up) guard: enforces kernel/sensitive.py's levels.
+"""Step-up grants and the flows that mint them; the kernel enforces the levels
+(kernel/stepup.py) and asks this module, its registered step-up source, for grants.
 
 Grants are minted by a successful re-authentication through the step-up page
 (accounts/views.py): allauth's own re-authentication flows for password, TOTP and
@@ -11,28 +12,24 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import time
+from dataclasses import dataclass
 from datetime import timedelta
-from typing import Final
+from typing import Any, Final
+from urllib.parse import urlencode
 
 from allauth.account.internal.flows.login import get_authentication_records
-from allauth.account.internal.flows.reauthentication import did_recently_reauthenticate
 from django.conf import settings
-from django.db.models import F
-from django.dispatch import Signal
+from django.db.models import F, QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.audit import record_security_event
 from accounts.models import SecurityEvent, StepUpCode, StepUpGrant, User
+from accounts.signals import step_up_attempted
 from kernel import errors
-from kernel.actor import Actor, AuthMethod
-from kernel.sensitive import SensitiveAction, get_sensitive_action
-
-# Sent for organization-scoped step-ups (success or failure), so the organization's audit
-# log records them: request, user, action, method, organization_id, success.
-step_up_attempted = Signal()
+from kernel.sensitive import get_sensitive_action
 
 CODE_DIGITS: Final = 6
 CODE_MAX_ATTEMPTS: Final = 5
@@ -42,6 +39,7 @@ CODE_WINDOW_SECONDS: Final = 15 * 60
 
 
 def _session_hash(request: HttpRequest) -> str:
+    """The session's key, hashed as the kernel hashes it (kernel/actors.py)."""
     if not request.session.session_key:
         request.session.save()
     key = request.session.session_key or ""
@@ -55,63 +53,65 @@ def _user(request: HttpRequest) -> User:
     return user
 
 
-def fresh_session(request: HttpRequest) -> bool:
-    """Signed in (not merely re-authenticated) within STEP_UP_FRESH_SESSION_SECONDS."""
-    records = get_authentication_records(request, _user(request))
-    logins = [r for r in records if not r.get("reauthenticated")]
-    return bool(logins) and time.time() - logins[-1]["at"] < settings.STEP_UP_FRESH_SESSION_SECONDS
+@dataclass(frozen=True)
+class _SessionOnly:
+    """allauth reads its authentication records from `request.session` only."""
+
+    session: Any
 
 
-def _live_grants(
-    request: HttpRequest, action: SensitiveAction, organization_id: int | None
-) -> list[StepUpGrant]:
-    grants = StepUpGrant.objects.filter(
-        user=_user(request),
-        session_key_hash=_session_hash(request),
-        action=action.name,
-        expires_at__gt=timezone.now(),
-        used_at__isnull=True,
-    )
-    if action.organization_scoped:
-        grants = grants.filter(organization_id=organization_id)
-    return list(grants.order_by("created_at"))
+class SessionStepUp:
+    """The kernel's step-up source (kernel/sources.py): sign-in times from allauth's
+    records in the session, and the grants minted here."""
 
+    def sign_in_times(self, session: Any, user: Any) -> tuple[float | None, float | None]:
+        records = get_authentication_records(_SessionOnly(session), user)
+        logins = [r["at"] for r in records if not r.get("reauthenticated")]
+        again = [r["at"] for r in records if r.get("reauthenticated")]
+        return (logins[-1] if logins else None, again[-1] if again else None)
 
-def require_step_up(
-    request: HttpRequest,
-    action_name: str,
-    *,
-    organization_id: int | None = None,
-    consume: bool | None = None,
-) -> None:
-    """Raise `step_up_required` unless the session satisfies the action's level.
+    def _grants(
+        self, *, user_id: int, session_key_hash: str, action: str, organization_id: int | None
+    ) -> QuerySet[StepUpGrant]:
+        grants = StepUpGrant.objects.filter(
+            user_id=user_id,
+            session_key_hash=session_key_hash,
+            action=action,
+            expires_at__gt=timezone.now(),
+            used_at__isnull=True,
+        )
+        if get_sensitive_action(action).organization_scoped:
+            grants = grants.filter(organization_id=organization_id)
+        return grants.order_by("created_at")
 
-    `consume` (default: level 4) spends the grant, so it works once.
-    """
-    action = get_sensitive_action(action_name)
-    actor = getattr(request, "auth", None)
-    if isinstance(actor, Actor) and actor.auth_method == AuthMethod.API_KEY:
-        raise errors.step_up_required("API keys cannot perform this action; use the web app.")
-    if action.organization_scoped and organization_id is None:
-        raise TypeError(f"{action.name} is organization-scoped: pass organization_id")
-    consume = action.level == 4 if consume is None else consume
+    def has_grant(
+        self, *, user_id: int, session_key_hash: str, action: str, organization_id: int | None
+    ) -> bool:
+        return self._grants(
+            user_id=user_id,
+            session_key_hash=session_key_hash,
+            action=action,
+            organization_id=organization_id,
+        ).exists()
 
-    if action.level == 1 and fresh_session(request):
-        return
-    if action.level == 2 and (fresh_session(request) or did_recently_reauthenticate(request)):
-        return
-    grants = _live_grants(request, action, organization_id)
-    if action.level <= 2 and grants:
-        return
-    if action.level >= 3 and grants:
-        if not consume:
-            return
-        # Single use: only one request can flip used_at from NULL.
-        if StepUpGrant.objects.filter(pk=grants[0].pk, used_at__isnull=True).update(
-            used_at=timezone.now()
-        ):
-            return
-    raise errors.step_up_required(f"Confirm it is you to {action.description}.")
+    def spend_grant(
+        self, *, user_id: int, session_key_hash: str, action: str, organization_id: int | None
+    ) -> bool:
+        grant = self._grants(
+            user_id=user_id,
+            session_key_hash=session_key_hash,
+            action=action,
+            organization_id=organization_id,
+        ).first()
+        # Single use: only one caller can flip used_at from NULL.
+        return grant is not None and bool(
+            StepUpGrant.objects.filter(pk=grant.pk, used_at__isnull=True).update(
+                used_at=timezone.now()
+            )
+        )
+
+    def page_url(self, action: str, next_url: str) -> str:
+        return f"{reverse('account_step_up', args=[action])}?{urlencode({'next': next_url})}"
 
 
 def mint_grant(

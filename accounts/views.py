@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
-from functools import wraps
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,19 +13,18 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods
 
 from accounts import pending
-from accounts.deletion import account_delete, organizations_blocking_deletion
 from accounts.mail import send_templated_mail
 from accounts.models import User
-from accounts.stepup import issue_code, redeem_code, require_step_up
-from kernel import errors
-from kernel.errors import AppError, ErrorCode
-from kernel.guard import resolve_actor
+from accounts.mutations import account_delete, deletion_blockers
+from accounts.stepup import issue_code, redeem_code
+from kernel import actors, errors
+from kernel.errors import AppError
+from kernel.pages import FormView, step_up_first
 from kernel.sensitive import get_sensitive_action
-
-View = Callable[..., HttpResponse]
 
 
 def _user(request: HttpRequest) -> User:
@@ -35,47 +32,11 @@ def _user(request: HttpRequest) -> User:
     return request.user
 
 
-def step_up_url(action: str, next_url: str) -> str:
-    return f"{reverse('account_step_up', args=[action])}?{urlencode({'next': next_url})}"
-
-
-def step_up_required(action: str, *, unsafe_only: bool = False) -> Callable[[View], View]:
-    """Page decorator: send the user through the step-up page first, then back here.
-
-    Checked on every method (so a form is never lost to a step-up) unless `unsafe_only`.
-    It only routes: the function doing the action checks (and, at level 4, spends) the
-    grant itself, so the API and the pages enforce the same rule.
-    """
-    get_sensitive_action(action)  # unknown names fail at import
-
-    def decorate(view: View) -> View:
-        @wraps(view)
-        def guarded(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            unsafe = request.method not in ("GET", "HEAD", "OPTIONS")
-            if request.user.is_authenticated and (unsafe or not unsafe_only):
-                try:
-                    require_step_up(
-                        request,
-                        action,
-                        organization_id=_organization_of(request, action),
-                        consume=False,
-                    )
-                except AppError as error:
-                    if error.code != ErrorCode.STEP_UP_REQUIRED:
-                        raise
-                    return redirect(step_up_url(action, request.get_full_path()))
-            return view(request, *args, **kwargs)
-
-        return guarded
-
-    return decorate
-
-
 def _organization_of(request: HttpRequest, action: str) -> int | None:
     """The active organization, for organization-scoped sensitive actions."""
     if not get_sensitive_action(action).organization_scoped:
         return None
-    return resolve_actor(request).organization_id
+    return actors.resolve(request).organization_id
 
 
 @login_required
@@ -162,25 +123,18 @@ def step_up_done(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(step_up.next_url)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-@step_up_required("account.delete")
-def delete_account(request: HttpRequest) -> HttpResponse:
-    user = _user(request)
-    if request.method == "POST":
-        if request.POST.get("confirm_email", "").strip().lower() != user.email:
-            messages.error(request, "Type your email address exactly to confirm.")
-        else:
-            try:
-                account_delete(request=request, user=user)
-            except AppError as error:
-                messages.error(request, error.message)
-            else:
-                logout(request)
-                messages.success(request, "Your account and its data have been deleted.")
-                return redirect("landing")
-    return render(
-        request,
-        "accounts/delete.html",
-        {"blocking": organizations_blocking_deletion(user)},
-    )
+@method_decorator(step_up_first("account.delete"), name="dispatch")
+class DeletePage(FormView):
+    """Delete the account: the email typed to confirm, then the registered mutation."""
+
+    function = account_delete
+    template_name = "accounts/delete.html"
+
+    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        actors.resolve_person(request)  # signed in, or off to sign in
+        return {"blocking": deletion_blockers(_user(request))}
+
+    def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
+        logout(request)
+        messages.success(request, "Your account and its data have been deleted.")
+        return redirect("landing")

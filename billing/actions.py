@@ -1,6 +1,7 @@
-"""Billing actions: check `billing.manage` through a query, call the provider outside any
-transaction, then record what came back through mutations. The provider's webhook (for
-the local provider too) is what changes the plan: these never grant anything."""
+"""Billing actions: the door checks `billing.manage`; the action reads what it needs,
+calls the provider outside any transaction, then records what came back through
+mutations. The provider's webhook (for the local provider too) is what changes the plan:
+these never grant anything."""
 
 from __future__ import annotations
 
@@ -8,15 +9,31 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+from django.conf import settings
+from django.core import signing
+from django.urls import reverse
+
+from accounts.models import User
 from billing import mutations
 from billing.models import PlanSubscription
 from billing.plans import Plan, get_plan
 from billing.providers import checkout_provider, get_provider
 from billing.providers.base import CheckoutRequest
-from billing.queries import billing_manage_context, seat_state
+from billing.providers.local import LocalProvider
+from billing.queries import manage_context, seat_state
+from billing.schemas import (
+    Cancellation,
+    CancelWhen,
+    CustomerRecord,
+    LocalPayment,
+    OrganizationRef,
+    PlanChoice,
+    ProviderSubscriptions,
+)
 from kernel import errors
-from kernel.actions import action
-from kernel.actor import Actor
+from kernel.actor import SYSTEM, Actor, System
+from kernel.door import call
+from kernel.functions import action
 
 logger = logging.getLogger(__name__)
 
@@ -29,8 +46,8 @@ def _provider_call() -> Iterator[None]:
         yield
     except Exception as error:
         logger.warning("billing: provider call failed: %s", error)
-        raise errors.server_error(
-            "The payment provider could not be reached. Please try again."
+        raise errors.unavailable(
+            message="The payment provider could not be reached. Please try again."
         ) from error
 
 
@@ -41,13 +58,15 @@ def _require_price(plan: Plan, provider: str) -> None:
         )
 
 
-@action
-def start_checkout(
-    *, actor: Actor, plan_code: str, email: str, success_url: str, cancel_url: str
-) -> str:
-    """The URL to send the buyer to."""
-    context = billing_manage_context(actor=actor)
-    plan = get_plan(plan_code)
+def _billing_page() -> str:
+    return f"{settings.SITE_URL}{reverse('billing:page')}"
+
+
+@action("billing.checkout", permission="billing.manage", output=str)
+def start_checkout(*, actor: Actor, args: PlanChoice) -> str:
+    """The URL to send the buyer to; they come back to the billing page."""
+    context = manage_context(actor)
+    plan = get_plan(args.plan)
     if plan is None or plan.is_free:
         raise errors.invalid_input(fields={"plan": ["Choose one of the paid plans."]})
     if context.subscription is not None:
@@ -56,30 +75,36 @@ def start_checkout(
         )
     provider = checkout_provider()
     _require_price(plan, provider.name)
+    buyer = User.objects.filter(pk=actor.user_id).first() if actor.user_id else None
     request = CheckoutRequest(
         organization_id=context.organization.pk,
         organization_name=context.organization.name,
-        email=email,
+        email=buyer.email if buyer else "",
         plan=plan,
         seats=context.members if plan.per_seat else 1,
         customer_id=context.customers.get(provider.name),
-        success_url=success_url,
-        cancel_url=cancel_url,
+        success_url=_billing_page() + "?checkout=done",
+        cancel_url=_billing_page() + "?checkout=cancelled",
     )
     with _provider_call():
         started = provider.start_checkout(request)
     if started.customer_id:
-        mutations.customer_record(
-            organization_id=context.organization.pk,
-            provider=provider.name,
-            customer_id=started.customer_id,
+        call(
+            mutations.customer_record,
+            SYSTEM,
+            CustomerRecord(
+                organization_id=context.organization.pk,
+                provider=provider.name,
+                customer_id=started.customer_id,
+            ),
         )
     return started.url
 
 
-@action
-def open_portal(*, actor: Actor, return_url: str) -> str:
-    context = billing_manage_context(actor=actor)
+@action("billing.portal", permission="billing.manage", output=str)
+def open_portal(*, actor: Actor) -> str:
+    """The provider's page for payment details and invoices."""
+    context = manage_context(actor)
     provider_name = (
         context.subscription.provider if context.subscription else checkout_provider().name
     )
@@ -88,16 +113,16 @@ def open_portal(*, actor: Actor, return_url: str) -> str:
         raise errors.conflict("There is no billing account yet: choose a plan first.")
     with _provider_call():
         return get_provider(provider_name).portal_url(
-            customer_id=customer_id, return_url=return_url
+            customer_id=customer_id, return_url=_billing_page()
         )
 
 
-@action
-def change_plan(*, actor: Actor, plan_code: str) -> None:
+@action("billing.change_plan", permission="billing.manage")
+def change_plan(*, actor: Actor, args: PlanChoice) -> None:
     """Upgrade or downgrade the live subscription (prorated at the provider). The new plan
     applies when the provider's webhook confirms it."""
     subscription = _live_subscription(actor)
-    plan = get_plan(plan_code)
+    plan = get_plan(args.plan)
     if plan is None or plan.is_free or plan.is_one_time:
         raise errors.invalid_input(fields={"plan": ["Choose a subscription plan."]})
     if plan.code == subscription.plan:
@@ -109,16 +134,17 @@ def change_plan(*, actor: Actor, plan_code: str) -> None:
         )
 
 
-@action
-def cancel_subscription(*, actor: Actor, at_period_end: bool = True) -> None:
+@action("billing.cancel", permission="billing.manage")
+def cancel_subscription(*, actor: Actor, args: Cancellation) -> None:
     subscription = _live_subscription(actor)
     with _provider_call():
         get_provider(subscription.provider).cancel(
-            subscription_id=subscription.external_id, at_period_end=at_period_end
+            subscription_id=subscription.external_id,
+            at_period_end=args.when == CancelWhen.PERIOD_END,
         )
 
 
-@action
+@action("billing.resume", permission="billing.manage")
 def resume_subscription(*, actor: Actor) -> None:
     subscription = _live_subscription(actor)
     if not subscription.cancel_at_period_end:
@@ -128,16 +154,32 @@ def resume_subscription(*, actor: Actor) -> None:
 
 
 def _live_subscription(actor: Actor) -> PlanSubscription:
-    context = billing_manage_context(actor=actor)
+    context = manage_context(actor)
     if context.subscription is None:
         raise errors.conflict("There is no active subscription.")
     return context.subscription
 
 
-@action
-def sync_seats(organization_id: int) -> None:
+@action("billing.local_pay", permission="billing.manage")
+def local_pay(*, actor: Actor, args: LocalPayment) -> None:
+    """ "Pay" on the local provider's checkout page (development and demos): the same
+    webhook handler applies it as a real provider's event."""
+    if settings.BILLING_PROVIDER != "local":
+        raise errors.not_found("There is no local checkout on this server.")
+    provider = LocalProvider()
+    try:
+        organization_id, plan, seats = provider.read_checkout(args.token)
+    except signing.BadSignature:
+        raise errors.not_found("This checkout link is not valid (or expired).") from None
+    if organization_id != actor.organization_id:
+        raise errors.not_found("This checkout link is not valid (or expired).")
+    provider.pay(organization_id, plan, seats)
+
+
+@action("billing.sync_seats", internal=True)
+def sync_seats(*, actor: System, args: OrganizationRef) -> None:
     """Push a per-seat subscription's quantity as soon as membership changed (prorated)."""
-    subscription, members = seat_state(organization_id)
+    subscription, members = seat_state(args.organization_id)
     if subscription is None or subscription.seats == members:
         return
     try:
@@ -146,14 +188,14 @@ def sync_seats(organization_id: int) -> None:
         )
     except Exception:  # the membership change stands; the next change or an operator retries
         logger.exception(
-            "billing: pushing %s seats for organization %s failed", members, organization_id
+            "billing: pushing %s seats for organization %s failed", members, args.organization_id
         )
 
 
-@action
-def cancel_for_deleted_organization(subscriptions: list[tuple[str, str]]) -> None:
+@action("billing.cancel_for_deleted_organization", internal=True)
+def cancel_for_deleted_organization(*, actor: System, args: ProviderSubscriptions) -> None:
     """The organization is gone: end its subscriptions now, at the providers."""
-    for provider, external_id in subscriptions:
+    for provider, external_id in args.subscriptions:
         try:
             get_provider(provider).cancel(subscription_id=external_id, at_period_end=False)
         except Exception:

@@ -19,7 +19,8 @@ from billing import mutations
 from billing.models import BillingCustomer, Grant, PlanSubscription, WebhookEvent
 from billing.plans import paid_plans
 from billing.webhooks import process
-from kernel.admin import ReadOnlyAdminMixin, TenantModelAdmin
+from kernel.admin import ReadOnlyAdminMixin, TenantModelAdmin, operator
+from kernel.door import call
 from kernel.errors import AppError
 from organizations.models import Organization
 
@@ -119,12 +120,15 @@ class GrantAdmin(TenantModelAdmin):
         form = ManualGrantForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
             try:
-                mutations.manual_grant_create(
-                    organization_id=form.cleaned_data["organization"].pk,
-                    plan_code=form.cleaned_data["plan"],
-                    expires_at=form.cleaned_data["expires_at"],
-                    note=form.cleaned_data["note"],
-                    operator=str(getattr(request.user, "email", request.user)),
+                call(
+                    mutations.manual_grant_create,
+                    operator(request),
+                    {
+                        "organization_id": form.cleaned_data["organization"].pk,
+                        "plan_code": form.cleaned_data["plan"],
+                        "expires_at": form.cleaned_data["expires_at"],
+                        "note": form.cleaned_data["note"],
+                    },
                 )
             except AppError as error:
                 messages.error(request, error.message)
@@ -144,8 +148,9 @@ class GrantAdmin(TenantModelAdmin):
         if not request.user.has_perm("billing.change_grant"):
             messages.error(request, "You may not revoke grants.")
             return
-        count = mutations.grants_revoke(
-            grant_ids=list(queryset.values_list("pk", flat=True)),
-            operator=str(getattr(request.user, "email", request.user)),
+        count = call(
+            mutations.grants_revoke,
+            operator(request),
+            {"grant_ids": list(queryset.values_list("pk", flat=True))},
         )
         messages.success(request, f"Revoked {count} grant(s).")

@@ -1,37 +1,23 @@
-"""The past-due and trial-ending banner, on every page of the organization's members."""
+"""The past-due and trial-ending banner, for those who may read billing (`billing.read`):
+read through the door like anything else, so a viewer never sees it."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any, Final
+from typing import Any
 
 from django.http import HttpRequest
-from django.utils import timezone
 
-from billing.models import PlanSubscription, SubscriptionStatus
+from billing.queries import billing_banner
+from kernel.door import call
+from kernel.errors import AppError
 
-TRIAL_WARNING: Final = timedelta(days=3)
 
-
-def billing_banner(request: HttpRequest) -> dict[str, Any]:
-    actor = getattr(request, "_kernel_actor", None)  # resolved by the page already, if any
-    if actor is None:
+def billing_banner_context(request: HttpRequest) -> dict[str, Any]:
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
         return {}
-    subscription = (
-        PlanSubscription.objects.for_actor(actor)
-        .filter(status__in=[SubscriptionStatus.PAST_DUE, SubscriptionStatus.TRIALING])
-        .first()
-    )
-    if subscription is None:
+    try:
+        banner = call(billing_banner, request)
+    except AppError:  # no permission, no organization: no banner
         return {}
-    if subscription.status == SubscriptionStatus.PAST_DUE:
-        return {
-            "billing_banner": "The last payment failed: update the payment method to keep "
-            "the plan's features."
-        }
-    if subscription.trial_end and subscription.trial_end - timezone.now() < TRIAL_WARNING:
-        return {
-            "billing_banner": f"The trial ends on {subscription.trial_end:%d %b %Y}. "
-            "Add a payment method to keep the plan."
-        }
-    return {}
+    return {"billing_banner": banner} if banner else {}

@@ -1,67 +1,55 @@
-"""What an organization may do: its active grants (billing/grants.py) on top of the free
-plan. The permission guard reads capabilities through the actor (resolved once per
-request); seat and record checks call the limit functions inside their mutations."""
+"""The kernel's entitlement source (kernel/sources.py): an organization's plan and
+capabilities are its active grants (billing/grants.py) on top of the free plan. The
+kernel derives the domains' limits from the capabilities."""
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Final
 
-from billing.grants import active_grants, current_plan
-from billing.plans import FREE, FREE_MEMBER_LIMIT, FREE_RECORD_LIMIT, PLANS, Plan
-from kernel.permissions import FREE_CAPABILITIES
+from django.utils import timezone
 
-LIMIT_PREFIX: Final = "limit."
-__all__ = ["FREE_MEMBER_LIMIT", "FREE_RECORD_LIMIT", "Entitlements", "entitlements"]
+from billing.grants import current_plan
+from billing.models import Grant
+from billing.plans import FREE, PLANS, Plan, paid_plans
+from kernel.limits import Offer
+from kernel.sources import Entitlement
 
 
 @dataclass(frozen=True)
 class Entitlements:
     plan: Plan
     capabilities: frozenset[str]
-    member_limit: int | None
-    record_limit: int | None
+
+
+def entitlements_of(organization_ids: Collection[int]) -> dict[int, Entitlements]:
+    """Every organization's plan and capabilities, from one query over their grants."""
+    grants: dict[int, list[Grant]] = {organization: [] for organization in organization_ids}
+    active = Grant.objects.unscoped().filter(  # by organization id, for these only
+        Grant.active(timezone.now()), organization_id__in=grants
+    )
+    for grant in active:
+        grants[grant.organization_id].append(grant)
+    return {
+        organization: Entitlements(
+            plan=PLANS[current_plan(held)],
+            capabilities=FREE.capabilities | {grant.capability for grant in held},
+        )
+        for organization, held in grants.items()
+    }
 
 
 def entitlements(organization_id: int) -> Entitlements:
-    grants = active_grants(organization_id)
-    granted = {grant.capability for grant in grants}
-    return Entitlements(
-        plan=PLANS[current_plan(grants)],
-        capabilities=FREE_CAPABILITIES
-        | {name for name in granted if not name.startswith(LIMIT_PREFIX)},
-        member_limit=_limit(granted, "members", FREE.member_limit),
-        record_limit=_limit(granted, "records", FREE.record_limit),
-    )
+    return entitlements_of([organization_id])[organization_id]
 
 
-def _limit(granted: set[str], kind: str, free: int | None) -> int | None:
-    """The most generous active grant of `limit.<kind>:N`; None means unlimited."""
-    values = [name.split(":", 1)[1] for name in granted if name.startswith(f"limit.{kind}:")]
-    if "unlimited" in values:
-        return None
-    numbers = [int(value) for value in values if value.isdigit()]
-    return max([*numbers, free or 0]) if numbers else free
+class GrantEntitlements:
+    def entitlements(self, organization_ids: Collection[int]) -> Mapping[int, Entitlement]:
+        return {
+            organization: Entitlement(found.plan.name, found.capabilities)
+            for organization, found in entitlements_of(organization_ids).items()
+        }
 
-
-def organization_capabilities(organization_id: int) -> frozenset[str]:
-    return entitlements(organization_id).capabilities
-
-
-def member_limit(organization_id: int) -> int | None:
-    """Seats: members plus pending invitations. None means unlimited."""
-    return entitlements(organization_id).member_limit
-
-
-def record_limit(organization_id: int) -> int | None:
-    """Workspace records an organization may keep. None means unlimited."""
-    return entitlements(organization_id).record_limit
-
-
-def plan_names(organization_id: int) -> tuple[str, str]:
-    """(current plan, the plan that lifts its limits) for `plan_limit` messages."""
-    current = entitlements(organization_id).plan
-    higher = sorted(
-        (plan for plan in PLANS.values() if plan.rank > current.rank), key=lambda p: p.rank
-    )
-    return current.name, (higher[0].name if higher else current.name)
+    def offers(self) -> Sequence[Offer]:
+        ranked = sorted(paid_plans(), key=lambda plan: plan.rank)  # stable: catalogue order
+        return [Offer(plan.name, plan.grants()) for plan in ranked]

@@ -1,71 +1,106 @@
-"""Billing writes that are not provider events: customers, manual grants."""
+"""Billing writes: internal mutations, never routed to clients — applying provider events
+(the webhook handler and the admin's "reprocess"), customers, operators' manual grants."""
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from django.utils import timezone
 
-from billing.models import BillingCustomer, Grant, SourceType
+from billing import processing
+from billing.events import VerifiedEvent
+from billing.models import (
+    DONE_STATUSES,
+    BillingCustomer,
+    EventStatus,
+    Grant,
+    SourceType,
+    WebhookEvent,
+)
 from billing.plans import PLANS
+from billing.providers import get_provider
+from billing.schemas import CustomerRecord, EventFailure, EventRef, GrantIds, ManualGrant
 from kernel import errors
-from kernel.mutations import mutation
+from kernel.actor import System
+from kernel.functions import mutation
 from organizations.audit import AuditAction, audit
 
 
-@mutation
-def customer_record(*, organization_id: int, provider: str, customer_id: str) -> None:
-    BillingCustomer.objects.for_organization(organization_id).get_or_create(
-        organization_id=organization_id, provider=provider, defaults={"external_id": customer_id}
+@mutation("billing.apply_event", internal=True, output=str)
+def apply_event(*, actor: System, args: EventRef) -> str:
+    """Apply a stored event once: a second delivery, or a parallel one, finds it done."""
+    event = WebhookEvent.objects.select_for_update().get(pk=args.event_pk)
+    if event.status in DONE_STATUSES:
+        return event.status
+    verified = VerifiedEvent(event.event_id, event.type, event.occurred_at, event.payload)
+    changes = get_provider(event.provider).changes(verified)
+    organizations = [processing.apply_change(change) for change in changes]
+    event.organization_id = next((o for o in organizations if o is not None), None)
+    event.status = EventStatus.PROCESSED if event.organization_id else EventStatus.IGNORED
+    event.attempts += 1
+    event.error = ""
+    event.processed_at = timezone.now()
+    event.save()
+    return event.status
+
+
+@mutation("billing.mark_failed", internal=True)
+def mark_failed(*, actor: System, args: EventFailure) -> None:
+    """Leave the event retryable (by the provider's retry or the admin's reprocess)."""
+    event = WebhookEvent.objects.select_for_update().get(pk=args.event_pk)
+    if event.status != EventStatus.PROCESSED:
+        event.status = EventStatus.FAILED
+        event.attempts += 1
+        event.error = args.error[:5000]
+        event.save(update_fields=["status", "attempts", "error"])
+
+
+@mutation("billing.customer_record", internal=True)
+def customer_record(*, actor: System, args: CustomerRecord) -> None:
+    BillingCustomer.objects.for_organization(args.organization_id).get_or_create(
+        organization_id=args.organization_id,
+        provider=args.provider,
+        defaults={"external_id": args.customer_id},
     )
 
 
-@mutation
-def manual_grant_create(
-    *, organization_id: int, plan_code: str, expires_at: datetime | None, note: str, operator: str
-) -> list[Grant]:
+@mutation("billing.grant_plan", internal=True)
+def manual_grant_create(*, actor: System, args: ManualGrant) -> None:
     """An operator grants a plan's capabilities by hand (support, partners, trials)."""
-    plan = PLANS.get(plan_code)
+    plan = PLANS.get(args.plan_code)
     if plan is None or plan.is_free:
         raise errors.invalid_input(fields={"plan": ["Choose a paid plan."]})
     source = f"manual:{timezone.now().strftime('%Y%m%d%H%M%S%f')}"
-    grants = [
+    for capability in sorted(plan.grants()):
         Grant.objects.create(
-            organization_id=organization_id,
+            organization_id=args.organization_id,
             capability=capability,
             plan=plan.code,
             source=source,
             source_type=SourceType.MANUAL,
-            expires_at=expires_at,
-            note=note,
+            expires_at=args.expires_at,
+            note=args.note,
         )
-        for capability in sorted(plan.grants())
-    ]
     audit(
-        organization_id=organization_id,
+        organization_id=args.organization_id,
         action=AuditAction.GRANT_CREATE,
-        actor=None,
+        actor=actor,
         target=plan.name,
         source=source,
-        operator=operator,
-        note=note,
+        note=args.note,
     )
-    return grants
 
 
-@mutation
-def grants_revoke(*, grant_ids: list[int], operator: str) -> int:
+@mutation("billing.grants_revoke", internal=True, output=int)
+def grants_revoke(*, actor: System, args: GrantIds) -> int:
     revoked = 0
-    for grant in Grant.objects.unscoped().filter(pk__in=grant_ids, revoked_at__isnull=True):
+    for grant in Grant.objects.unscoped().filter(pk__in=args.grant_ids, revoked_at__isnull=True):
         grant.revoked_at = timezone.now()  # operator tool: acts across organizations
         grant.save(update_fields=["revoked_at", "updated_at"])
         audit(
             organization_id=grant.organization_id,
             action=AuditAction.GRANT_REVOKE,
-            actor=None,
+            actor=actor,
             target=grant.capability,
             source=grant.source,
-            operator=operator,
         )
         revoked += 1
     return revoked

@@ -1,9 +1,10 @@
 """The plan catalogue: one declarative table of what each plan costs where, and grants.
 
-A plan grants capabilities (strings the permission catalogue can require, e.g.
-`feature.pro`) and limits, written as capabilities too (`limit.members:10`), so that an
-organization's entitlements are simply its active grants (billing/grants.py). Prices
-live at the providers; their ids come from settings (environment variables).
+A plan grants capabilities (strings the permission catalogue and the domains' limits
+refer to: `members.invite`, `feature.pro`), so an organization's entitlements are simply
+its active grants (billing/grants.py). What a capability means for a domain's limit is
+declared by that domain (kernel/limits.py): billing never names a domain. Prices live at
+the providers; their ids come from settings (environment variables).
 """
 
 from __future__ import annotations
@@ -13,12 +14,10 @@ from typing import Final, Literal
 
 from django.conf import settings
 
-from kernel.permissions import FREE_CAPABILITIES
+from kernel.limits import LIMITS
 
 Interval = Literal["month", "year", "lifetime"]
-UNLIMITED: Final = None
-FREE_MEMBER_LIMIT: Final = 5
-FREE_RECORD_LIMIT: Final = 100
+FREE_CAPABILITIES: Final = frozenset({"members.invite"})
 
 
 @dataclass(frozen=True)
@@ -28,11 +27,8 @@ class Plan:
     interval: Interval | None
     """None for the free plan; "lifetime" is one payment that never expires."""
     capabilities: frozenset[str]
-    member_limit: int | None
-    """Seats (members plus pending invitations); None: unlimited. Per-seat plans are
-    unlimited and billed per member: the quantity follows membership (billing/seats.py)."""
-    record_limit: int | None
     per_seat: bool = False
+    """Billed per member: the quantity follows membership (billing/actions.py)."""
     rank: int = 0
     """Higher ranks lift more; "the plan that lifts a limit" is the lowest rank that does."""
     price_cents: int = 0
@@ -54,10 +50,13 @@ class Plan:
         return str(settings.BILLING_PRICE_IDS.get(prefix + self.code.upper(), ""))
 
     def grants(self) -> frozenset[str]:
-        """Everything the plan grants, its limits written as capabilities."""
-        members = "unlimited" if self.member_limit is None else self.member_limit
-        records = "unlimited" if self.record_limit is None else self.record_limit
-        return self.capabilities | {f"limit.members:{members}", f"limit.records:{records}"}
+        """Everything the plan grants."""
+        return self.capabilities
+
+    @property
+    def limits(self) -> list[tuple[str, int | None]]:
+        """(what, how many; None: unlimited) under this plan, for the plan picker."""
+        return [(limit.label, limit.allowed(self.capabilities)) for limit in LIMITS.values()]
 
 
 _PRO = FREE_CAPABILITIES | {"feature.pro"}
@@ -65,26 +64,15 @@ _PRO = FREE_CAPABILITIES | {"feature.pro"}
 PLANS: Final[dict[str, Plan]] = {
     plan.code: plan
     for plan in (
-        Plan("free", "Free", None, FREE_CAPABILITIES, FREE_MEMBER_LIMIT, FREE_RECORD_LIMIT),
-        Plan("pro_monthly", "Pro", "month", _PRO, 10, 10_000, rank=1, price_cents=1_500),
-        Plan("pro_yearly", "Pro (yearly)", "year", _PRO, 10, 10_000, rank=1, price_cents=15_000),
-        Plan(
-            "pro_lifetime",
-            "Pro (lifetime)",
-            "lifetime",
-            _PRO,
-            10,
-            10_000,
-            rank=1,
-            price_cents=39_900,
-        ),
+        Plan("free", "Free", None, FREE_CAPABILITIES),
+        Plan("pro_monthly", "Pro", "month", _PRO, rank=1, price_cents=1_500),
+        Plan("pro_yearly", "Pro (yearly)", "year", _PRO, rank=1, price_cents=15_000),
+        Plan("pro_lifetime", "Pro (lifetime)", "lifetime", _PRO, rank=1, price_cents=39_900),
         Plan(
             "team_monthly",
             "Team",
             "month",
             _PRO | {"feature.team"},
-            None,
-            UNLIMITED,
             per_seat=True,
             rank=2,
             price_cents=1_200,

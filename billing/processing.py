@@ -1,11 +1,9 @@
-"""Apply provider events: internal mutations, called only by the webhook handler and
-the admin's "reprocess" (never routed to the API or the socket)."""
+"""What provider events change: helpers of the internal mutation `billing.apply_event`
+(billing/mutations.py), run inside its transaction."""
 
 from __future__ import annotations
 
 import logging
-
-from django.utils import timezone
 
 from billing.events import (
     Change,
@@ -13,51 +11,12 @@ from billing.events import (
     OneTimePurchase,
     Refund,
     SubscriptionState,
-    VerifiedEvent,
 )
 from billing.grants import grant_purchase, revoke_source, sync_subscription_grants
-from billing.models import (
-    DONE_STATUSES,
-    BillingCustomer,
-    EventStatus,
-    PlanSubscription,
-    SubscriptionStatus,
-    WebhookEvent,
-)
-from billing.providers import get_provider
-from kernel.mutations import mutation
+from billing.models import BillingCustomer, PlanSubscription, SubscriptionStatus
 from organizations.models import Organization
 
 logger = logging.getLogger(__name__)
-
-
-@mutation
-def apply_event(event_pk: int) -> str:
-    """Apply a stored event once: a second delivery, or a parallel one, finds it done."""
-    event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
-    if event.status in DONE_STATUSES:
-        return event.status
-    verified = VerifiedEvent(event.event_id, event.type, event.occurred_at, event.payload)
-    changes = get_provider(event.provider).changes(verified)
-    organizations = [apply_change(change) for change in changes]
-    event.organization_id = next((o for o in organizations if o is not None), None)
-    event.status = EventStatus.PROCESSED if event.organization_id else EventStatus.IGNORED
-    event.attempts += 1
-    event.error = ""
-    event.processed_at = timezone.now()
-    event.save()
-    return event.status
-
-
-@mutation
-def mark_failed(event_pk: int, error: str) -> None:
-    """Leave the event retryable (by the provider's retry or the admin's reprocess)."""
-    event = WebhookEvent.objects.select_for_update().get(pk=event_pk)
-    if event.status != EventStatus.PROCESSED:
-        event.status = EventStatus.FAILED
-        event.attempts += 1
-        event.error = error[:5000]
-        event.save(update_fields=["status", "attempts", "error"])
 
 
 def apply_change(change: Change) -> int | None:

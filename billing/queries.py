@@ -1,64 +1,110 @@
-"""Reads of billing state, permission-checked."""
+"""Reads of billing: the plan, its state and usage against the domains' limits."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+from typing import Final
 
 from django.db.models import QuerySet
+from django.utils import timezone
 
-from billing.entitlements import Entitlements, entitlements
-from billing.models import LIVE_STATUSES, BillingCustomer, Grant, PlanSubscription
-from billing.plans import PLANS, Plan, paid_plans
-from billing.usage import usage
+from billing.models import (
+    LIVE_STATUSES,
+    BillingCustomer,
+    Grant,
+    PlanSubscription,
+    SourceType,
+    SubscriptionStatus,
+)
+from billing.plans import PLANS
+from billing.schemas import BillingOut, LimitOut, SubscriptionOut
 from kernel.actor import Actor
-from kernel.guard import require_app_permission
+from kernel.functions import query
+from kernel.limits import LIMITS
 from organizations.models import Membership, Organization
-from organizations.queries import seats_used
+
+TRIAL_WARNING: Final = timedelta(days=3)
 
 
-@dataclass(frozen=True)
-class Usage:
-    seats_used: int
-    """Members plus pending invitations: what the member limit counts."""
-    records: int
+def _subscription_out(subscription: PlanSubscription) -> SubscriptionOut:
+    return SubscriptionOut(
+        provider=subscription.provider,
+        plan=subscription.plan,
+        status=subscription.status,
+        status_label=subscription.get_status_display(),
+        current_period_end=subscription.current_period_end,
+        cancel_at_period_end=subscription.cancel_at_period_end,
+        seats=subscription.seats,
+        is_live=subscription.is_live,
+    )
 
 
-@dataclass(frozen=True)
-class BillingOverview:
-    organization: Organization
-    entitlements: Entitlements
-    subscription: PlanSubscription | None
-    """The live (or most recent) subscription."""
-    lifetime: Grant | None
-    usage: Usage
-    plans: list[Plan]
-
-
-def billing_overview(*, actor: Actor) -> BillingOverview:
-    require_app_permission(actor, "billing.read")
+@query("billing.get", permission="billing.read", output=BillingOut)
+def billing_get(*, actor: Actor) -> BillingOut:
+    """The plan, its status and the usage of every limit the domains declare."""
     organization_id = actor.organization_id
     # The live one, else the most recent (one query for both).
     subscriptions = sorted(
         PlanSubscription.objects.for_actor(actor).order_by("-updated_at"),
         key=lambda s: not s.is_live,
     )
-    return BillingOverview(
-        organization=Organization.objects.get(pk=organization_id),
-        entitlements=entitlements(organization_id),
-        subscription=subscriptions[0] if subscriptions else None,
-        lifetime=Grant.objects.for_actor(actor)
-        .filter(source_type="one_time", revoked_at__isnull=True)
-        .first(),
-        usage=Usage(
-            seats_used=seats_used(organization_id), records=usage("records", organization_id)
-        ),
-        plans=paid_plans(),
+    latest = subscriptions[0] if subscriptions else None
+    live = latest if latest is not None and latest.is_live else None
+    lifetime = (
+        Grant.objects.for_actor(actor)
+        .filter(source_type=SourceType.ONE_TIME, revoked_at__isnull=True)
+        .exists()
     )
+    plan = next((p for p in PLANS.values() if p.name == actor.plan), PLANS["free"])
+    period_end = live.current_period_end if live else None
+    ending = live is not None and live.cancel_at_period_end
+    return BillingOut(
+        plan=plan.code,
+        plan_name=plan.name,
+        per_seat=plan.per_seat,
+        status=live.status if live else "lifetime" if lifetime else "free",
+        provider=live.provider if live else None,
+        renews_at=None if ending else period_end,
+        ends_at=period_end if ending else None,
+        capabilities=sorted(actor.capabilities),
+        limits=[
+            LimitOut(
+                kind=kind,
+                label=limit.label,
+                used=limit.count(organization_id) if limit.count else 0,
+                allowed=actor.limits.get(kind),
+            )
+            for kind, limit in LIMITS.items()
+        ],
+        subscription=_subscription_out(latest) if latest is not None else None,
+    )
+
+
+@query("billing.banner", permission="billing.read", output=str | None)
+def billing_banner(*, actor: Actor) -> str | None:
+    """A past-due payment, or a trial ending soon: for the banner on every page of those
+    who may read billing."""
+    subscription = (
+        PlanSubscription.objects.for_actor(actor)
+        .filter(status__in=[SubscriptionStatus.PAST_DUE, SubscriptionStatus.TRIALING])
+        .first()
+    )
+    if subscription is None:
+        return None
+    if subscription.status == SubscriptionStatus.PAST_DUE:
+        return "The last payment failed: update the payment method to keep the plan's features."
+    if subscription.trial_end and subscription.trial_end - timezone.now() < TRIAL_WARNING:
+        return (
+            f"The trial ends on {subscription.trial_end:%d %b %Y}. "
+            "Add a payment method to keep the plan."
+        )
+    return None
 
 
 @dataclass(frozen=True)
 class ManageContext:
-    """What an action needs to call the provider, read after `billing.manage` is checked."""
+    """What an action needs to call the provider (the door has checked billing.manage)."""
 
     organization: Organization
     subscription: PlanSubscription | None
@@ -66,8 +112,7 @@ class ManageContext:
     members: int
 
 
-def billing_manage_context(*, actor: Actor) -> ManageContext:
-    require_app_permission(actor, "billing.manage")
+def manage_context(actor: Actor) -> ManageContext:
     return ManageContext(
         organization=Organization.objects.get(pk=actor.organization_id),
         subscription=live_subscriptions(actor.organization_id).first(),

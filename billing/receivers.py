@@ -11,6 +11,9 @@ from django.dispatch import receiver
 
 from billing.actions import cancel_for_deleted_organization, sync_seats
 from billing.queries import live_subscriptions
+from billing.schemas import OrganizationRef, ProviderSubscriptions
+from kernel.actor import SYSTEM
+from kernel.door import call
 from organizations.models import Membership, Organization
 
 
@@ -18,8 +21,8 @@ from organizations.models import Membership, Organization
 @receiver(post_delete, sender=Membership)
 def membership_changed(sender: type[Membership], instance: Membership, **kwargs: Any) -> None:
     if kwargs.get("created", True):  # a member added (post_save) or removed (post_delete)
-        organization_id = instance.organization_id
-        transaction.on_commit(lambda: sync_seats(organization_id))
+        organization = OrganizationRef(organization_id=instance.organization_id)
+        transaction.on_commit(lambda: call(sync_seats, SYSTEM, organization))
 
 
 @receiver(pre_delete, sender=Organization)
@@ -28,4 +31,5 @@ def organization_deleting(
 ) -> None:
     live = list(live_subscriptions(instance.pk).values_list("provider", "external_id"))
     if live:
-        transaction.on_commit(lambda: cancel_for_deleted_organization(live))
+        subscriptions = ProviderSubscriptions(subscriptions=live)
+        transaction.on_commit(lambda: call(cancel_for_deleted_organization, SYSTEM, subscriptions))

@@ -6,10 +6,10 @@ app_name = "billing"
 urlpatterns = [
     path("", views.page, name="page"),
     path("plans/", views.plans, name="plans"),
-    path("checkout/", views.checkout, name="checkout"),
-    path("portal/", views.portal, name="portal"),
-    path("cancel/", views.cancel, name="cancel"),
-    path("resume/", views.resume, name="resume"),
-    path("change/", views.change, name="change"),
-    path("local/checkout/<str:token>/", views.local_checkout, name="local_checkout"),
+    path("checkout/", views.Checkout.as_view(), name="checkout"),
+    path("portal/", views.Portal.as_view(), name="portal"),
+    path("cancel/", views.Cancel.as_view(), name="cancel"),
+    path("resume/", views.Resume.as_view(), name="resume"),
+    path("change/", views.Change.as_view(), name="change"),
+    path("local/checkout/<str:token>/", views.LocalCheckout.as_view(), name="local_checkout"),
 ]

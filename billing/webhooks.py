@@ -18,9 +18,12 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from billing.models import DONE_STATUSES, WebhookEvent
-from billing.processing import apply_event, mark_failed
+from billing.mutations import apply_event, mark_failed
 from billing.providers import PROVIDER_NAMES, get_provider
 from billing.providers.base import WebhookVerificationError
+from billing.schemas import EventFailure, EventRef
+from kernel.actor import SYSTEM
+from kernel.door import call
 
 logger = logging.getLogger(__name__)
 
@@ -67,10 +70,11 @@ def deliver(provider_name: str, body: bytes, headers: Mapping[str, str]) -> Deli
 
 def process(event_pk: int) -> Delivery:
     try:
-        return Delivery(200, apply_event(event_pk))
+        return Delivery(200, call(apply_event, SYSTEM, EventRef(event_pk=event_pk)))
     except Exception as error:
         logger.exception("billing: applying webhook event %s failed", event_pk)
-        mark_failed(event_pk, f"{type(error).__name__}: {error}")
+        failure = EventFailure(event_pk=event_pk, error=f"{type(error).__name__}: {error}")
+        call(mark_failed, SYSTEM, failure)
         return Delivery(500, "failed")
 
 

@@ -75,14 +75,17 @@ INSTALLED_APPS = [
     "allauth.account",
     "allauth.mfa",
     "allauth.usersessions",
+    "config",
     "kernel",
     "accounts",
     "organizations",
     "billing",
     "workspace_records",  # workspace-demo
+    *env.strings("EXTRA_INSTALLED_APPS"),  # tests add their test-only tenant app
 ]
 
 MIDDLEWARE = [
+    "kernel.middleware.ErrorMiddleware",  # outermost: every failure is rendered by it
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -94,16 +97,14 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "accounts.middleware.AdminAccessMiddleware",
-    "kernel.middleware.AppErrorMiddleware",
-    "kernel.idempotency.IdempotencyMiddleware",
 ]
 
 if PRODUCTION:
     # Serves collected static files with far-future cache headers; runserver does it in
     # development.
-    MIDDLEWARE.insert(2, "whitenoise.middleware.WhiteNoiseMiddleware")
+    MIDDLEWARE.insert(3, "whitenoise.middleware.WhiteNoiseMiddleware")
 
-ROOT_URLCONF = "config.urls"
+ROOT_URLCONF = "config.urls"  # bench/ swaps in its own (BENCHMARK_ENDPOINTS, below)
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
@@ -118,8 +119,9 @@ TEMPLATES = [
                 "django.template.context_processors.csp",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kernel.context_processors.shell",
                 "organizations.context_processors.active_organization",
-                "billing.context_processors.billing_banner",
+                "billing.context_processors.billing_banner_context",
             ],
         },
     },
@@ -278,18 +280,18 @@ ORGANIZATIONS_MODE = env.choice("ORGANIZATIONS_MODE", ("team", "personal"), "tea
 INVITATION_TTL_DAYS = env.integer("INVITATION_TTL_DAYS", 7, minimum=1)
 INVITATION_RESENDS_PER_HOUR = env.integer("INVITATION_RESENDS_PER_HOUR", 20, minimum=1)
 API_KEY_RATE_LIMIT_PER_MINUTE = env.integer("API_KEY_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
-# Mounts the bare baseline endpoint of bench/records.py. Benchmarks only.
+# Mounts the bare baseline endpoint of bench/records.py (bench/urls.py wraps config.urls,
+# so nothing in the project imports bench/). Benchmarks only.
 BENCHMARK_ENDPOINTS = env.boolean("BENCHMARK_ENDPOINTS", default=False)
+if BENCHMARK_ENDPOINTS:
+    ROOT_URLCONF = "bench.urls"
 
-# The kernel resolves "who is calling" through this function (see kernel/guard.py).
 # How app processes learn of committed changes (kernel/change_capture.py): "notify"
 # (LISTEN/NOTIFY: lowest latency; NOTIFY's commit lock caps concurrent writes) or "poll"
 # (each process reads kernel_change every LIVE_POLL_MS; no lock). Run `migrate` after
 # changing it: the triggers are reinstalled to match. Every process must agree.
 LIVE_CHANGES = env.choice("LIVE_CHANGES", ("notify", "poll"), "notify")
 LIVE_POLL_MS = env.integer("LIVE_POLL_MS", 50, minimum=5)
-KERNEL_ACTOR_RESOLVER = "organizations.actors.resolve_actor"
-KERNEL_ACTORS_RECHECKER = "organizations.actors.recheck_actors"
 
 # --- Email ----------------------------------------------------------------------------
 # Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.

@@ -8,7 +8,14 @@ from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from kernel.actor import System
 from kernel.tenancy import TenantModel
+
+
+def operator(request: HttpRequest) -> System:
+    """The staff member using the admin, as the principal of internal functions they run
+    (the audit log names them)."""
+    return System(f"operator {getattr(request.user, 'email', request.user)}")
 
 
 class TenantModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic over many models

@@ -8,10 +8,10 @@ class KernelConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
-        from config import checks as config_checks  # noqa: F401  (registers checks)
-        from kernel import checks  # noqa: F401
+        from kernel import checks, manifest  # noqa: F401  (checks registers the system checks)
         from kernel.live import sessions  # noqa: F401  (signing out closes sockets)
 
+        manifest.load()  # the apps' manifests and functions: models are all loaded by now
         post_migrate.connect(_install_change_capture, sender=self)
 
 

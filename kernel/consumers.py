@@ -1,7 +1,10 @@
 """The WebSocket transport at /ws/: JSON frames in, JSON frames out.
 
-Client → server: `subscribe {id, query, args}`, `unsubscribe {id}`, `mutation {id, name,
-args}` (in order, exactly once per id), `auth {id, token}` (an API key, first), `ping {id}`.
+Client → server: `subscribe {id, query, args}` (a registered live query), `unsubscribe
+{id}`, `mutation {id, name, args}` (a registered mutation or action, in order; a mutation
+id is its idempotency key), `auth {id, token}` (an API key, first), `ping {id}`. Every call
+goes through the door (kernel/door.py): the same validation, permission, step-up and
+idempotency as the pages and the API.
 Server → client: `result {id, value}` at once and whenever the value changes, `error {id,
 code, message, fields}` with the API's codes, `pong {id}`. The socket authenticates with
 the session cookie (browsers; Origin checked) or `Authorization: Bearer <api key>`.
@@ -19,15 +22,13 @@ from typing import Any, Final
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from kernel import errors
+from kernel import actors, door, errors
 from kernel.errors import AppError
-from kernel.guard import resolve_actor
+from kernel.functions import Kind, public_function
 from kernel.live import flow
 from kernel.live.flow import WriteGate
 from kernel.live.hub import Subscription, hub
-from kernel.live.registry import MUTATIONS, QUERIES
 from kernel.live.sessions import session_group
-from kernel.live.socket_mutations import run_once
 from kernel.rendering import as_app_error, socket_error_frame
 
 logger = logging.getLogger(__name__)
@@ -121,36 +122,44 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         scope = {**self.scope, "headers": [(b"authorization", f"Bearer {token}".encode())]}
         scope.pop("session", None)
         scope.pop("user", None)
-        await database_sync_to_async(resolve_actor)(scope)  # unauthenticated if not valid
+        await database_sync_to_async(actors.resolve)(scope)  # unauthenticated if not valid
         self.scope = scope
         return {"type": "authenticated", "id": frame_id}
 
     async def subscribe(self, frame_id: Any, name: Any, args: Any) -> None:
-        query = QUERIES.get(name) if isinstance(name, str) else None
-        if query is None:
-            raise errors.not_found(f"There is no query named {name!r}.")
+        query = public_function(name, Kind.QUERY)
+        if query is None or not query.live:
+            raise errors.not_found(f"There is no live query named {name!r}.")
         if not isinstance(args, dict):
             raise errors.invalid_input(fields={"args": ["An object is required."]})
         if frame_id in self.subscriptions:
             raise errors.conflict(f"Subscription {frame_id!r} already exists.")
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
             raise errors.rate_limited(1, f"At most {MAX_SUBSCRIPTIONS} subscriptions per socket.")
-        actor = await database_sync_to_async(resolve_actor)(self.scope)
+        valid = door.validate(query, args)
+        actor = await database_sync_to_async(actors.resolve)(self.scope)
         push = partial(self.push, frame_id)
-        subscription = Subscription(frame_id, query, args, actor, self.scope, push)
+        subscription = Subscription(frame_id, query, valid, actor, self.scope, push)
         self.subscriptions[frame_id] = subscription
         await hub().subscribe(subscription)
         if subscription not in hub().subscriptions:  # its first run failed
             self.subscriptions.pop(frame_id, None)
 
     async def mutate(self, frame_id: Any, name: Any, args: Any) -> dict[str, Any]:
-        mutation = MUTATIONS.get(name) if isinstance(name, str) else None
-        if mutation is None:
+        function = public_function(name, Kind.MUTATION, Kind.ACTION)
+        if function is None:
             raise errors.not_found(f"There is no mutation named {name!r}.")
         if not isinstance(args, dict):
             raise errors.invalid_input(fields={"args": ["An object is required."]})
-        actor = await database_sync_to_async(resolve_actor)(self.scope)
-        value = await database_sync_to_async(run_once)(mutation, actor, frame_id, args)
+        key = f"ws:{frame_id}" if function.kind is Kind.MUTATION else None
+        outcome = await database_sync_to_async(door.run)(
+            function, self.scope, args, idempotency_key=key
+        )
+        value = (
+            None
+            if function.output is None
+            else function.output.dump_python(outcome.value, mode="json")
+        )
         return {"type": "result", "id": frame_id, "value": value}
 
     async def push(self, subscription_id: Any, text: str) -> None:

@@ -23,7 +23,10 @@ class ErrorCode(StrEnum):
     PLAN_LIMIT = "plan_limit"
     RATE_LIMITED = "rate_limited"
     METHOD_NOT_ALLOWED = "method_not_allowed"
+    PAYLOAD_TOO_LARGE = "payload_too_large"
+    UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     SERVER_ERROR = "server_error"
+    UNAVAILABLE = "unavailable"
 
 
 HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
@@ -36,8 +39,11 @@ HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
         ErrorCode.NOT_FOUND: 404,
         ErrorCode.METHOD_NOT_ALLOWED: 405,
         ErrorCode.CONFLICT: 409,
+        ErrorCode.PAYLOAD_TOO_LARGE: 413,
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE: 415,
         ErrorCode.RATE_LIMITED: 429,
         ErrorCode.SERVER_ERROR: 500,
+        ErrorCode.UNAVAILABLE: 503,
     }
 )
 
@@ -54,12 +60,15 @@ class AppError(Exception):
         *,
         fields: FieldErrors | None = None,
         retry_after: int | None = None,
+        step_up_action: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
         self.message = message
         self.fields: dict[str, list[str]] = {k: list(v) for k, v in (fields or {}).items()}
         self.retry_after = retry_after
+        self.step_up_action = step_up_action
+        """For `step_up_required`: the sensitive action, so a page can route to its step-up."""
 
     @property
     def status(self) -> int:
@@ -97,8 +106,10 @@ def conflict(message: str) -> AppError:
 
 def step_up_required(
     message: str = "Confirm it is you to continue: this action needs a recent sign-in.",
+    *,
+    action: str | None = None,
 ) -> AppError:
-    return AppError(ErrorCode.STEP_UP_REQUIRED, message)
+    return AppError(ErrorCode.STEP_UP_REQUIRED, message, step_up_action=action)
 
 
 def plan_limit(message: str) -> AppError:
@@ -116,5 +127,24 @@ def method_not_allowed(method: str) -> AppError:
     return AppError(ErrorCode.METHOD_NOT_ALLOWED, f"{method} is not allowed here.")
 
 
+def payload_too_large(limit_bytes: int) -> AppError:
+    return AppError(
+        ErrorCode.PAYLOAD_TOO_LARGE,
+        f"The request body is larger than the {limit_bytes // 1024:,} KiB this server accepts.",
+    )
+
+
+def unsupported_media_type(expected: str = "application/json") -> AppError:
+    return AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"Send the request body as {expected}.")
+
+
 def server_error(message: str = "Something went wrong on our side.") -> AppError:
     return AppError(ErrorCode.SERVER_ERROR, message)
+
+
+def unavailable(
+    retry_after: int = 5,
+    message: str = "The service is briefly unavailable. Try again in a few seconds.",
+) -> AppError:
+    """Infrastructure, not the request: the database is unreachable or its pool exhausted."""
+    return AppError(ErrorCode.UNAVAILABLE, message, retry_after=retry_after)

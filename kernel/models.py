@@ -3,32 +3,34 @@ from __future__ import annotations
 from django.db import models
 from django.db.models.functions import Now
 
-from kernel.tenancy import TenantModel
 
+class IdempotencyRecord(models.Model):
+    """The result of a mutation called with an idempotency key (the API's
+    `Idempotency-Key` header, a socket mutation's id), replayed for 24 hours to a repeat
+    by the same principal (kernel/idempotency.py). Written in the mutation's transaction."""
 
-class IdempotencyRecord(TenantModel):
-    change_capture_exempt = True  # bookkeeping of the API layer; no query reads it
+    tenant_exempt = "keyed by principal, and by organization where there is one; pruned daily"
 
-    """The first response to an unsafe API call made with an `Idempotency-Key` header,
-    replayed for 24 hours to a repeat of the same call (kernel/idempotency.py)."""
-
-    organization = models.ForeignKey(
-        "organizations.Organization", on_delete=models.CASCADE, related_name="+"
-    )
+    principal = models.CharField(max_length=64, help_text="user:7, key:3")
+    organization_id = models.BigIntegerField(null=True, blank=True)
+    function = models.CharField(max_length=100)
     key = models.CharField(max_length=255)
-    request_hash = models.CharField(max_length=64)
-    status_code = models.PositiveSmallIntegerField(null=True)  # None while in progress
-    content_type = models.CharField(max_length=100, blank=True)
-    body = models.BinaryField(default=b"")
-    created_at = models.DateTimeField(auto_now_add=True)
+    fingerprint = models.CharField(max_length=64)
+    result = models.BinaryField(help_text="The output, as JSON")
+    created_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["organization", "key"], name="idempotency_unique_key")
+            models.UniqueConstraint(
+                fields=["principal", "organization_id", "function", "key"],
+                name="idempotency_unique_key",
+                nulls_distinct=False,
+            )
         ]
+        indexes = [models.Index(fields=["created_at"], name="idempotency_created")]
 
     def __str__(self) -> str:
-        return f"{self.key} ({self.status_code})"
+        return f"{self.function} {self.key} ({self.principal})"
 
 
 class CurrentTransactionId(models.Func):

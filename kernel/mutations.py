@@ -38,11 +38,23 @@ MAX_DELAY: Final = 0.5
 _in_mutation: ContextVar[bool] = ContextVar("in_mutation", default=False)
 
 
+def in_mutation() -> bool:
+    """Inside a mutation's transaction (a nested call joins it)."""
+    return _in_mutation.get()
+
+
 class MutationNestingError(RuntimeError):
     """A mutation was called inside a transaction it does not control."""
 
 
+class Collided(Exception):
+    """Raised inside a mutation when a concurrent one got there first (e.g. the same
+    idempotency key): the attempt is rolled back and retried like a serialization failure."""
+
+
 def is_retryable(error: BaseException) -> bool:
+    if isinstance(error, Collided):
+        return True
     cause = error.__cause__
     return getattr(cause, "sqlstate", None) in RETRYABLE_SQLSTATES
 
@@ -55,6 +67,28 @@ def backoff_delay(attempt: int, *, base: float = BASE_DELAY, cap: float = MAX_DE
 def _only_test_transactions(using: str) -> bool:
     blocks = connections[using].atomic_blocks
     return bool(blocks) and all(getattr(block, "_from_testcase", False) for block in blocks)
+
+
+def serializable[R](
+    call: Callable[[], R],
+    *,
+    name: str,
+    attempts: int = DEFAULT_ATTEMPTS,
+    using: str = DEFAULT_DB_ALIAS,
+) -> R:
+    """Run `call` as a mutation: the outermost SERIALIZABLE transaction, retried on
+    conflicts; inside another mutation it joins that one's transaction."""
+    if connections[using].in_atomic_block:
+        if _in_mutation.get():
+            return call()
+        if _only_test_transactions(using):
+            with transaction.atomic(using=using):
+                return call()
+        raise MutationNestingError(
+            f"{name} is a mutation and must run outside any transaction "
+            "(it sets SERIALIZABLE isolation and may retry)."
+        )
+    return _run_serializable(call, name=name, attempts=attempts, using=using)
 
 
 @overload
@@ -76,17 +110,7 @@ def mutation[**P, R](
     def decorate(body: Callable[P, R]) -> Callable[P, R]:
         @functools.wraps(body)
         def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            if connections[using].in_atomic_block:
-                if _in_mutation.get():
-                    return body(*args, **kwargs)
-                if _only_test_transactions(using):
-                    with transaction.atomic(using=using):
-                        return body(*args, **kwargs)
-                raise MutationNestingError(
-                    f"{body.__qualname__} is a mutation and must run outside any transaction "
-                    "(it sets SERIALIZABLE isolation and may retry)."
-                )
-            return _run_serializable(
+            return serializable(
                 lambda: body(*args, **kwargs),
                 name=body.__qualname__,
                 attempts=attempts,
@@ -107,7 +131,7 @@ def _run_serializable[R](call: Callable[[], R], *, name: str, attempts: int, usi
                     with connections[using].cursor() as cursor:
                         cursor.execute("SET TRANSACTION ISOLATION LEVEL SERIALIZABLE")
                     return call()
-            except DatabaseError as error:
+            except (DatabaseError, Collided) as error:
                 if not is_retryable(error):
                     raise
                 if attempt == attempts:

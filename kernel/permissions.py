@@ -1,5 +1,8 @@
 """The permission catalogue: the one table every guard, template, API doc and admin reads.
 
+Each app declares its permissions in its domain manifest (`<app>/domain.py`); the kernel
+collects them into `CATALOGUE` at start-up and freezes it.
+
 A permission passes for an actor only if all three pass:
   role        the actor's role is one of `roles`;
   capability  the organization's plan grants `capability` (if set; granted by billing);
@@ -15,6 +18,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Protocol
+
+from kernel.registry import Registry
 
 if TYPE_CHECKING:
     from kernel.actor import Actor
@@ -60,52 +65,13 @@ class Permission:
 # Capabilities the free plan grants; billing replaces this with grants per organization.
 FREE_CAPABILITIES: Final = frozenset({"members.invite"})
 
-_EVERYONE = frozenset(Role)
-_EDITORS = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
-_MANAGERS = frozenset({Role.OWNER, Role.ADMIN})
-_OWNERS = frozenset({Role.OWNER})
+EVERYONE: Final = frozenset(Role)
+EDITORS: Final = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
+MANAGERS: Final = frozenset({Role.OWNER, Role.ADMIN})
+OWNERS: Final = frozenset({Role.OWNER})
 
-
-def _catalogue() -> Mapping[str, Permission]:
-    from kernel import policies
-
-    entries = [
-        Permission("organization.read", "See the organization", _EVERYONE),
-        Permission("organization.update", "Rename the organization", _MANAGERS),
-        Permission("organization.delete", "Delete the organization and its data", _OWNERS),
-        Permission("organization.transfer", "Transfer ownership", _OWNERS),
-        Permission("member.read", "See members and their roles", _EVERYONE),
-        Permission("member.invite", "Invite people", _MANAGERS, capability="members.invite"),
-        Permission(
-            "member.update_role",
-            "Change a member's role",
-            _MANAGERS,
-            policies=(policies.actor_outranks_target, policies.keep_last_owner),
-        ),
-        Permission(
-            "member.remove",
-            "Remove a member",
-            _MANAGERS,
-            policies=(policies.actor_outranks_target, policies.keep_last_owner),
-        ),
-        Permission("invitation.read", "See pending invitations", _MANAGERS),
-        Permission("invitation.cancel", "Revoke an invitation", _MANAGERS),
-        Permission("billing.read", "See the plan and invoices", _MANAGERS),
-        Permission("billing.manage", "Change the plan and payment details", _OWNERS),
-        Permission("audit.read", "Read the audit log", _MANAGERS),
-        Permission("api_keys.manage", "Create and revoke API keys", _MANAGERS),
-        Permission("workspace.records.read", "See workspace records", _EVERYONE),
-        Permission("workspace.records.create", "Create workspace records", _EDITORS),
-        Permission("workspace.records.update", "Edit workspace records", _EDITORS),
-        Permission("workspace.records.delete", "Delete workspace records", _MANAGERS),
-    ]
-    table = {entry.name: entry for entry in entries}
-    if len(table) != len(entries):
-        raise ValueError("Duplicate permission name in the catalogue")
-    return MappingProxyType(table)
-
-
-CATALOGUE: Final[Mapping[str, Permission]] = _catalogue()
+CATALOGUE: Final = Registry[Permission]("permission")
+"""Filled from the apps' domain manifests at start-up (kernel/manifest.py), then frozen."""
 
 
 def get_permission(name: str) -> Permission:
@@ -113,7 +79,7 @@ def get_permission(name: str) -> Permission:
         return CATALOGUE[name]
     except KeyError:
         raise UnknownPermissionError(
-            f"Unknown permission {name!r}: add it to kernel/permissions.py CATALOGUE."
+            f"Unknown permission {name!r}: declare it in its app's domain.py."
         ) from None
 
 

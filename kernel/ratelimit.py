@@ -37,10 +37,12 @@ def _count(key: str, window_seconds: int) -> int:
         return 1
 
 
-def enforce(bucket: str, *, limit: int, window_seconds: int) -> None:
+def enforce(
+    bucket: str, *, limit: int, window_seconds: int, message: str = "Too many requests."
+) -> None:
     """Count one hit in `bucket`; raise `rate_limited` (with Retry-After) past `limit`."""
     now = int(time.time())
     window = now // window_seconds
     if _count(f"ratelimit:{bucket}:{window}", window_seconds) > limit:
         retry_after = (window + 1) * window_seconds - now
-        raise errors.rate_limited(retry_after, "Too many requests for this API key. Slow down.")
+        raise errors.rate_limited(retry_after, message)

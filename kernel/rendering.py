@@ -13,11 +13,15 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import psycopg
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from psycopg_pool import PoolTimeout
 
 from kernel import errors
 from kernel.errors import AppError, ErrorCode
@@ -29,6 +33,11 @@ def as_app_error(error: BaseException) -> AppError:
     """The AppError a transport should report for any exception."""
     if isinstance(error, AppError):
         return error
+    if is_unavailable(error):
+        logger.warning("Database unavailable: %s", error)
+        return errors.unavailable()
+    if isinstance(error, RequestDataTooBig):
+        return errors.payload_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0)
     if isinstance(error, Http404):
         return errors.not_found()
     if isinstance(error, PermissionDenied):
@@ -39,6 +48,25 @@ def as_app_error(error: BaseException) -> AppError:
         return errors.invalid_input(" ".join(error.messages))
     logger.error("Unhandled error", exc_info=error)
     return errors.server_error()
+
+
+# SQLSTATE classes of a lost or refused connection: 08 connection exception, 57P01-57P03
+# admin/crash shutdown and "cannot connect now" (starting up, in recovery).
+_UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database, not the request, failed: unreachable, restarting, or the pool of
+    connections exhausted (psycopg_pool's PoolTimeout). Retrying later may succeed."""
+    if not isinstance(error, OperationalError | InterfaceError):
+        return False
+    cause = error.__cause__ or error
+    if isinstance(cause, PoolTimeout | psycopg.InterfaceError):
+        return True
+    if isinstance(cause, psycopg.OperationalError):
+        sqlstate = getattr(cause, "sqlstate", None)
+        return sqlstate is None or sqlstate.startswith(_UNAVAILABLE_SQLSTATES)
+    return isinstance(error, InterfaceError)
 
 
 def error_body(error: AppError) -> dict[str, Any]:
@@ -55,6 +83,13 @@ def api_error_response(error: AppError) -> JsonResponse:
 def page_error_response(request: HttpRequest, error: AppError) -> HttpResponse:
     if error.code == ErrorCode.UNAUTHENTICATED:
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
+    if error.code in (ErrorCode.UNAVAILABLE, ErrorCode.SERVER_ERROR):
+        # Rendered without the request: its context processors need what just failed.
+        page = render_to_string("errors/unavailable.html", {"error": error})
+        response = HttpResponse(page, status=error.status)
+        if error.retry_after is not None:
+            response["Retry-After"] = str(error.retry_after)
+        return response
     response = TemplateResponse(
         request, "errors/app_error.html", {"error": error}, status=error.status
     )

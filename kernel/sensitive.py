@@ -6,15 +6,16 @@
              code (accounts without a password)
     level 4  as level 3, and the grant is spent by the action (single use)
 
-API keys never satisfy any level. accounts/stepup.py enforces these.
+API keys never satisfy any level. Apps declare their sensitive actions in their domain
+manifests; kernel/stepup.py enforces the levels.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass
-from types import MappingProxyType
 from typing import Final
+
+from kernel.registry import Registry
 
 
 class UnknownSensitiveActionError(LookupError):
@@ -33,20 +34,8 @@ class SensitiveAction:
             raise ValueError(f"{self.name}: risk level must be 1 to 4")
 
 
-def _registry(*actions: SensitiveAction) -> Mapping[str, SensitiveAction]:
-    return MappingProxyType({action.name: action for action in actions})
-
-
-SENSITIVE_ACTIONS: Final[Mapping[str, SensitiveAction]] = _registry(
-    SensitiveAction("account.sign_out_sessions", 1, "sign out your other sessions"),
-    SensitiveAction("api_keys.create", 2, "create an API key", organization_scoped=True),
-    SensitiveAction("account.change_email", 3, "change your email address"),
-    SensitiveAction("account.change_password", 3, "change your password"),
-    SensitiveAction("mfa.remove_authenticator", 3, "remove a sign-in factor"),
-    SensitiveAction("account.delete", 4, "delete your account"),
-    SensitiveAction("organization.transfer", 3, "transfer ownership", organization_scoped=True),
-    SensitiveAction("organization.delete", 4, "delete the organization", organization_scoped=True),
-)
+SENSITIVE_ACTIONS: Final = Registry[SensitiveAction]("sensitive action")
+"""Filled from the apps' domain manifests at start-up (kernel/manifest.py), then frozen."""
 
 
 def get_sensitive_action(name: str) -> SensitiveAction:
@@ -54,5 +43,5 @@ def get_sensitive_action(name: str) -> SensitiveAction:
         return SENSITIVE_ACTIONS[name]
     except KeyError:
         raise UnknownSensitiveActionError(
-            f"Unknown sensitive action {name!r}: register it in kernel/sensitive.py."
+            f"Unknown sensitive action {name!r}: declare it in its app's domain.py."
         ) from None

@@ -8,6 +8,7 @@ Every tenant model subclasses `TenantModel`: it has an indexed `organization` fo
 A query without a scope raises `TenantScopeError` instead of returning every
 organization's rows. Other scoped paths:
 
+    get_for_actor(Record, record_id, actor)    # one row: `not_found` if missing or foreign
     with tenant_scope(organization_id):        # for code acting for one organization;
         Record.objects.filter(...)             # survives sync_to_async hops (a ContextVar)
     organization.records.all()                 # reverse relation from the organization
@@ -113,3 +114,27 @@ class TenantModel(models.Model):
 
     class Meta:
         abstract = True
+
+
+def get_for_actor[M: TenantModel](
+    model: type[M],
+    pk: object,
+    actor: Actor,
+    *,
+    message: str | None = None,
+    queryset: models.QuerySet[M] | None = None,
+) -> M:
+    """The actor's organization's row `pk`, else `not_found`: a missing row and another
+    organization's look the same, so ids never reveal what exists. `queryset` narrows
+    further (select_related, select_for_update); it is scoped to the actor regardless."""
+    from kernel import errors
+
+    manager: TenantManager[M] = model.objects
+    rows = (queryset if queryset is not None else manager.for_actor(actor)).filter(
+        organization_id=actor.organization_id
+    )
+    try:
+        return rows.get(pk=pk)
+    except (model.DoesNotExist, ValueError, TypeError):
+        label = model._meta.verbose_name
+        raise errors.not_found(message or f"There is no such {label}.") from None

@@ -1,20 +1,35 @@
 from typing import Any
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
-from kernel.admin import ReadOnlyAdminMixin, TenantModelAdmin, TenantTabularInline
+from kernel.admin import ReadOnlyAdminMixin, TenantModelAdmin, TenantTabularInline, operator
+from kernel.door import call
+from kernel.errors import AppError
+from kernel.permissions import Role
 from kernel.tenancy import tenant_scope
 from organizations.models import AuditEvent, Invitation, Membership, Organization
+from organizations.mutations import membership_remove_by_operator, membership_save_by_operator
 
 
 class MembershipInline(TenantTabularInline):
+    """Read-only here: memberships change on their own admin page, through the audited
+    internal mutations that keep the last owner."""
+
     model = Membership
     extra = 0
-    autocomplete_fields = ("user",)
+    fields = ("user", "role", "created_at")
+    readonly_fields = fields
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
 
 
 class InvitationInline(TenantTabularInline):
@@ -72,12 +87,66 @@ class OrganizationAdmin(admin.ModelAdmin[Organization]):
         )
 
 
+class MembershipForm(forms.ModelForm[Membership]):
+    class Meta:
+        model = Membership
+        fields = ("user", "organization", "role")
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        instance = self.instance
+        demoting = instance.pk and instance.role == Role.OWNER and cleaned.get("role") != Role.OWNER
+        moving = instance.pk and (
+            cleaned.get("organization") != instance.organization
+            or cleaned.get("user") != instance.user
+        )
+        if moving:
+            raise forms.ValidationError("A membership cannot move: remove it and add a new one.")
+        if demoting and not instance.has_other_owners():
+            raise forms.ValidationError(
+                "This is the organization's last owner. Make someone else an owner first."
+            )
+        return cleaned
+
+
 @admin.register(Membership)
 class MembershipAdmin(TenantModelAdmin):
+    """Every change goes through the internal mutations: the last owner stays, and the
+    audit log names the operator."""
+
+    form = MembershipForm
     list_display = ("user", "organization", "role", "created_at")
     list_filter = ("role",)
     search_fields = ("user__email", "organization__name", "organization__slug")
     autocomplete_fields = ("user", "organization")
+
+    def save_model(self, request: HttpRequest, obj: Membership, form: Any, change: bool) -> None:
+        saved = call(
+            membership_save_by_operator,
+            operator(request),
+            {
+                "membership_id": obj.pk,
+                "organization_id": obj.organization_id,
+                "user_id": obj.user_id,
+                "role": obj.role,
+            },
+        )
+        obj.pk = saved.id
+
+    def has_delete_permission(self, request: HttpRequest, obj: Membership | None = None) -> bool:
+        if obj is not None and obj.role == Role.OWNER and not obj.has_other_owners():
+            return False  # the last owner stays
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: Membership) -> None:
+        call(membership_remove_by_operator, operator(request), {"membership_id": obj.pk})
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Membership]) -> None:
+        for membership in queryset:
+            try:
+                self.delete_model(request, membership)
+            except AppError as error:
+                messages.error(request, f"{membership}: {error.message}")
 
 
 @admin.register(Invitation)

@@ -6,4 +6,4 @@ class OrganizationsConfig(AppConfig):
     verbose_name = "Organizations"
 
     def ready(self) -> None:
-        from organizations import live, receivers  # noqa: F401  (live queries; sign-up hook)
+        from organizations import audit, receivers  # noqa: F401  (signal receivers)

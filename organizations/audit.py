@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import StrEnum
-from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest
+from django.dispatch import receiver
 
-from accounts.audit import client_ip
 from accounts.models import User
-from kernel.actor import Actor
+from kernel.actor import Actor, Person, Principal, System
 from kernel.errors import AppError, ErrorCode
+from kernel.functions import Function, function_refused
 from kernel.outcomes import Outcome
 from organizations.models import AuditEvent
 
@@ -38,53 +36,54 @@ class AuditAction(StrEnum):
     GRANT_REVOKE = "billing.grant_revoke"
 
 
+def actor_label(actor: Principal | None, user: User | None) -> str:
+    if user is not None:
+        return user.email
+    if isinstance(actor, System):
+        return actor.label
+    return "api key" if isinstance(actor, Actor) else "system"
+
+
 def audit(
     *,
     organization_id: int,
     action: AuditAction,
-    actor: Actor | None,
+    actor: Principal | None,
     result: Outcome = Outcome.SUCCESS,
     target: str = "",
-    request: HttpRequest | None = None,
     **detail: Any,
 ) -> AuditEvent:
     """Record one event. Call it inside the mutation, so it commits with the change."""
-    user = User.objects.filter(pk=actor.user_id).first() if actor and actor.user_id else None
+    user_id = actor.user_id if isinstance(actor, Actor | Person) else None
+    user = User.objects.filter(pk=user_id).first() if user_id else None
     return AuditEvent.objects.create(
         organization_id=organization_id,
         actor=user,
-        actor_label=user.email if user else ("api key" if actor else "system"),
+        actor_label=actor_label(actor, user),
         action=action,
         target=target[:254],
         result=result,
-        ip_address=client_ip(request),
+        ip_address=actor.auth.client_ip if isinstance(actor, Actor | Person) else None,
         detail=detail,
     )
 
 
-def audit_refusals[**P, R](action: AuditAction) -> Callable[[Callable[P, R]], Callable[P, R]]:
-    """Record a refused mutation (forbidden, conflict, ...) after its transaction rolled
-    back, so the refusal is kept. Wrap it outside @mutation; it reads `actor=`."""
-
-    def decorate(function: Callable[P, R]) -> Callable[P, R]:
-        @wraps(function)
-        def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            try:
-                return function(*args, **kwargs)
-            except AppError as error:
-                actor = kwargs.get("actor")
-                if isinstance(actor, Actor) and error.code != ErrorCode.NOT_FOUND:
-                    audit(
-                        organization_id=actor.organization_id,
-                        action=action,
-                        actor=actor,
-                        result=AuditEvent.Result.DENIED
-                        if error.code in (ErrorCode.FORBIDDEN, ErrorCode.STEP_UP_REQUIRED)
-                        else AuditEvent.Result.FAILURE,
-                        reason=error.code.value,
-                    )
-                raise
-
-        return run
-
-    return decorate
+@receiver(function_refused)
+def audit_refusal(
+    sender: Any, function: Function, principal: Principal, error: AppError, **kwargs: Any
+) -> None:
+    """A refused mutation that declares `audit=` is recorded after its transaction rolled
+    back, so the refusal is kept. Missing objects are not (they would reveal nothing)."""
+    if function.audit is None or not isinstance(principal, Actor):
+        return
+    if error.code == ErrorCode.NOT_FOUND:
+        return
+    audit(
+        organization_id=principal.organization_id,
+        action=AuditAction(function.audit),
+        actor=principal,
+        result=AuditEvent.Result.DENIED
+        if error.code in (ErrorCode.FORBIDDEN, ErrorCode.STEP_UP_REQUIRED)
+        else AuditEvent.Result.FAILURE,
+        reason=error.code.value,
+    )

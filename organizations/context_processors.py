@@ -1,4 +1,4 @@
-"""Every page knows the active organization and what the actor may do there."""
+"""Every page knows the active organization, read through the door like anything else."""
 
 from __future__ import annotations
 
@@ -6,24 +6,9 @@ from typing import Any
 
 from django.http import HttpRequest
 
+from kernel.door import call
 from kernel.errors import AppError
-from kernel.guard import has_app_permission, resolve_actor
-from organizations.models import Organization
-
-
-class Permissions:
-    """`{% if can.member_invite %}`: dots in permission names become underscores."""
-
-    def __init__(self, actor: Any) -> None:
-        self._actor = actor
-
-    def __getattr__(self, name: str) -> bool:
-        from kernel.permissions import CATALOGUE
-
-        for permission in CATALOGUE:
-            if permission.replace(".", "_") == name:
-                return self._actor is not None and has_app_permission(self._actor, permission)
-        raise AttributeError(name)
+from organizations.queries import organization_get
 
 
 def active_organization(request: HttpRequest) -> dict[str, Any]:
@@ -31,11 +16,6 @@ def active_organization(request: HttpRequest) -> dict[str, Any]:
     if user is None or not user.is_authenticated:
         return {}
     try:
-        actor = resolve_actor(request)
+        return {"active_organization": call(organization_get, request)}
     except AppError:
-        return {"can": Permissions(None)}
-    return {
-        "actor": actor,
-        "active_organization": Organization.objects.filter(pk=actor.organization_id).first(),
-        "can": Permissions(actor),
-    }
+        return {}

@@ -1,19 +1,17 @@
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest
 from django.urls import reverse
 
 from accounts.mail import send_templated_mail
 from organizations.models import Invitation
 
 
-def invitation_url(request: HttpRequest | None, token: str) -> str:
-    path = reverse("invitation_detail", args=[token])
-    return request.build_absolute_uri(path) if request else f"{settings.SITE_URL}{path}"
+def invitation_url(token: str) -> str:
+    return f"{settings.SITE_URL}{reverse('invitation_detail', args=[token])}"
 
 
-def send_invitation(request: HttpRequest | None, invitation_id: int, token: str) -> None:
+def send_invitation(invitation_id: int, token: str) -> None:
     """Sent after the invitation commits (the token itself is never stored)."""
     invitation = (
         Invitation.objects.unscoped()  # internal: by primary key, just created
@@ -27,6 +25,6 @@ def send_invitation(request: HttpRequest | None, invitation_id: int, token: str)
             "invitation": invitation,
             "organization": invitation.organization,
             "inviter": invitation.invited_by,
-            "url": invitation_url(request, token),
+            "url": invitation_url(token),
         },
     )

@@ -132,7 +132,7 @@ class AuditEvent(TenantModel):
 
 class ApiKey(TenantModel):
     """An organization API key. Only its prefix (visible) and SHA-256 hash are stored;
-    the key is shown once at creation."""
+    the key is shown once at creation. It stops working when its creator leaves."""
 
     organization = models.ForeignKey(
         Organization, on_delete=models.CASCADE, related_name="api_keys"
@@ -140,8 +140,8 @@ class ApiKey(TenantModel):
     name = models.CharField(max_length=64)
     prefix = models.CharField(max_length=16, unique=True)
     key_hash = models.CharField(max_length=64)
-    role = models.CharField(max_length=16, choices=[(r.value, r.name.title()) for r in Role])
     permissions = models.JSONField(default=list)
+    """Its scopes; it acts with these ∩ its creator's current role."""
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
     )

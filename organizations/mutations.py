@@ -1,37 +1,57 @@
-"""Writes of the organizations domain. Each is a @mutation (SERIALIZABLE, retried) that
-begins with its permission check and writes its audit event in the same transaction.
-
-Refusals are audited too (`audit_refusals`, after the rollback). Objects of another
-organization are `not_found`, exactly like missing ones.
+"""Writes of the organizations domain, registered with the kernel. The door runs each in
+one SERIALIZABLE transaction (retried), with the actor re-read inside it; each writes its
+audit event in that transaction, and a refusal is audited after the rollback (`audit=`).
+Objects of another organization are `not_found`, exactly like missing ones.
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.text import slugify
 
 from accounts.audit import record_security_event
 from accounts.models import SecurityEvent, User
-from accounts.stepup import require_step_up
-from billing.entitlements import member_limit, plan_names
 from kernel import errors
-from kernel.actor import Actor
+from kernel.actor import Actor, Person, System
+from kernel.functions import mutation
 from kernel.guard import require_app_permission
-from kernel.mutations import mutation
-from kernel.permissions import Role
-from organizations import emails, queries
-from organizations.actors import actor_for_membership
-from organizations.audit import AuditAction, audit, audit_refusals
-from organizations.models import Invitation, Membership, Organization
+from kernel.limits import require_within_limit
+from kernel.permissions import CATALOGUE, Role, role_permissions
+from kernel.tenancy import get_for_actor
+from organizations import emails
+from organizations.audit import AuditAction, audit
+from organizations.directory import KEY_PREFIX, hash_key
+from organizations.models import ApiKey, Invitation, Membership, Organization
+from organizations.queries import seats_used
+from organizations.schemas import (
+    ApiKeyCreate,
+    ApiKeyCreatedOut,
+    ApiKeyOut,
+    ApiKeyTarget,
+    InvitationCreate,
+    InvitationOut,
+    InvitationTarget,
+    InvitationToken,
+    MemberOut,
+    MemberRole,
+    MemberTarget,
+    OperatorMembership,
+    OperatorRemoval,
+    OrganizationCreate,
+    OrganizationDelete,
+    OrganizationOut,
+    OrganizationRename,
+    Transfer,
+)
 from organizations.signals import organization_deleted
-from organizations.validation import normalize_email, organization_name_or_error
+
+SEATS = "organization.members"
 
 
 def is_team_mode() -> bool:
@@ -44,17 +64,17 @@ def _require_team_mode() -> None:
 
 
 def _member(actor: Actor, membership_id: int) -> Membership:
-    try:
-        return Membership.objects.for_actor(actor).select_related("user").get(pk=membership_id)
-    except Membership.DoesNotExist:
-        raise errors.not_found("There is no such member.") from None
+    return get_for_actor(
+        Membership,
+        membership_id,
+        actor,
+        message="There is no such member.",
+        queryset=Membership.objects.for_actor(actor).select_related("user"),
+    )
 
 
 def _invitation(actor: Actor, invitation_id: int) -> Invitation:
-    try:
-        return Invitation.objects.for_actor(actor).get(pk=invitation_id)
-    except Invitation.DoesNotExist:
-        raise errors.not_found("There is no such invitation.") from None
+    return get_for_actor(Invitation, invitation_id, actor, message="There is no such invitation.")
 
 
 def _person(actor: Actor) -> int:
@@ -78,73 +98,76 @@ def _hash_token(token: str) -> str:
 # --- organizations -------------------------------------------------------------------------
 
 
-def _create(user: User, name: str) -> Organization:
+def _create(person: Person, name: str) -> Organization:
     organization = Organization.objects.create(name=name, slug=_unique_slug(name))
-    owner = Membership.objects.create(organization=organization, user=user, role=Role.OWNER)
+    Membership.objects.create(organization=organization, user_id=person.user_id, role=Role.OWNER)
     audit(
         organization_id=organization.pk,
         action=AuditAction.ORGANIZATION_CREATE,
-        actor=actor_for_membership(owner),
+        actor=person,
         target=organization.name,
     )
     return organization
 
 
-@mutation
-def organization_create(*, user: User, name: str) -> Organization:
-    """A new organization owned by `user`. Team mode only. Raises `invalid_input`."""
+@mutation("organizations.create", personal=True, output=OrganizationOut)
+def organization_create(*, actor: Person, args: OrganizationCreate) -> Organization:
+    """A new organization owned by the signed-in person. Team mode only."""
     _require_team_mode()
-    return _create(user, organization_name_or_error(name))
+    return _create(actor, args.name)
 
 
-@mutation
-def personal_organization_create(*, user: User) -> Organization:
-    """Internal: the organization every new user gets at sign-up (both modes)."""
-    existing = Membership.objects.unscoped().filter(user=user).first()  # the user's own
+@mutation("organizations.create_personal", internal=True, output=OrganizationOut)
+def personal_organization_create(*, actor: Person) -> Organization:
+    """The organization every new user gets at sign-up (both modes)."""
+    existing = Membership.objects.unscoped().filter(user_id=actor.user_id).first()  # their own
     if existing is not None:
         return existing.organization
+    user = User.objects.get(pk=actor.user_id)
     label = user.get_short_name()[:40] or "My"
-    return _create(user, organization_name_or_error(f"{label}'s workspace"))
+    return _create(actor, OrganizationCreate(name=f"{label}'s workspace").name)
 
 
-@audit_refusals(AuditAction.ORGANIZATION_RENAME)
-@mutation
-def organization_rename(*, actor: Actor, name: str) -> Organization:
-    """Permission: organization.update. Raises `invalid_input` for a bad name."""
-    require_app_permission(actor, "organization.update")
-    clean = organization_name_or_error(name)
-    organization = Organization.objects.select_for_update().get(pk=actor.organization_id)
-    previous, organization.name = organization.name, clean
+@mutation(
+    "organization.rename",
+    permission="organization.update",
+    output=OrganizationOut,
+    audit=AuditAction.ORGANIZATION_RENAME,
+)
+def organization_rename(*, actor: Actor, args: OrganizationRename) -> Organization:
+    organization = Organization.objects.get(pk=actor.organization_id)
+    previous, organization.name = organization.name, args.name
     organization.save(update_fields=["name"])
     audit(
         organization_id=organization.pk,
         action=AuditAction.ORGANIZATION_RENAME,
         actor=actor,
-        target=clean,
+        target=args.name,
         previous=previous,
     )
     return organization
 
 
-@audit_refusals(AuditAction.ORGANIZATION_DELETE)
-@mutation
-def organization_delete(*, actor: Actor, request: HttpRequest, confirm_name: str) -> None:
-    """Permission: organization.delete (owners); step-up level 4; the exact name typed.
-
-    Deletes every tenant row of the organization and nothing else.
-    """
-    require_app_permission(actor, "organization.delete")
+@mutation(
+    "organization.delete",
+    permission="organization.delete",
+    step_up="organization.delete",
+    audit=AuditAction.ORGANIZATION_DELETE,
+)
+def organization_delete(*, actor: Actor, args: OrganizationDelete) -> None:
+    """Owners, with the name typed; step-up level 4 (the grant is spent). Deletes every
+    tenant row of the organization and nothing else."""
     organization = Organization.objects.get(pk=actor.organization_id)
-    if confirm_name.strip() != organization.name:
+    if args.confirm_name.strip() != organization.name:
         raise errors.invalid_input(
             "Type the organization's name to confirm.",
             fields={"confirm_name": [f"Type {organization.name!r} exactly."]},
         )
-    require_step_up(request, "organization.delete", organization_id=organization.pk)
     user = User.objects.filter(pk=_person(actor)).first()
     # The organization's own audit log goes with it; the account keeps the record.
     record_security_event(
-        request=request,
+        request=None,
+        ip_address=actor.auth.client_ip,
         user=user,
         kind="organization.delete",
         result=SecurityEvent.Result.SUCCESS,
@@ -160,16 +183,18 @@ def organization_delete(*, actor: Actor, request: HttpRequest, confirm_name: str
     )
 
 
-@audit_refusals(AuditAction.ORGANIZATION_TRANSFER)
-@mutation
-def ownership_transfer(*, actor: Actor, request: HttpRequest, membership_id: int) -> Membership:
-    """Permission: organization.transfer (owners); step-up level 3. The target becomes an
-    owner and the actor an admin."""
-    require_app_permission(actor, "organization.transfer")
-    target = _member(actor, membership_id)
+@mutation(
+    "organization.transfer",
+    permission="organization.transfer",
+    step_up="organization.transfer",
+    output=MemberOut,
+    audit=AuditAction.ORGANIZATION_TRANSFER,
+)
+def ownership_transfer(*, actor: Actor, args: Transfer) -> Membership:
+    """Owners; step-up level 3. The target becomes an owner and the actor an admin."""
+    target = _member(actor, args.membership_id)
     if target.user_id == actor.user_id:
         raise errors.conflict("You already own this organization.")
-    require_step_up(request, "organization.transfer", organization_id=actor.organization_id)
     Membership.objects.for_actor(actor).filter(pk=target.pk).update(role=Role.OWNER)
     Membership.objects.for_actor(actor).filter(user_id=_person(actor)).update(role=Role.ADMIN)
     audit(
@@ -185,18 +210,22 @@ def ownership_transfer(*, actor: Actor, request: HttpRequest, membership_id: int
 # --- members --------------------------------------------------------------------------------
 
 
-@audit_refusals(AuditAction.MEMBER_UPDATE_ROLE)
-@mutation
-def member_update_role(*, actor: Actor, membership_id: int, role: Role) -> Membership:
-    """Permission: member.update_role, with the policies (no one changes a higher role;
-    the last owner stays). No one grants a role above their own."""
+@mutation(
+    "members.update_role",
+    permission="member.update_role",
+    output=MemberOut,
+    audit=AuditAction.MEMBER_UPDATE_ROLE,
+)
+def member_update_role(*, actor: Actor, args: MemberRole) -> Membership:
+    """With the policies (no one changes a higher role; the last owner stays). No one
+    grants a role above their own."""
     _require_team_mode()
-    target = _member(actor, membership_id)
+    target = _member(actor, args.membership_id)
     require_app_permission(actor, "member.update_role", target=target)
-    if Role(role).rank > actor.role.rank:
+    if args.role.rank > actor.role.rank:
         raise errors.forbidden("You cannot give someone a role above your own.")
     previous = target.role
-    target.role = role
+    target.role = args.role
     target.save(update_fields=["role"])
     audit(
         organization_id=actor.organization_id,
@@ -204,17 +233,16 @@ def member_update_role(*, actor: Actor, membership_id: int, role: Role) -> Membe
         actor=actor,
         target=target.user.email,
         previous=previous,
-        role=str(role),
+        role=str(args.role),
     )
     return target
 
 
-@audit_refusals(AuditAction.MEMBER_REMOVE)
-@mutation
-def member_remove(*, actor: Actor, membership_id: int) -> None:
-    """Permission: member.remove, with the policies. To remove yourself, leave."""
+@mutation("members.remove", permission="member.remove", audit=AuditAction.MEMBER_REMOVE)
+def member_remove(*, actor: Actor, args: MemberTarget) -> None:
+    """With the policies. To remove yourself, leave."""
     _require_team_mode()
-    target = _member(actor, membership_id)
+    target = _member(actor, args.membership_id)
     if target.user_id == actor.user_id:
         raise errors.conflict("To remove yourself, leave the organization.")
     require_app_permission(actor, "member.remove", target=target)
@@ -227,12 +255,10 @@ def member_remove(*, actor: Actor, membership_id: int) -> None:
     )
 
 
-@audit_refusals(AuditAction.MEMBER_LEAVE)
-@mutation
+@mutation("members.leave", permission="organization.read", audit=AuditAction.MEMBER_LEAVE)
 def member_leave(*, actor: Actor) -> None:
     """Any member may leave, except the last owner."""
     _require_team_mode()
-    require_app_permission(actor, "organization.read")
     mine = Membership.objects.for_actor(actor).select_related("user").get(user_id=_person(actor))
     if mine.role == Role.OWNER and not mine.has_other_owners():
         raise errors.conflict(
@@ -247,53 +273,90 @@ def member_leave(*, actor: Actor) -> None:
     )
 
 
+@mutation("memberships.save_by_operator", internal=True, output=MemberOut)
+def membership_save_by_operator(*, actor: System, args: OperatorMembership) -> Membership:
+    """An operator adds a member or changes a role in the admin: the last owner stays,
+    and the change is audited with the operator's name."""
+    membership = (
+        Membership.objects.unscoped().filter(pk=args.membership_id).first()  # operators
+        if args.membership_id
+        else None
+    )
+    previous = membership.role if membership else ""
+    demoted = membership is not None and previous == Role.OWNER and args.role != Role.OWNER
+    if demoted and membership is not None and not membership.has_other_owners():
+        raise errors.conflict(_LAST_OWNER)
+    if membership is None:
+        membership = Membership.objects.create(
+            organization_id=args.organization_id, user_id=args.user_id, role=args.role
+        )
+    else:
+        membership.role = args.role
+        membership.save(update_fields=["role"])
+    audit(
+        organization_id=membership.organization_id,
+        action=AuditAction.MEMBER_UPDATE_ROLE if previous else AuditAction.MEMBER_ADD,
+        actor=actor,
+        target=User.objects.get(pk=membership.user_id).email,
+        previous=previous,
+        role=str(args.role),
+    )
+    return membership
+
+
+@mutation("memberships.remove_by_operator", internal=True)
+def membership_remove_by_operator(*, actor: System, args: OperatorRemoval) -> None:
+    """An operator removes a member in the admin: never the last owner; audited."""
+    membership = Membership.objects.unscoped().select_related("user").get(pk=args.membership_id)
+    if membership.role == Role.OWNER and not membership.has_other_owners():
+        raise errors.conflict(_LAST_OWNER)
+    membership.delete()
+    audit(
+        organization_id=membership.organization_id,
+        action=AuditAction.MEMBER_REMOVE,
+        actor=actor,
+        target=membership.user.email,
+    )
+
+
+_LAST_OWNER = "This is the organization's last owner. Make someone else an owner first."
+
+
 # --- invitations ----------------------------------------------------------------------------
 
 
-def _seats_left(organization_id: int) -> int | None:
-    limit = member_limit(organization_id)
-    return None if limit is None else limit - queries.seats_used(organization_id)
+def _send_invitation(invitation: Invitation, token: str) -> None:
+    transaction.on_commit(lambda: emails.send_invitation(invitation.pk, token))
 
 
-def _send_invitation(request: HttpRequest | None, invitation: Invitation, token: str) -> None:
-    transaction.on_commit(lambda: emails.send_invitation(request, invitation.pk, token))
-
-
-@audit_refusals(AuditAction.INVITATION_CREATE)
-@mutation
-def invitation_create(
-    *, actor: Actor, request: HttpRequest | None, email: str, role: Role
-) -> tuple[Invitation, str]:
-    """Permission: member.invite (and the plan's capability). Returns the invitation and
-    its token (only ever sent by email). The seat check and the insert are one
-    SERIALIZABLE transaction, so two invitations cannot both take the last seat."""
+@mutation(
+    "invitations.create",
+    permission="member.invite",
+    output=InvitationOut,
+    audit=AuditAction.INVITATION_CREATE,
+)
+def invitation_create(*, actor: Actor, args: InvitationCreate) -> Invitation:
+    """Emails a link (its token is stored only hashed). The seat check and the insert are
+    one SERIALIZABLE transaction, so two invitations cannot both take the last seat."""
     _require_team_mode()
-    require_app_permission(actor, "member.invite")
-    address = normalize_email(email)
-    if Role(role).rank > actor.role.rank:
+    address = args.email
+    if args.role.rank > actor.role.rank:
         raise errors.forbidden("You cannot invite someone with a role above your own.")
     if Membership.objects.for_actor(actor).filter(user__email__iexact=address).exists():
         raise errors.conflict(f"{address} is already a member.")
     pending = Invitation.objects.for_actor(actor).filter(
         email__iexact=address, accepted_at=None, declined_at=None, revoked_at=None
     )
-    live = pending.filter(expires_at__gt=timezone.now())
-    if live.exists():
+    if pending.filter(expires_at__gt=timezone.now()).exists():
         raise errors.conflict(f"{address} already has a pending invitation. Resend it instead.")
     pending.update(revoked_at=timezone.now())  # an expired one gives way to the new one
-    seats = _seats_left(actor.organization_id)
-    if seats is not None and seats <= 0:
-        current, upgrade = plan_names(actor.organization_id)
-        raise errors.plan_limit(
-            f"The {current} plan's seats are all taken (members and pending invitations). "
-            f"Upgrade to {upgrade} to invite more people."
-        )
+    require_within_limit(actor, SEATS, used=seats_used(actor.organization_id))
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     invitation = Invitation.objects.create(
         organization_id=actor.organization_id,
         email=address,
-        role=role,
+        role=args.role,
         token_hash=_hash_token(token),
         invited_by_id=actor.user_id,
         expires_at=now + timedelta(days=settings.INVITATION_TTL_DAYS),
@@ -304,23 +367,23 @@ def invitation_create(
         action=AuditAction.INVITATION_CREATE,
         actor=actor,
         target=address,
-        request=request,
-        role=str(role),
+        role=str(args.role),
     )
-    _send_invitation(request, invitation, token)
-    return invitation, token
+    _send_invitation(invitation, token)
+    return invitation
 
 
-@audit_refusals(AuditAction.INVITATION_RESEND)
-@mutation
-def invitation_resend(
-    *, actor: Actor, request: HttpRequest | None, invitation_id: int
-) -> tuple[Invitation, str]:
-    """Permission: member.invite. A new link (the old one stops working) and a fresh
-    expiry. Rate limited per organization."""
+@mutation(
+    "invitations.resend",
+    permission="member.invite",
+    output=InvitationOut,
+    audit=AuditAction.INVITATION_RESEND,
+)
+def invitation_resend(*, actor: Actor, args: InvitationTarget) -> Invitation:
+    """A new link (the old one stops working) and a fresh expiry. Rate limited per
+    organization."""
     _require_team_mode()
-    require_app_permission(actor, "member.invite")
-    invitation = _invitation(actor, invitation_id)
+    invitation = _invitation(actor, args.invitation_id)
     if not invitation.is_pending:
         raise errors.conflict("This invitation is no longer pending.")
     hour_ago = timezone.now() - timedelta(hours=1)
@@ -339,16 +402,18 @@ def invitation_resend(
         actor=actor,
         target=invitation.email,
     )
-    _send_invitation(request, invitation, token)
-    return invitation, token
+    _send_invitation(invitation, token)
+    return invitation
 
 
-@audit_refusals(AuditAction.INVITATION_REVOKE)
-@mutation
-def invitation_revoke(*, actor: Actor, invitation_id: int) -> Invitation:
-    """Permission: invitation.cancel."""
-    require_app_permission(actor, "invitation.cancel")
-    invitation = _invitation(actor, invitation_id)
+@mutation(
+    "invitations.revoke",
+    permission="invitation.cancel",
+    output=InvitationOut,
+    audit=AuditAction.INVITATION_REVOKE,
+)
+def invitation_revoke(*, actor: Actor, args: InvitationTarget) -> Invitation:
+    invitation = _invitation(actor, args.invitation_id)
     if not invitation.is_pending:
         raise errors.conflict("This invitation is no longer pending.")
     invitation.revoked_at = timezone.now()
@@ -387,12 +452,13 @@ def invitation_problem(invitation: Invitation | None) -> str | None:
     return None
 
 
-def _pending_for(user: User, token: str) -> Invitation:
+def _pending_for(person: Person, token: str) -> Invitation:
     invitation = invitation_by_token(token)
     problem = invitation_problem(invitation)
     if problem is not None or invitation is None:
         raise errors.conflict(problem or "Invalid invitation.")
-    if normalize_email(user.email) != normalize_email(invitation.email):
+    user = User.objects.get(pk=person.user_id)
+    if user.email.lower() != invitation.email.lower():
         raise errors.forbidden(
             f"This invitation was sent to {invitation.email}, and you are signed in as "
             f"{user.email}."
@@ -400,39 +466,128 @@ def _pending_for(user: User, token: str) -> Invitation:
     return invitation
 
 
-@mutation
-def invitation_accept(*, user: User, token: str) -> Membership:
+@mutation("invitations.accept", personal=True, output=MemberOut)
+def invitation_accept(*, actor: Person, args: InvitationToken) -> Membership:
     """The invited person joins, with the invited role. The invitation is single-use and
     bound to the invited address."""
     _require_team_mode()
-    invitation = _pending_for(user, token)
-    if Membership.objects.for_organization(invitation.organization_id).filter(user=user).exists():
+    invitation = _pending_for(actor, args.token)
+    organization_id = invitation.organization_id
+    if Membership.objects.for_organization(organization_id).filter(user_id=actor.user_id).exists():
         raise errors.conflict("You are already a member of this organization.")
     membership = Membership.objects.create(
-        organization_id=invitation.organization_id, user=user, role=invitation.role
+        organization_id=organization_id, user_id=actor.user_id, role=invitation.role
     )
     invitation.accepted_at = timezone.now()
-    invitation.accepted_by = user
+    invitation.accepted_by_id = actor.user_id
     invitation.save(update_fields=["accepted_at", "accepted_by"])
     audit(
-        organization_id=invitation.organization_id,
+        organization_id=organization_id,
         action=AuditAction.INVITATION_ACCEPT,
-        actor=actor_for_membership(membership),
-        target=user.email,
+        actor=actor,
+        target=membership.user.email,
         role=invitation.role,
     )
     return membership
 
 
-@mutation
-def invitation_decline(*, user: User, token: str) -> Invitation:
-    invitation = _pending_for(user, token)
+@mutation("invitations.decline", personal=True)
+def invitation_decline(*, actor: Person, args: InvitationToken) -> None:
+    invitation = _pending_for(actor, args.token)
     invitation.declined_at = timezone.now()
     invitation.save(update_fields=["declined_at"])
     audit(
         organization_id=invitation.organization_id,
         action=AuditAction.INVITATION_DECLINE,
         actor=None,
-        target=user.email,
+        target=User.objects.get(pk=actor.user_id).email,
     )
-    return invitation
+
+
+# --- API keys -------------------------------------------------------------------------------
+
+
+@mutation(
+    "api_keys.create",
+    permission="api_keys.manage",
+    step_up="api_keys.create",
+    output=ApiKeyCreatedOut,
+    audit=AuditAction.API_KEY_CREATE,
+)
+def api_key_create(*, actor: Actor, args: ApiKeyCreate) -> ApiKeyCreatedOut:
+    """Step-up level 2. Returns the key and its secret (the only time it is available).
+    Its permissions are a subset of the creator's; it acts with them ∩ the creator's
+    current role, and stops working when the creator leaves."""
+    if actor.api_key_id is not None:
+        raise errors.forbidden("API keys cannot create API keys.")
+    unknown = sorted(set(args.permissions) - set(CATALOGUE))
+    if unknown:
+        raise errors.invalid_input(
+            fields={"permissions": [f"Unknown permissions: {', '.join(unknown)}."]}
+        )
+    beyond = sorted(set(args.permissions) - set(role_permissions(actor.role)))
+    if beyond:
+        raise errors.forbidden(
+            f"You cannot give a key permissions you do not have: {', '.join(beyond)}."
+        )
+    expires_at = (
+        timezone.now() + timedelta(days=args.expires_in_days) if args.expires_in_days else None
+    )
+    key, secret = api_key_issue(
+        organization_id=actor.organization_id,
+        name=args.name,
+        permissions=args.permissions,
+        created_by_id=_person(actor),
+        expires_at=expires_at,
+    )
+    audit(
+        organization_id=actor.organization_id,
+        action=AuditAction.API_KEY_CREATE,
+        actor=actor,
+        target=f"{key.name} ({key.prefix})",
+        permissions=key.permissions,
+    )
+    return ApiKeyCreatedOut(key=ApiKeyOut.model_validate(key), secret=secret)
+
+
+def api_key_issue(
+    *,
+    organization_id: int,
+    name: str,
+    permissions: list[str],
+    created_by_id: int,
+    expires_at: datetime | None = None,
+) -> tuple[ApiKey, str]:
+    """Internal (no permission check): store a new key, return it and its secret."""
+    prefix = secrets.token_hex(4)
+    raw_key = f"{KEY_PREFIX}{prefix}_{secrets.token_urlsafe(32)}"
+    key = ApiKey.objects.create(
+        organization_id=organization_id,
+        name=name,
+        prefix=prefix,
+        key_hash=hash_key(raw_key),
+        permissions=sorted(set(permissions)),
+        created_by_id=created_by_id,
+        expires_at=expires_at,
+    )
+    return key, raw_key
+
+
+@mutation(
+    "api_keys.revoke",
+    permission="api_keys.manage",
+    output=ApiKeyOut,
+    audit=AuditAction.API_KEY_REVOKE,
+)
+def api_key_revoke(*, actor: Actor, args: ApiKeyTarget) -> ApiKey:
+    key = get_for_actor(ApiKey, args.key_id, actor, message="There is no such API key.")
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+        audit(
+            organization_id=actor.organization_id,
+            action=AuditAction.API_KEY_REVOKE,
+            actor=actor,
+            target=f"{key.name} ({key.prefix})",
+        )
+    return key

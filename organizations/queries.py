@@ -1,19 +1,28 @@
-"""Reads of the organizations domain. Each begins with its permission check and reads
-the actor's organization only."""
+"""Reads of the organizations domain, registered with the kernel. Each reads the actor's
+organization only (or, for personal ones, the person's own memberships)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import QuerySet
+from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
 from accounts.models import User
-from kernel.actor import Actor, AuthMethod
-from kernel.guard import require_app_permission
+from kernel.actor import Actor, AuthMethod, Person
+from kernel.functions import query
 from kernel.permissions import CATALOGUE, ROLE_RANK, Role, role_permissions
-from kernel.text import storable_or_error
-from organizations.models import AuditEvent, Invitation, Membership, Organization
+from organizations.models import ApiKey, AuditEvent, Invitation, Membership, Organization
+from organizations.schemas import (
+    ActorContextOut,
+    ApiKeyOut,
+    AuditFilters,
+    AuditPageOut,
+    InvitationOut,
+    MemberOut,
+    MyOrganizationOut,
+    OrganizationOut,
+)
 
 AUDIT_PAGE_SIZE = 50
 
@@ -27,23 +36,20 @@ class ActorContext:
     auth_method: AuthMethod
 
 
+@query("me.get", permission="organization.read", output=ActorContextOut)
 def actor_context_get(*, actor: Actor) -> ActorContext:
-    """Who the actor is, where, and what they may do.
-
-    Permission: organization.read. Tenancy: the actor's own organization only.
-    """
-    require_app_permission(actor, "organization.read")
+    """Who the actor is, where, and what they may do (an API key: its scopes within its
+    creator's current role). Tenancy: the actor's own organization only."""
     organization = Organization.objects.get(pk=actor.organization_id)
     user = User.objects.filter(pk=actor.user_id).first() if actor.user_id else None
     permissions = role_permissions(actor.role)
-    if actor.permission_limit is not None:
-        permissions = [p for p in permissions if p in actor.permission_limit]
+    if actor.scopes is not None:
+        permissions = [p for p in permissions if p in actor.scopes]
     return ActorContext(user, organization, actor.role, permissions, actor.auth_method)
 
 
+@query("organization.get", permission="organization.read", output=OrganizationOut)
 def organization_get(*, actor: Actor) -> Organization:
-    """Permission: organization.read."""
-    require_app_permission(actor, "organization.read")
     return Organization.objects.get(pk=actor.organization_id)
 
 
@@ -53,41 +59,62 @@ class MyOrganization:
     role: Role
 
 
-def organizations_of_user(user: User) -> list[MyOrganization]:
-    """The organizations a signed-in user belongs to (their own memberships only)."""
+@query("organizations.mine", personal=True, output=list[MyOrganizationOut])
+def organizations_of_user(*, actor: Person) -> list[MyOrganization]:
+    """The organizations the signed-in person belongs to, by name."""
+    return my_organizations(actor.user_id)
+
+
+def my_organizations(user_id: int) -> list[MyOrganization]:
+    """Internal: a user's own memberships (keyed by the user, never another's)."""
     memberships = (
-        Membership.objects.unscoped()  # keyed by the user: never another user's rows
-        .filter(user=user)
+        Membership.objects.unscoped()
+        .filter(user_id=user_id)
         .select_related("organization")
         .order_by("organization__name")
     )
     return [MyOrganization(m.organization, Role(m.role)) for m in memberships]
 
 
-def member_list(*, actor: Actor) -> list[Membership]:
-    """Permission: member.read. Owners first, then by email."""
-    require_app_permission(actor, "member.read")
-    members = Membership.objects.for_actor(actor).select_related("user")
+def members_of(organization_id: int) -> list[Membership]:
+    """Internal: owners first, then by email."""
+    members = Membership.objects.for_organization(organization_id).select_related("user")
     return sorted(members, key=lambda m: (-ROLE_RANK[Role(m.role)], m.user.email))
 
 
+@query(
+    "members.list",
+    permission="member.read",
+    output=list[MemberOut],
+    reads=(Membership, User),
+    live=True,
+    varies_by="permissions",
+)
+def member_list(*, actor: Actor) -> list[Membership]:
+    """Owners first, then by email."""
+    return members_of(actor.organization_id)
+
+
 def seats_used(organization_id: int) -> int:
-    """Internal: what the plan's member limit counts: members plus pending invitations
-    that have not expired."""
+    """Internal: what the member limit counts: members plus pending invitations that have
+    not expired."""
     return (
         Membership.objects.for_organization(organization_id).count()
-        + Invitation.objects.for_organization(organization_id)
-        .filter(accepted_at=None, declined_at=None, revoked_at=None, expires_at__gt=timezone.now())
-        .count()
+        + pending_invitations(organization_id).filter(expires_at__gt=timezone.now()).count()
     )
 
 
+def pending_invitations(organization_id: int) -> QuerySet[Invitation]:
+    return Invitation.objects.for_organization(organization_id).filter(
+        accepted_at=None, declined_at=None, revoked_at=None
+    )
+
+
+@query("invitations.list", permission="invitation.read", output=list[InvitationOut])
 def invitation_list(*, actor: Actor) -> QuerySet[Invitation]:
-    """Permission: invitation.read. Pending invitations, newest first."""
-    require_app_permission(actor, "invitation.read")
+    """Pending invitations, newest first."""
     return (
-        Invitation.objects.for_actor(actor)
-        .filter(accepted_at=None, declined_at=None, revoked_at=None)
+        pending_invitations(actor.organization_id)
         .select_related("invited_by")
         .order_by("-created_at")
     )
@@ -99,27 +126,31 @@ class AuditPage:
     next_before: int | None
 
 
-def audit_list(
-    *,
-    actor: Actor,
-    action: str | None = None,
-    result: str | None = None,
-    before: int | None = None,
-    limit: int = AUDIT_PAGE_SIZE,
-) -> AuditPage:
-    """Permission: audit.read. Newest first; `before` is the cursor (an event id)."""
-    require_app_permission(actor, "audit.read")
+@query("audit.list", permission="audit.read", output=AuditPageOut)
+def audit_list(*, actor: Actor, args: AuditFilters) -> AuditPage:
+    """Newest first, a page of 50; `before` is the cursor (an event id)."""
     events = AuditEvent.objects.for_actor(actor).order_by("-id")
-    if action:
-        events = events.filter(action=storable_or_error(action, "action"))
-    if result:
-        events = events.filter(result=storable_or_error(result, "result"))
-    if before is not None:
-        events = events.filter(id__lt=before)
-    page = list(events[: limit + 1])
-    more = len(page) > limit
-    page = page[:limit]
+    if args.action:
+        events = events.filter(action=args.action)
+    if args.result:
+        events = events.filter(result=args.result)
+    if args.before is not None:
+        events = events.filter(id__lt=args.before)
+    page = list(events[: AUDIT_PAGE_SIZE + 1])
+    more = len(page) > AUDIT_PAGE_SIZE
+    page = page[:AUDIT_PAGE_SIZE]
     return AuditPage(page, page[-1].pk if more and page else None)
+
+
+@query("api_keys.list", permission="api_keys.manage", output=list[ApiKeyOut])
+def api_key_list(*, actor: Actor) -> list[ApiKey]:
+    """Newest first, revoked ones included; each says whether its creator is still a
+    member (if not, the key no longer works)."""
+    members = set(Membership.objects.for_actor(actor).values_list("user_id", flat=True))
+    keys = list(ApiKey.objects.for_actor(actor).order_by("-created_at"))
+    for key in keys:
+        key.creator_is_member = key.created_by_id in members  # type: ignore[attr-defined]
+    return keys
 
 
 def permission_matrix() -> list[tuple[str, str, list[bool]]]:
@@ -129,3 +160,25 @@ def permission_matrix() -> list[tuple[str, str, list[bool]]]:
         (name, entry.description, [role in entry.roles for role in roles])
         for name, entry in CATALOGUE.items()
     ]
+
+
+def organizations_blocking_deletion(user_id: int) -> list[Organization]:
+    """Internal: organizations where the user is the only owner and others are members."""
+    owned = Membership.objects.unscoped().filter(user_id=user_id, role=Role.OWNER)  # their own
+    return list(
+        Organization.objects.filter(pk__in=owned.values("organization_id"))
+        .annotate(
+            owners=Count("memberships", filter=Q(memberships__role=Role.OWNER)),
+            members=Count("memberships"),
+        )
+        .filter(owners=1, members__gt=1)
+        .order_by("name")
+    )
+
+
+def solo_organizations(user_id: int) -> list[int]:
+    """Internal: the organizations only this user belongs to."""
+    solo = Organization.objects.annotate(members=Count("memberships")).filter(
+        members=1, memberships__user_id=user_id
+    )
+    return list(solo.values_list("pk", flat=True))

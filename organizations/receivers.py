@@ -1,3 +1,7 @@
+"""organizations reacts to accounts: a new user gets an organization; step-ups for an
+organization's sensitive actions appear in its audit log; an account is deleted only
+when it orphans no organization with other members."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,12 +11,15 @@ from django.dispatch import receiver
 from django.http import HttpRequest
 
 from accounts.models import User
-from accounts.stepup import step_up_attempted
+from accounts.signals import account_deleting, account_deletion_blockers, step_up_attempted
+from kernel import actors
+from kernel.actor import Person
+from kernel.door import call
 from kernel.errors import AppError
-from organizations.actors import ACTIVE_ORGANIZATION_SESSION_KEY, actor_in_organization
 from organizations.audit import AuditAction, audit
-from organizations.models import AuditEvent
+from organizations.models import AuditEvent, Organization
 from organizations.mutations import personal_organization_create
+from organizations.queries import organizations_blocking_deletion, solo_organizations
 
 
 @receiver(user_signed_up)
@@ -20,9 +27,9 @@ def create_personal_organization(
     sender: Any, request: HttpRequest | None, user: User, **kwargs: Any
 ) -> None:
     """Every new user starts in an organization of their own, made active."""
-    organization = personal_organization_create(user=user)
+    organization = call(personal_organization_create, Person(user.pk))
     if request is not None and hasattr(request, "session"):
-        request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = organization.pk
+        actors.set_active_organization(request, organization.id)
 
 
 @receiver(step_up_attempted)
@@ -36,9 +43,8 @@ def audit_organization_step_up(
     success: bool,
     **kwargs: Any,
 ) -> None:
-    """Step-ups for an organization's sensitive actions appear in its audit log."""
     try:
-        actor = actor_in_organization(user, organization_id)
+        actor = actors.resolve(request, organization_id=organization_id)
     except AppError:
         return  # not a member (any more): nothing to record in that organization
     audit(
@@ -47,6 +53,18 @@ def audit_organization_step_up(
         actor=actor,
         result=AuditEvent.Result.SUCCESS if success else AuditEvent.Result.FAILURE,
         target=action,
-        request=request,
         method=method,
     )
+
+
+@receiver(account_deletion_blockers)
+def only_owner_of_a_shared_organization(sender: Any, user: User, **kwargs: Any) -> list[str]:
+    return [organization.name for organization in organizations_blocking_deletion(user.pk)]
+
+
+@receiver(account_deleting)
+def delete_solo_organizations(sender: Any, user: User, **kwargs: Any) -> list[int]:
+    """Inside the account's deletion: the organizations only this user belongs to go too."""
+    solo = solo_organizations(user.pk)
+    Organization.objects.filter(pk__in=solo).delete()
+    return solo

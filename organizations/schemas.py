@@ -1,68 +1,67 @@
+"""Inputs and outputs of the organizations domain's functions: one model per function,
+used by its pages, its API operations and the socket alike."""
+
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from ninja import Schema
-from pydantic import EmailStr
+from django.db import models
+from pydantic import BaseModel, ConfigDict, Field
 
+from kernel.inputs import Email, Input, Name
+from kernel.outcomes import Outcome
 from kernel.permissions import Role
-from organizations.validation import OrganizationName
+from organizations.audit import AuditAction
+
+NAME_MIN, NAME_MAX = 2, 64
+OrganizationName = Annotated[str, Name(min_length=NAME_MIN, max_length=NAME_MAX)]
+KEY_NAME_MAX = 64
 
 
-class UserOut(Schema):
+class Output(BaseModel):
+    """Outputs read model instances by attribute."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+# --- outputs ----------------------------------------------------------------------------------
+
+
+class UserOut(Output):
     id: int
     email: str
     name: str
 
 
-class OrganizationOut(Schema):
+class OrganizationOut(Output):
     id: int
     name: str
     slug: str
 
 
-class MyOrganizationOut(Schema):
+class MyOrganizationOut(Output):
     organization: OrganizationOut
     role: Role
 
 
-class ActorContextOut(Schema):
+class ActorContextOut(Output):
     user: UserOut | None
     organization: OrganizationOut
-    role: str
+    role: Role
     permissions: list[str]
     auth_method: str
 
 
-class OrganizationIn(Schema):
-    name: OrganizationName
-
-
-class OrganizationDeleteIn(Schema):
-    confirm_name: str
-
-
-class TransferIn(Schema):
-    membership_id: int
-
-
-class MemberOut(Schema):
+class MemberOut(Output):
     id: int
+    organization_id: int
     user: UserOut
     role: Role
     created_at: datetime
 
 
-class MemberRoleIn(Schema):
-    role: Role
-
-
-class InvitationIn(Schema):
-    email: EmailStr
-    role: Role = Role.MEMBER
-
-
-class InvitationOut(Schema):
+class InvitationOut(Output):
     id: int
     email: str
     role: Role
@@ -70,11 +69,7 @@ class InvitationOut(Schema):
     expires_at: datetime
 
 
-class TokenIn(Schema):
-    token: str
-
-
-class AuditEventOut(Schema):
+class AuditEventOut(Output):
     id: int
     actor_label: str
     action: str
@@ -84,6 +79,105 @@ class AuditEventOut(Schema):
     detail: dict[str, object]
 
 
-class AuditPageOut(Schema):
+class AuditPageOut(Output):
     events: list[AuditEventOut]
-    next_before: int | None
+    next_before: int | None = Field(description="Pass as `before` for older events")
+
+
+class ApiKeyOut(Output):
+    id: int
+    name: str
+    prefix: str
+    permissions: list[str]
+    created_at: datetime
+    expires_at: datetime | None
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+    creator_is_member: bool = True
+    """False once the person who created it left: the key no longer works."""
+
+
+class ApiKeyCreatedOut(Output):
+    key: ApiKeyOut
+    secret: str = Field(description="The key itself: shown this once, never stored")
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+class OrganizationCreate(Input):
+    name: OrganizationName
+
+
+class OrganizationRename(Input):
+    name: OrganizationName
+
+
+class OrganizationDelete(Input):
+    confirm_name: str = Field(description="The organization's name, typed to confirm")
+
+
+class Transfer(Input):
+    membership_id: int
+
+
+class MemberTarget(Input):
+    membership_id: int
+
+
+class MemberRole(Input):
+    membership_id: int
+    role: Role
+
+
+class InvitationCreate(Input):
+    email: Email
+    role: Role = Role.MEMBER
+
+
+class InvitationTarget(Input):
+    invitation_id: int
+
+
+class InvitationToken(Input):
+    token: str = Field(max_length=200)
+
+
+class AuditFilters(Input):
+    action: AuditAction | None = None
+    result: Outcome | None = None
+    before: int | None = Field(None, ge=1, description="An event id: older events only")
+
+
+class KeyLifetime(models.IntegerChoices):
+    NEVER = 0, "Never"
+    MONTH = 30, "In 30 days"
+    QUARTER = 90, "In 90 days"
+    YEAR = 365, "In a year"
+
+
+class ApiKeyCreate(Input):
+    name: Annotated[str, Name(max_length=KEY_NAME_MAX)]
+    permissions: list[str] = Field(
+        default_factory=list,
+        min_length=1,
+        validate_default=True,  # none ticked is "choose at least one", not a key without any
+        description="A subset of the creator's",
+    )
+    expires_in_days: KeyLifetime = KeyLifetime.QUARTER
+
+
+class ApiKeyTarget(Input):
+    key_id: int
+
+
+class OperatorMembership(Input):
+    membership_id: int | None = None
+    """None: a new membership of `user_id` in `organization_id`."""
+    organization_id: int
+    user_id: int
+    role: Role
+
+
+class OperatorRemoval(Input):
+    membership_id: int

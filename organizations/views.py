@@ -1,287 +1,181 @@
-"""Organization pages: thin transports over queries and mutations (forms work without JS)."""
+"""Organization pages: thin transports over the registered functions. Forms work without
+JavaScript; refusals show on the form with what was typed (kernel/pages.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import timedelta
+from collections.abc import Mapping
 from typing import Any
 
 from django.contrib import messages
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
-from django.views.decorators.http import require_http_methods, require_POST
+from django.utils.decorators import method_decorator
+from django.views.decorators.http import require_POST
 
 from accounts.models import User
-from accounts.views import step_up_required
-from kernel import errors
-from kernel.actor import Actor
-from kernel.errors import AppError, ErrorCode
-from kernel.guard import resolve_actor
+from kernel import actors
+from kernel.door import call
+from kernel.pages import ActionView, Form, FormView, filtered, step_up_first
 from kernel.permissions import CATALOGUE, Role, role_permissions
 from organizations import mutations, queries
-from organizations.actors import ACTIVE_ORGANIZATION_SESSION_KEY, actor_in_organization
-from organizations.api_keys import api_key_create, api_key_list, api_key_revoke
-from organizations.audit import AuditAction
-
-# Not form errors: these render the error page with their status.
-PAGE_ERRORS = (ErrorCode.NOT_FOUND, ErrorCode.FORBIDDEN)
-
-
-def _actor(request: HttpRequest) -> Actor:
-    return resolve_actor(request)
-
-
-def _user(request: HttpRequest) -> User:
-    assert isinstance(request.user, User)  # behind login_required
-    return request.user
-
-
-def _attempt(
-    request: HttpRequest, action: Callable[[], Any], success: str, back: str
-) -> HttpResponse:
-    """Run one mutation for a form: a message either way, then back to the page.
-    `not_found` and `forbidden` are not form errors: they render the error page."""
-    try:
-        action()
-    except AppError as error:
-        if error.code in PAGE_ERRORS:
-            raise
-        messages.error(request, error.message)
-    else:
-        messages.success(request, success)
-    return redirect(back)
-
-
-def _int(value: str | None, field: str) -> int:
-    try:
-        return int(value or "")
-    except ValueError:
-        raise errors.invalid_input(fields={field: ["A number is required."]}) from None
-
-
-def _role(value: str | None) -> Role:
-    try:
-        return Role(value or "")
-    except ValueError:
-        raise errors.invalid_input(fields={"role": ["Choose a role."]}) from None
-
+from organizations.schemas import KeyLifetime
 
 # --- organizations ---------------------------------------------------------------------------
 
 
-@login_required
 @require_POST
 def switch(request: HttpRequest) -> HttpResponse:
-    organization_id = _int(request.POST.get("organization_id"), "organization_id")
-    actor = actor_in_organization(request.user, organization_id)  # not_found unless a member
-    request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = actor.organization_id
+    """Act in another of the person's organizations (session state, not a function)."""
+    organization_id = request.POST.get("organization_id", "")
+    if not organization_id.isdigit():
+        messages.error(request, "Choose an organization.")
+        return redirect("organization_settings")
+    actor = actors.resolve(request, organization_id=int(organization_id))  # not_found unless member
+    actors.set_active_organization(request, actor.organization_id)
     return redirect("organization_members")
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def create(request: HttpRequest) -> HttpResponse:
-    if request.method == "POST":
-        try:
-            organization = mutations.organization_create(
-                user=_user(request), name=request.POST.get("name", "")
-            )
-        except AppError as error:
-            if error.code in PAGE_ERRORS:
-                raise
-            return render(
-                request,
-                "organizations/create.html",
-                {"error": error, "name": request.POST.get("name", "")},
-                status=error.status,
-            )
-        request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = organization.pk
-        messages.success(request, f"{organization.name} is ready. Invite your team.")
+class CreatePage(FormView):
+    function = mutations.organization_create
+    template_name = "organizations/create.html"
+
+    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        actors.resolve_person(request)  # signed in, or off to sign in
+        return {"team_mode": mutations.is_team_mode()}
+
+    def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
+        actors.set_active_organization(request, value.id)
+        messages.success(request, f"{value.name} is ready. Invite your team.")
         return redirect("organization_members")
-    return render(request, "organizations/create.html", {"team_mode": mutations.is_team_mode()})
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def settings_page(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
-    organization = queries.organization_get(actor=actor)
-    error = None
-    if request.method == "POST":
-        try:
-            mutations.organization_rename(actor=actor, name=request.POST.get("name", ""))
-        except AppError as failure:
-            if failure.code in PAGE_ERRORS:
-                raise
-            error = failure
-        else:
-            messages.success(request, "Saved.")
-            return redirect("organization_settings")
-    return render(
-        request,
-        "organizations/settings.html",
-        {
-            "organization": organization,
-            "error": error,
-            "organizations": queries.organizations_of_user(_user(request)),
+class SettingsPage(FormView):
+    function = mutations.organization_rename
+    template_name = "organizations/settings.html"
+    success_message = "Saved."
+
+    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "organization": call(queries.organization_get, request),
+            "organizations": call(queries.organizations_of_user, request),
             "team_mode": mutations.is_team_mode(),
-        },
-        status=error.status if error else 200,
-    )
+        }
+
+    def initial(
+        self, request: HttpRequest, page: Mapping[str, Any], **kwargs: Any
+    ) -> Mapping[str, Any]:
+        return {"name": page["organization"].name}
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-@step_up_required("organization.delete")
-def delete(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
-    organization = queries.organization_get(actor=actor)
-    if request.method == "POST":
-        try:
-            mutations.organization_delete(
-                actor=actor, request=request, confirm_name=request.POST.get("confirm_name", "")
-            )
-        except AppError as error:
-            if error.code in PAGE_ERRORS:
-                raise
-            details = [message for field in error.fields.values() for message in field]
-            messages.error(request, " ".join([error.message, *details]))
-            return redirect("organization_delete")
-        request.session.pop(ACTIVE_ORGANIZATION_SESSION_KEY, None)
-        messages.success(request, f"{organization.name} and all its data were deleted.")
+@method_decorator(step_up_first("organization.delete"), name="dispatch")
+class DeletePage(FormView):
+    function = mutations.organization_delete
+    template_name = "organizations/delete.html"
+
+    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {"organization": call(queries.organization_get, request)}
+
+    def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
+        actors.set_active_organization(request, None)
+        messages.success(request, "The organization and all its data were deleted.")
         return redirect("landing")
-    return render(request, "organizations/delete.html", {"organization": organization})
 
 
 # --- members and invitations -------------------------------------------------------------------
 
 
-@login_required
-def members(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
-    can_see_invitations = actor.role in (Role.OWNER, Role.ADMIN)
-    return render(
-        request,
-        "organizations/members.html",
-        {
-            "organization": queries.organization_get(actor=actor),
-            "members": queries.member_list(actor=actor),
-            "invitations": queries.invitation_list(actor=actor) if can_see_invitations else [],
+class MembersPage(FormView):
+    """The members, their roles, pending invitations, and the invitation form."""
+
+    function = mutations.invitation_create
+    template_name = "organizations/members.html"
+
+    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        actor = actors.resolve(request)
+        can_see_invitations = actor.role in (Role.OWNER, Role.ADMIN)
+        return {
+            "organization": call(queries.organization_get, request),
+            "members": call(queries.member_list, request),
+            "invitations": call(queries.invitation_list, request) if can_see_invitations else [],
             "roles": [role for role in Role if role.rank <= actor.role.rank],
             "all_roles": list(Role),
             "matrix": queries.permission_matrix(),
             "team_mode": mutations.is_team_mode(),
-        },
-    )
+        }
 
+    def initial(
+        self, request: HttpRequest, page: Mapping[str, Any], **kwargs: Any
+    ) -> Mapping[str, Any]:
+        return {"role": Role.MEMBER.value}
 
-@login_required
-@require_POST
-def member_role(request: HttpRequest, membership_id: int) -> HttpResponse:
-    actor = _actor(request)
-    return _attempt(
-        request,
-        lambda: mutations.member_update_role(
-            actor=actor, membership_id=membership_id, role=_role(request.POST.get("role"))
-        ),
-        "Role changed.",
-        "organization_members",
-    )
-
-
-@login_required
-@require_POST
-def member_remove(request: HttpRequest, membership_id: int) -> HttpResponse:
-    actor = _actor(request)
-    return _attempt(
-        request,
-        lambda: mutations.member_remove(actor=actor, membership_id=membership_id),
-        "Member removed.",
-        "organization_members",
-    )
-
-
-@login_required
-@require_POST
-def leave(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
-    try:
-        mutations.member_leave(actor=actor)
-    except AppError as error:
-        messages.error(request, error.message)
+    def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
+        messages.success(request, f"Invitation sent to {value.email}.")
         return redirect("organization_members")
-    request.session.pop(ACTIVE_ORGANIZATION_SESSION_KEY, None)
-    messages.success(request, "You left the organization.")
-    return redirect("landing")
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-@step_up_required("organization.transfer")
-def transfer(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
-    if request.method == "POST":
-        membership_id = _int(request.POST.get("membership_id"), "membership_id")
-        return _attempt(
-            request,
-            lambda: mutations.ownership_transfer(
-                actor=actor, request=request, membership_id=membership_id
-            ),
-            "Ownership transferred. You are now an admin.",
-            "organization_members",
-        )
-    others = [m for m in queries.member_list(actor=actor) if m.user_id != actor.user_id]
-    return render(request, "organizations/transfer.html", {"members": others})
+class MemberRole(ActionView):
+    function = mutations.member_update_role
+    success_message = "Role changed."
+    back = "organization_members"
+
+    def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {"membership_id": kwargs["membership_id"]}
 
 
-@login_required
-@require_POST
-def invite(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
-    email = request.POST.get("email", "")
-    return _attempt(
-        request,
-        lambda: mutations.invitation_create(
-            actor=actor, request=request, email=email, role=_role(request.POST.get("role"))
-        ),
-        f"Invitation sent to {email.strip()}.",
-        "organization_members",
-    )
+class MemberRemove(ActionView):
+    function = mutations.member_remove
+    success_message = "Member removed."
+    back = "organization_members"
+
+    def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {"membership_id": kwargs["membership_id"]}
 
 
-@login_required
-@require_POST
-def invitation_revoke(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    actor = _actor(request)
-    return _attempt(
-        request,
-        lambda: mutations.invitation_revoke(actor=actor, invitation_id=invitation_id),
-        "Invitation revoked.",
-        "organization_members",
-    )
+class Leave(ActionView):
+    function = mutations.member_leave
+    back = "organization_members"
+
+    def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
+        actors.set_active_organization(request, None)
+        messages.success(request, "You left the organization.")
+        return redirect("landing")
 
 
-@login_required
-@require_POST
-def invitation_resend(request: HttpRequest, invitation_id: int) -> HttpResponse:
-    actor = _actor(request)
-    return _attempt(
-        request,
-        lambda: mutations.invitation_resend(
-            actor=actor, request=request, invitation_id=invitation_id
-        ),
-        "Invitation sent again.",
-        "organization_members",
-    )
+@method_decorator(step_up_first("organization.transfer"), name="dispatch")
+class TransferPage(FormView):
+    function = mutations.ownership_transfer
+    template_name = "organizations/transfer.html"
+    success_message = "Ownership transferred. You are now an admin."
+    success_url = "organization_members"
+
+    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        actor = actors.resolve(request)
+        members = call(queries.member_list, request)
+        return {"members": [m for m in members if m.user.id != actor.user_id]}
+
+
+class InvitationRevoke(ActionView):
+    function = mutations.invitation_revoke
+    success_message = "Invitation revoked."
+    back = "organization_members"
+
+    def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {"invitation_id": kwargs["invitation_id"]}
+
+
+class InvitationResend(ActionView):
+    function = mutations.invitation_resend
+    success_message = "Invitation sent again."
+    back = "organization_members"
+
+    def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {"invitation_id": kwargs["invitation_id"]}
 
 
 # --- an invitation link --------------------------------------------------------------------------
 
 
-@require_http_methods(["GET", "POST"])
 def invitation_detail(request: HttpRequest, token: str) -> HttpResponse:
     """Works for the signed-in invitee, a known user who must sign in first, and a new
     person (sign up, then come back). Used or revoked links get a clear page."""
@@ -296,27 +190,13 @@ def invitation_detail(request: HttpRequest, token: str) -> HttpResponse:
         )
     here = reverse("invitation_detail", args=[token])
     user = request.user if isinstance(request.user, User) else None
-    if request.method == "POST" and user is not None:
-        try:
-            if "decline" in request.POST:
-                mutations.invitation_decline(user=user, token=token)
-                messages.info(
-                    request, f"You declined the invitation to {invitation.organization.name}."
-                )
-                return redirect("landing")
-            membership = mutations.invitation_accept(user=user, token=token)
-        except AppError as error:
-            messages.error(request, error.message)
-            return HttpResponseRedirect(here)
-        request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = membership.organization_id
-        messages.success(request, f"Welcome to {invitation.organization.name}.")
-        return redirect("organization_members")
     known = User.objects.filter(email__iexact=invitation.email).exists()
     return render(
         request,
         "organizations/invitation.html",
         {
             "invitation": invitation,
+            "token": token,
             "next": here,
             "known": known,
             "matches": user is not None and user.email.lower() == invitation.email.lower(),
@@ -324,77 +204,78 @@ def invitation_detail(request: HttpRequest, token: str) -> HttpResponse:
     )
 
 
+class InvitationAccept(ActionView):
+    function = mutations.invitation_accept
+
+    def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {"token": kwargs["token"]}
+
+    def back_url(self, request: HttpRequest, **kwargs: Any) -> str:
+        return reverse("invitation_detail", args=[kwargs["token"]])
+
+    def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
+        actors.set_active_organization(request, value.organization_id)
+        organization = call(queries.organization_get, request)
+        messages.success(request, f"Welcome to {organization.name}.")
+        return redirect("organization_members")
+
+
+class InvitationDecline(ActionView):
+    function = mutations.invitation_decline
+    back = "landing"
+
+    def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {"token": kwargs["token"]}
+
+    def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
+        messages.info(request, "You declined the invitation.")
+        return redirect("landing")
+
+
 # --- audit log ------------------------------------------------------------------------------------
 
 
-@login_required
 def audit(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
-    before = request.GET.get("before")
-    page = queries.audit_list(
-        actor=actor,
-        action=request.GET.get("action") or None,
-        result=request.GET.get("result") or None,
-        before=int(before) if before and before.isdigit() else None,
-    )
+    page, filters = filtered(request, queries.audit_list, empty=queries.AuditPage([], None))
     return render(
         request,
         "organizations/audit.html",
-        {
-            "page": page,
-            "actions": [a.value for a in AuditAction],
-            "results": ["success", "failure", "denied"],
-            "selected": {
-                "action": request.GET.get("action", ""),
-                "result": request.GET.get("result", ""),
-            },
-        },
+        {"page": page, "filters": filters},
+        status=422 if filters.error else 200,
     )
 
 
 # --- API keys -------------------------------------------------------------------------------------
 
-EXPIRY_CHOICES = {"": None, "30": 30, "90": 90, "365": 365}
 
+@method_decorator(step_up_first("api_keys.create", unsafe_only=True), name="dispatch")
+class ApiKeysPage(FormView):
+    function = mutations.api_key_create
+    template_name = "organizations/api_keys.html"
 
-@login_required
-@require_http_methods(["GET", "POST"])
-@step_up_required("api_keys.create", unsafe_only=True)
-def api_keys(request: HttpRequest) -> HttpResponse:
-    actor = _actor(request)
-    created_key: str | None = None
-    error: AppError | None = None
-    if request.method == "POST":
-        days = EXPIRY_CHOICES.get(request.POST.get("expires_in_days", ""))
-        try:
-            _key, created_key = api_key_create(
-                actor=actor,
-                request=request,
-                name=request.POST.get("name", ""),
-                permissions=request.POST.getlist("permissions"),
-                expires_at=timezone.now() + timedelta(days=days) if days else None,
-            )
-        except AppError as failure:
-            if failure.code in PAGE_ERRORS:
-                raise
-            error = failure
-    return render(
-        request,
-        "organizations/api_keys.html",
-        {
-            "keys": api_key_list(actor=actor),
-            "created_key": created_key,
-            "error": error,
+    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        actor = actors.resolve(request)
+        return {
+            "keys": call(queries.api_key_list, request),
             "grantable": [(p, CATALOGUE[p].description) for p in role_permissions(actor.role)],
-        },
-        status=error.status if error else 200,
-    )
+            "lifetimes": KeyLifetime.choices,
+        }
+
+    def initial(
+        self, request: HttpRequest, page: Mapping[str, Any], **kwargs: Any
+    ) -> Mapping[str, Any]:
+        return {"expires_in_days": KeyLifetime.QUARTER.value}
+
+    def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
+        page = self.context(request, **kwargs)
+        page["created_key"] = value.secret
+        return self.render(request, page, Form(self.function))
 
 
-@login_required
-@require_POST
-def api_key_revoke_view(request: HttpRequest, key_id: int) -> HttpResponse:
-    actor = _actor(request)
-    return _attempt(
-        request, lambda: api_key_revoke(actor=actor, key_id=key_id), "Key revoked.", "api_keys"
-    )
+class ApiKeyRevoke(ActionView):
+    function = mutations.api_key_revoke
+    success_message = "Key revoked."
+    back = "api_keys"
+
+    def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {"key_id": kwargs["key_id"]}

@@ -6,11 +6,15 @@ from typing import Any
 import pytest
 from django.test import Client
 
-from kernel.actor import Actor
+from kernel import actors
+from kernel.actor import Actor, Limits, Person
+from kernel.actors import ACTIVE_ORGANIZATION_SESSION_KEY
 from kernel.permissions import Role
-from organizations.actors import ACTIVE_ORGANIZATION_SESSION_KEY, actor_for_membership
+from kernel.sources import MembershipRecord
 from organizations.models import Membership, Organization
 from tests.factories import MembershipFactory, OrganizationFactory
+
+pytest_plugins = ["tests.browser"]
 
 MakeMember = Callable[..., Membership]
 
@@ -63,8 +67,60 @@ def member(org: Organization) -> MakeMember:
     return make
 
 
+JSON = "application/json"
+
+
+def bearer(raw_key: str) -> dict[str, Any]:
+    """Test-client keyword arguments sending an API key."""
+    return {"HTTP_AUTHORIZATION": f"Bearer {raw_key}"}
+
+
+@pytest.fixture
+def api() -> Client:
+    """A client with no session: API-key calls only, and no CSRF."""
+    return Client(enforce_csrf_checks=True)
+
+
+@pytest.fixture
+def make_key(org: Organization) -> Callable[..., str]:
+    """make_key(role, permissions=None, organization=None, expires_at=None) → a raw key
+    whose creator is a new member with `role` (a key acts within its creator's role)."""
+    from organizations.mutations import api_key_issue
+
+    def make(
+        role: Role = Role.OWNER,
+        permissions: list[str] | None = None,
+        organization: Organization | None = None,
+        expires_at: Any = None,
+    ) -> str:
+        from kernel.permissions import role_permissions
+
+        creator = MembershipFactory(organization=organization or org, role=role)
+        _key, raw = api_key_issue(
+            organization_id=(organization or org).pk,
+            name="test key",
+            permissions=permissions if permissions is not None else role_permissions(role),
+            created_by_id=creator.user_id,
+            expires_at=expires_at,
+        )
+        return raw
+
+    return make
+
+
 def actor_for(membership: Membership) -> Actor:
-    return actor_for_membership(membership)
+    """The Actor of a membership, as the resolver builds it (current plan included)."""
+    record = MembershipRecord(membership.user_id, membership.organization_id, Role(membership.role))
+    return actors.actor_for(record)
+
+
+def limits_of(organization_id: int) -> Limits:
+    """What the organization's current plan allows, as the kernel derives it."""
+    return actors.actor_for(MembershipRecord(0, organization_id, Role.VIEWER)).limits
+
+
+def person_for(user: object) -> Person:
+    return Person(user.pk)  # type: ignore[attr-defined]
 
 
 def client_for(membership: Membership) -> Client:

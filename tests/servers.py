@@ -25,13 +25,21 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def _database_url() -> str:
+def database_address() -> tuple[str, int] | None:
+    """The test database's TCP address (None for the embedded server's socket)."""
+    settings = connection.settings_dict
+    host = settings["HOST"] or settings["OPTIONS"].get("host", "")
+    return None if host.startswith("/") else (host, int(settings["PORT"] or 5432))
+
+
+def _database_url(port: int | None = None) -> str:
     settings = connection.settings_dict
     host = settings["HOST"] or settings["OPTIONS"].get("host", "")
     user, password = settings["USER"], settings["PASSWORD"] or ""
     if host.startswith("/"):  # the embedded server's socket directory
         return f"postgresql://{user}:{password}@/{settings['NAME']}?host={host}"
-    return f"postgresql://{user}:{password}@{host}:{settings['PORT'] or 5432}/{settings['NAME']}"
+    port = port or int(settings["PORT"] or 5432)
+    return f"postgresql://{user}:{password}@{host}:{port}/{settings['NAME']}"
 
 
 @contextmanager
@@ -42,13 +50,17 @@ def app_server() -> Iterator[str]:
 
 
 @contextmanager
-def app_server_process() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """Yield the base URL and the process of a fresh server; stop it afterwards."""
+def app_server_process(
+    database_port: int | None = None, **environment: str
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Yield the base URL and the process of a fresh server; stop it afterwards.
+    `database_port`: reach the test database on another port (a proxy the test owns)."""
     port = _free_port()
     env = {
         **os.environ,
+        **environment,
         "DEBUG": "true",
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": _database_url(database_port),
         "LOG_LEVEL": "warning",
         "PGAPPNAME": APP_NAME,  # so we can wait for its database sessions to end
     }
@@ -64,7 +76,7 @@ def app_server_process() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         deadline = time.monotonic() + 60
         while True:
             try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:  # noqa: S310
+                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as response:
                     if response.status == 200:
                         break
             except OSError:

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.db import models
 
 from kernel.tenancy import TenantModel
+from kernel.versions import Versioned
 
 
 class RecordStatus(models.TextChoices):
@@ -18,7 +19,7 @@ class RecordStatus(models.TextChoices):
     DONE = "done", "Done"
 
 
-class WorkspaceRecord(TenantModel):
+class WorkspaceRecord(Versioned, TenantModel):
     organization = models.ForeignKey(
         "organizations.Organization", on_delete=models.CASCADE, related_name="workspace_records"
     )

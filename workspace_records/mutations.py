@@ -1,85 +1,51 @@
-"""Writes of workspace records: SERIALIZABLE, retried, permission-checked."""
+"""Writes of workspace records, registered with the kernel: SERIALIZABLE, retried, the
+actor re-read inside the transaction (kernel/door.py)."""
 
 from __future__ import annotations
 
-from billing.entitlements import plan_names, record_limit
-from kernel import errors
 from kernel.actor import Actor
-from kernel.guard import require_app_permission
-from kernel.mutations import mutation
-from workspace_records.models import RecordStatus, WorkspaceRecord
-from workspace_records.validation import body_or_error, title_or_error
+from kernel.functions import mutation
+from kernel.limits import require_within_limit
+from kernel.tenancy import get_for_actor
+from kernel.versions import require_version, save_version
+from workspace_records.models import WorkspaceRecord
+from workspace_records.schemas import RecordCreate, RecordOut, RecordRef, RecordUpdate
+
+RECORDS = "workspace.records"
 
 
-def _record(actor: Actor, record_id: int) -> WorkspaceRecord:
-    try:
-        return WorkspaceRecord.objects.for_actor(actor).get(pk=record_id)
-    except WorkspaceRecord.DoesNotExist:
-        raise errors.not_found("There is no such record.") from None
-
-
-def _status(value: str) -> RecordStatus:
-    try:
-        return RecordStatus(value)
-    except ValueError:
-        choices = ", ".join(RecordStatus.values)
-        raise errors.invalid_input(fields={"status": [f"Choose one of: {choices}."]}) from None
-
-
-@mutation
-def record_create(
-    *, actor: Actor, title: str, body: str = "", status: str = RecordStatus.OPEN
-) -> WorkspaceRecord:
-    """Permission: workspace.records.create. Raises `invalid_input`, and `plan_limit` past
-    the plan's record limit (checked in the same transaction as the insert)."""
-    require_app_permission(actor, "workspace.records.create")
-    clean_title, clean_status = title_or_error(title), _status(status)
-    clean_body = body_or_error(body)
-    limit = record_limit(actor.organization_id)
-    if limit is not None and WorkspaceRecord.objects.for_actor(actor).count() >= limit:
-        current, upgrade = plan_names(actor.organization_id)
-        raise errors.plan_limit(
-            f"The {current} plan keeps up to {limit} records. Upgrade to {upgrade} for more."
-        )
+@mutation("records.create", permission="workspace.records.create", output=RecordOut)
+def record_create(*, actor: Actor, args: RecordCreate) -> WorkspaceRecord:
+    """`plan_limit` past the plan's record limit (counted in the same transaction as the
+    insert, so two creates cannot both take the last one)."""
+    used = WorkspaceRecord.objects.for_actor(actor).count()
+    require_within_limit(actor, RECORDS, used=used)
     return WorkspaceRecord.objects.create(
         organization_id=actor.organization_id,
-        title=clean_title,
-        body=clean_body,
-        status=clean_status,
+        title=args.title,
+        body=args.body,
+        status=args.status,
         created_by_id=actor.user_id,
     )
 
 
-@mutation
-def record_update(
-    *,
-    actor: Actor,
-    record_id: int,
-    title: str | None = None,
-    body: str | None = None,
-    status: str | None = None,
-) -> WorkspaceRecord:
-    """Permission: workspace.records.update. Only the given fields change."""
-    require_app_permission(actor, "workspace.records.update")
-    record = _record(actor, record_id)
-    if title is not None:
-        record.title = title_or_error(title)
-    if body is not None:
-        record.body = body_or_error(body)
-    if status is not None:
-        record.status = _status(status)
-    record.save()
+@mutation("records.update", permission="workspace.records.update", output=RecordOut)
+def record_update(*, actor: Actor, args: RecordUpdate) -> WorkspaceRecord:
+    """Only the given fields change; `conflict` if the record changed since `version`."""
+    record = get_for_actor(
+        WorkspaceRecord, args.record_id, actor, message="There is no such record."
+    )
+    require_version(record, args.version)
+    for field in ("title", "body", "status"):
+        value = getattr(args, field)
+        if value is not None:
+            setattr(record, field, value)
+    save_version(record)
     return record
 
 
-@mutation
-def record_set_status(*, actor: Actor, record_id: int, status: str) -> WorkspaceRecord:
-    """Permission: workspace.records.update."""
-    return record_update(actor=actor, record_id=record_id, status=status)
-
-
-@mutation
-def record_delete(*, actor: Actor, record_id: int) -> None:
-    """Permission: workspace.records.delete."""
-    require_app_permission(actor, "workspace.records.delete")
-    _record(actor, record_id).delete()
+@mutation("records.delete", permission="workspace.records.delete")
+def record_delete(*, actor: Actor, args: RecordRef) -> None:
+    get_for_actor(
+        WorkspaceRecord, args.record_id, actor, message="There is no such record."
+    ).delete()

@@ -1,12 +1,30 @@
+"""Inputs and outputs of the records functions: one model per function, used by the
+pages, the API and the socket alike."""
+
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Final
 
-from ninja import Schema
 from pydantic import BaseModel, ConfigDict, Field
 
+from kernel.inputs import Input, Name, Text
 from workspace_records.models import RecordStatus
-from workspace_records.validation import RecordBody, RecordTitle
+
+TITLE_MAX: Final = 200
+BODY_MAX: Final = 20_000
+SEARCH_MAX: Final = 200
+DEFAULT_PAGE_SIZE: Final = 50
+MAX_PAGE_SIZE: Final = 100
+
+RecordTitle = Annotated[str, Name(max_length=TITLE_MAX)]
+RecordBody = Annotated[str, Text(max_length=BODY_MAX)]
+
+
+class RecordOrder(StrEnum):
+    NEWEST = "newest"
+    OLDEST = "oldest"
 
 
 class RecordOut(BaseModel):
@@ -19,6 +37,7 @@ class RecordOut(BaseModel):
     title: str
     status: RecordStatus
     body: str
+    version: int = Field(description="Send it back (If-Match or `version`) to edit")
     created_by_id: int | None
     created_at: datetime
     updated_at: datetime
@@ -29,13 +48,30 @@ class RecordPageOut(BaseModel):
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
 
 
-class RecordIn(Schema):
+class RecordFilters(Input):
+    status: RecordStatus | None = None
+    search: Annotated[str, Text(max_length=SEARCH_MAX)] | None = None
+    order: RecordOrder = RecordOrder.NEWEST
+    cursor: Annotated[str, Text(max_length=200)] | None = None
+    limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
+
+
+class RecordRef(Input):
+    record_id: int
+
+
+class RecordCreate(Input):
     title: RecordTitle
     body: RecordBody = ""
     status: RecordStatus = RecordStatus.OPEN
 
 
-class RecordPatch(Schema):
+class RecordUpdate(Input):
+    """Only the fields given change. `version` is the one the edit started from: a stale
+    edit is a `conflict`, never a silent overwrite of someone else's change."""
+
+    record_id: int
+    version: int = Field(ge=1)
     title: RecordTitle | None = None
     body: RecordBody | None = None
     status: RecordStatus | None = None

@@ -1,122 +1,82 @@
-"""Record pages: list with filters and a create form, detail/edit, delete. Forms work
-without JavaScript; errors show next to their field."""
+"""Record pages: the list (filters, a create form), a record (edit), and delete. Forms
+work without JavaScript; refusals show next to their field with what was typed."""
 
 from __future__ import annotations
 
-from django.contrib import messages
-from django.contrib.auth.decorators import login_required
+from collections.abc import Mapping
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods, require_POST
 
+from kernel.door import call
 from kernel.errors import AppError, ErrorCode
-from kernel.guard import has_app_permission, resolve_actor
+from kernel.pages import FormView, filtered
 from workspace_records import mutations, queries
-from workspace_records.models import RecordStatus
-from workspace_records.queries import RecordOrder
-
-PAGE_ERRORS = (ErrorCode.NOT_FOUND, ErrorCode.FORBIDDEN)
+from workspace_records.schemas import RecordPageOut
 
 
-def _status_filter(value: str | None) -> RecordStatus | None:
-    return RecordStatus(value) if value in RecordStatus.values else None
+class RecordList(FormView):
+    function = mutations.record_create
+    template_name = "workspace_records/list.html"
+    success_message = "Record created."
+    success_url = "record_list"
+
+    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        page, filters = filtered(
+            request, queries.record_list, empty=RecordPageOut(records=[], next_cursor=None)
+        )
+        return {"page": page, "filters": filters}
+
+    def render(
+        self, request: HttpRequest, page: Mapping[str, Any], form: Any, status: int = 200
+    ) -> HttpResponse:
+        if page["filters"].error and status == 200:
+            status = page["filters"].error.status
+        return super().render(request, page, form, status)
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def record_list(request: HttpRequest) -> HttpResponse:
-    actor = resolve_actor(request)
-    error: AppError | None = None
-    form = {"title": "", "body": ""}
-    if request.method == "POST":
-        form = {"title": request.POST.get("title", ""), "body": request.POST.get("body", "")}
-        try:
-            mutations.record_create(actor=actor, **form)
-        except AppError as failure:
-            if failure.code in PAGE_ERRORS:
-                raise
-            error = failure
-        else:
-            messages.success(request, "Record created.")
-            return redirect("record_list")
-    status = _status_filter(request.GET.get("status"))
-    search = request.GET.get("q", "").strip()
-    page = queries.record_list(
-        actor=actor,
-        status=status,
-        search=search or None,
-        order=RecordOrder.OLDEST if request.GET.get("order") == "oldest" else RecordOrder.NEWEST,
-        cursor=request.GET.get("cursor") or None,
-    )
-    return render(
-        request,
-        "workspace_records/list.html",
-        {
-            "page": page,
-            "statuses": RecordStatus.choices,
-            "filters": {"status": status or "", "q": search, "order": request.GET.get("order", "")},
-            "form": form,
-            "error": error,
-            "can_create": has_app_permission(actor, "workspace.records.create"),
-        },
-        status=error.status if error else 200,
-    )
+class RecordDetail(FormView):
+    function = mutations.record_update
+    template_name = "workspace_records/detail.html"
+    success_message = "Saved."
+
+    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        record = call(queries.record_get, request, {"record_id": kwargs["record_id"]})
+        return {"record": record}
+
+    def initial(
+        self, request: HttpRequest, page: Mapping[str, Any], **kwargs: Any
+    ) -> Mapping[str, Any]:
+        record = page["record"]
+        return {
+            "title": record.title,
+            "body": record.body,
+            "status": record.status.value,
+            "version": record.version,
+        }
+
+    def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {"record_id": kwargs["record_id"]}
+
+    def shown_after_refusal(
+        self, request: HttpRequest, error: AppError, page: Mapping[str, Any], **kwargs: Any
+    ) -> Mapping[str, Any]:
+        """A stale edit keeps what the user typed, now on top of the current version (the
+        page shows the current values beside it)."""
+        shown = request.POST.copy()
+        if error.code == ErrorCode.CONFLICT:
+            shown["version"] = str(page["record"].version)
+        return shown
 
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def record_detail(request: HttpRequest, record_id: int) -> HttpResponse:
-    actor = resolve_actor(request)
-    record = queries.record_get(actor=actor, record_id=record_id)
-    error: AppError | None = None
-    if request.method == "POST":
-        try:
-            record = mutations.record_update(
-                actor=actor,
-                record_id=record_id,
-                title=request.POST.get("title", ""),
-                body=request.POST.get("body", ""),
-                status=request.POST.get("status", ""),
-            )
-        except AppError as failure:
-            if failure.code in PAGE_ERRORS:
-                raise
-            error = failure
-            record.title = request.POST.get("title", "")
-        else:
-            messages.success(request, "Saved.")
-            return redirect("record_detail", record_id=record.pk)
-    return render(
-        request,
-        "workspace_records/detail.html",
-        {
-            "record": record,
-            "statuses": RecordStatus.choices,
-            "error": error,
-            "can_update": has_app_permission(actor, "workspace.records.update"),
-            "can_delete": has_app_permission(actor, "workspace.records.delete"),
-        },
-        status=error.status if error else 200,
-    )
+class RecordDelete(FormView):
+    function = mutations.record_delete
+    template_name = "workspace_records/delete.html"
+    success_message = "Record deleted."
+    success_url = "record_list"
 
+    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {"record": call(queries.record_get, request, {"record_id": kwargs["record_id"]})}
 
-@login_required
-@require_http_methods(["GET", "POST"])
-def record_delete(request: HttpRequest, record_id: int) -> HttpResponse:
-    actor = resolve_actor(request)
-    record = queries.record_get(actor=actor, record_id=record_id)
-    if request.method == "POST":
-        mutations.record_delete(actor=actor, record_id=record_id)
-        messages.success(request, f"Deleted “{record.title}”.")
-        return redirect("record_list")
-    return render(request, "workspace_records/delete.html", {"record": record})
-
-
-@login_required
-@require_POST
-def record_status(request: HttpRequest, record_id: int) -> HttpResponse:
-    actor = resolve_actor(request)
-    mutations.record_set_status(
-        actor=actor, record_id=record_id, status=request.POST.get("status", "")
-    )
-    return redirect("record_list")
+    def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {"record_id": kwargs["record_id"]}

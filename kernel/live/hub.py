@@ -24,12 +24,13 @@ from channels.db import database_sync_to_async
 from django.conf import settings
 from django.db import connection, transaction
 
-from kernel import errors
+from kernel import door, errors
 from kernel.actor import Actor
+from kernel.actors import recheck
 from kernel.change_capture import CHANNEL, database_conninfo, prune_changes
 from kernel.errors import AppError
-from kernel.guard import recheck_actors
-from kernel.live.registry import LiveQuery, run
+from kernel.functions import Function
+from kernel.inputs import Input
 from kernel.rendering import as_app_error
 
 logger = logging.getLogger(__name__)
@@ -46,8 +47,9 @@ Send = Callable[[str], Awaitable[None]]
 @dataclass(eq=False)
 class Subscription:
     subscription_id: str | int
-    query: LiveQuery
-    args: dict[str, Any]
+    query: Function
+    args: Input
+    """Validated once, when it subscribed."""
     actor: Actor
     source: dict[str, Any]
     """The connection's scope: the actor is resolved from it again before each re-run."""
@@ -62,7 +64,7 @@ class Subscription:
     def __post_init__(self) -> None:
         # Computed once here rather than for every subscriber of every re-run.
         self.credential = _credential_of(self)
-        self.args_key = json.dumps(self.args, sort_keys=True, default=str)
+        self.args_key = self.args.model_dump_json()
 
 
 class Hub:
@@ -86,13 +88,13 @@ class Hub:
 
     def add(self, subscription: Subscription) -> None:
         self.subscriptions.add(subscription)
-        for table in subscription.query.reads:
+        for table in subscription.query.tables:
             key = (subscription.actor.organization_id, table)
             self._by_source.setdefault(key, set()).add(subscription)
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self.subscriptions.discard(subscription)
-        for table in subscription.query.reads:
+        for table in subscription.query.tables:
             key = (subscription.actor.organization_id, table)
             bucket = self._by_source.get(key)
             if bucket is not None:
@@ -177,8 +179,10 @@ class Hub:
                     if key not in shared:
                         self.executions += 1
                         with transaction.atomic():  # a failing query spoils only itself
-                            value = run(subscription.query, subscription.actor, subscription.args)
-                        shared[key] = _encode(value)
+                            value = door.evaluate(
+                                subscription.query, subscription.actor, subscription.args
+                            )
+                        shared[key] = _encode(subscription.query, value)
                     outcomes.append((subscription, shared[key]))
                 except AppError as error:
                     outcomes.append((subscription, error))
@@ -193,7 +197,7 @@ class Hub:
         scopes: dict[Hashable, dict[str, Any]] = {}
         for subscription in batch:
             scopes.setdefault(subscription.credential, subscription.source)
-        return dict(zip(scopes, recheck_actors(list(scopes.values())), strict=True))
+        return dict(zip(scopes, recheck(list(scopes.values())), strict=True))
 
     @staticmethod
     def _still_allowed(
@@ -308,14 +312,14 @@ async def _read_changes(
     return xmin, still_covered
 
 
-def _encode(value: Any) -> str | AppError:
-    text = json.dumps(value, separators=(",", ":"), default=str)  # ASCII: chars are bytes
-    if len(text) > MAX_VALUE_BYTES:
+def _encode(query: Function, value: Any) -> str | AppError:
+    data = query.dump_json(value)
+    if len(data) > MAX_VALUE_BYTES:
         return errors.invalid_input(
             f"The value is larger than a socket frame allows ({MAX_VALUE_BYTES // 1024} KiB): "
             "ask for less (filters, a smaller page)."
         )
-    return text
+    return data.decode()
 
 
 def _credential_of(subscription: Subscription) -> Hashable:

@@ -1,41 +1,11 @@
-// Upgrades server-rendered tables marked data-live-query to live ones. Without
-// JavaScript the table is simply the page as rendered.
+// Upgrades server-rendered tables marked data-live-query to live ones: when the query's
+// value changes, the page is fetched again and its freshly rendered rows swapped in, so
+// the server's template alone decides the markup (and the rows' forms keep their CSRF
+// tokens). Without JavaScript the table is simply the page as rendered.
 (function () {
   "use strict";
-  const columns = {
-    "records.list": (value) => value.records.map((record) => [
-      {text: record.title, href: `/records/${record.id}/`},
-      {text: record.status.replace("_", " ").replace(/^./, (c) => c.toUpperCase())},
-      {text: new Date(record.created_at).toLocaleString()},
-    ]),
-    "members.list": (value) => value.map((member) => [
-      {text: member.email}, {text: member.role.replace(/^./, (c) => c.toUpperCase())},
-    ]),
-  };
 
-  function render(tbody, rows) {
-    const fresh = document.createDocumentFragment();
-    for (const row of rows) {
-      const tr = document.createElement("tr");
-      for (const cell of row) {
-        const td = document.createElement("td");
-        if (cell.href) {
-          const a = document.createElement("a");
-          a.href = cell.href;
-          a.textContent = cell.text;
-          td.appendChild(a);
-        } else {
-          td.textContent = cell.text;
-        }
-        tr.appendChild(td);
-      }
-      fresh.appendChild(tr);
-    }
-    tbody.replaceChildren(fresh);
-  }
-
-  // Rows with forms (CSRF tokens, choices) are the server's to draw: fetch this page
-  // again and take its rows. Never under the user's hands: wait while they are in a form.
+  // Never under the user's hands: wait while they are in a form inside the rows.
   async function refetch(table) {
     const tbody = table.querySelector("tbody[data-live-rows]");
     if (tbody.contains(document.activeElement)) {
@@ -52,19 +22,12 @@
   }
 
   for (const table of document.querySelectorAll("table[data-live-query]")) {
-    const query = table.dataset.liveQuery;
     const args = JSON.parse(table.dataset.liveArgs || "{}");
-    const tbody = table.querySelector("tbody[data-live-rows]");
-    if (!tbody || (!columns[query] && !("liveRefetch" in table.dataset))) continue;
+    if (!table.querySelector("tbody[data-live-rows]")) continue;
     let first = true;
-    window.live.subscribe(query, args, (value) => {
-      if ("liveRefetch" in table.dataset) {
-        if (!first) refetch(table); // the first value is what the page already shows
-        else table.dataset.liveUpdated = String(Date.now());
-      } else {
-        render(tbody, columns[query](value));
-        table.dataset.liveUpdated = String(Date.now());
-      }
+    window.live.subscribe(table.dataset.liveQuery, args, () => {
+      if (!first) refetch(table); // the first value is what the page already shows
+      else table.dataset.liveUpdated = String(Date.now());
       first = false;
     });
   }

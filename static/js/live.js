@@ -1,6 +1,6 @@
 // Live queries over /ws/ (docs/live-queries.md). No build step, no dependencies.
 //
-//   const stop = live.subscribe("records.list", {status: "open"}, (value) => render(value),
+//   const stop = live.subscribe("members.list", {}, (value) => render(value),
 //                               (error) => console.warn(error.code, error.message));
 //
 // One socket per page, shared by every subscription; it reconnects with backoff and

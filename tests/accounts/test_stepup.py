@@ -19,12 +19,13 @@ from accounts.stepup import (
     CODE_RESEND_COOLDOWN_SECONDS,
     issue_code,
     redeem_code,
-    require_step_up,
 )
-from kernel.actor import Actor, AuthMethod
+from kernel.actor import API_KEY, Actor, Person
+from kernel.actors import session_authentication
 from kernel.errors import AppError, ErrorCode
 from kernel.permissions import Role
 from kernel.sensitive import SENSITIVE_ACTIONS, UnknownSensitiveActionError
+from kernel.stepup import require_step_up
 from tests.accounts.helpers import (
     PASSWORD,
     code_in_last_mail,
@@ -48,9 +49,20 @@ def request_for(client: Client, user: User) -> HttpRequest:
     return request
 
 
-def allowed(client: Client, user: User, action: str, **kwargs) -> bool:
+def principal_for(client: Client, user: User, organization_id: int | None = None) -> Actor | Person:
+    """The principal the kernel resolves from the client's session (an Actor in
+    `organization_id` for organization-scoped actions)."""
+    auth = session_authentication(request_for(client, user).session, user)
+    if organization_id is None:
+        return Person(user.pk, auth)
+    return Actor(user.pk, organization_id, Role.OWNER, auth=auth)
+
+
+def allowed(
+    client: Client, user: User, action: str, organization_id: int | None = None, consume=True
+) -> bool:
     try:
-        require_step_up(request_for(client, user), action, **kwargs)
+        require_step_up(principal_for(client, user, organization_id), action, consume=consume)
     except AppError as error:
         if error.code != ErrorCode.STEP_UP_REQUIRED:
             raise
@@ -150,17 +162,15 @@ def test_grant_expiry_flips_the_guard(signed_in, user):
 
 def test_api_keys_never_satisfy_step_up(signed_in, user):
     reauthenticate(signed_in, LEVEL[3])
-    request = request_for(signed_in, user)
-    request.auth = Actor(user.pk, 1, Role.OWNER, frozenset(), AuthMethod.API_KEY)  # type: ignore[attr-defined]
     with pytest.raises(AppError) as raised:
-        require_step_up(request, LEVEL[3])
+        require_step_up(Actor(None, 1, Role.OWNER, auth=API_KEY, api_key_id=1), LEVEL[3])
     assert raised.value.code == ErrorCode.STEP_UP_REQUIRED
     assert raised.value.status == 403
 
 
 def test_unknown_actions_are_errors_not_allows(signed_in, user):
     with pytest.raises(UnknownSensitiveActionError):
-        require_step_up(request_for(signed_in, user), "account.teleport")
+        require_step_up(principal_for(signed_in, user), "account.teleport")
 
 
 def test_the_registry_has_the_issue_levels():
@@ -317,7 +327,9 @@ def test_the_api_answers_step_up_required_and_does_nothing(user):
     login(client, user.email)
     MembershipFactory(user=user, role=Role.OWNER)
 
-    response = client.delete("/api/v1/account")
+    response = client.delete(
+        "/api/v1/account", {"confirm_email": user.email}, content_type="application/json"
+    )
 
     assert response.status_code == 403
     assert response.json()["error"]["code"] == "step_up_required"
@@ -330,7 +342,11 @@ def test_the_api_performs_it_after_a_step_up(user):
     MembershipFactory(user=user, role=Role.OWNER)
     reauthenticate(client, LEVEL[4])
 
-    assert client.delete("/api/v1/account").status_code == 204
+    confirmed = {"confirm_email": user.email}
+    assert (
+        client.delete("/api/v1/account", confirmed, content_type="application/json").status_code
+        == 204
+    )
     assert not User.objects.filter(pk=user.pk).exists()
 
 

@@ -76,7 +76,7 @@ def test_operators_grant_and_revoke_plans_by_hand_audited(operator: Client, org:
     assert entitlements(org.pk).plan == FREE
     audit = AuditEvent.objects.for_organization(org.pk)
     created = audit.get(action="billing.grant_create")
-    assert created.detail["operator"] == "ops@example.com"
+    assert created.actor_label == "operator ops@example.com"
     assert created.detail["note"] == "conference prize"
     assert audit.filter(action="billing.grant_revoke").count() == len(grant_ids)
 

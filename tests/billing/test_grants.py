@@ -12,14 +12,19 @@ import time_machine
 from django.test import Client
 from django.utils import timezone
 
-from billing.entitlements import entitlements, member_limit
+from billing.entitlements import entitlements
 from billing.models import Grant
-from billing.plans import FREE, FREE_MEMBER_LIMIT, PLANS
+from billing.plans import FREE, PLANS
 from kernel import errors
+from kernel.actor import System
+from kernel.door import call
 from kernel.permissions import Role
 from organizations import mutations as org_mutations
 from tests.billing.conftest import DAY, post_stripe, stripe_event, stripe_subscription
-from tests.conftest import actor_for
+from tests.conftest import actor_for, limits_of
+
+SEATS = "organization.members"
+FREE_SEATS = 5
 
 pytestmark = pytest.mark.django_db
 
@@ -79,7 +84,7 @@ def test_cancelled_at_period_end_keeps_capabilities_until_then_and_not_after(
         assert "feature.pro" in entitlements(org.pk).capabilities
     with time_machine.travel(timezone.now() + timedelta(days=11)):
         assert "feature.pro" not in entitlements(org.pk).capabilities
-        assert entitlements(org.pk).record_limit == FREE.record_limit
+        assert limits_of(org.pk)[SEATS] == FREE_SEATS
 
 
 def test_past_due_keeps_the_plan_for_the_grace_period(
@@ -104,38 +109,32 @@ def test_the_seat_limit_blocks_invitations_beyond_it_until_an_upgrade(
     client: Client, org: Any, member: Any
 ) -> None:
     owner = member(Role.OWNER)
-    for n in range(FREE_MEMBER_LIMIT - 1):
-        org_mutations.invitation_create(
-            actor=actor_for(owner), request=None, email=f"p{n}@example.com", role=Role.MEMBER
-        )
+    for n in range(FREE_SEATS - 1):
+        call(org_mutations.invitation_create, actor_for(owner), {"email": f"p{n}@example.com"})
     with pytest.raises(errors.AppError) as refused:
-        org_mutations.invitation_create(
-            actor=actor_for(owner), request=None, email="six@example.com", role=Role.MEMBER
-        )
+        call(org_mutations.invitation_create, actor_for(owner), {"email": "six@example.com"})
     assert refused.value.code == "plan_limit"
-    assert "Upgrade to Pro" in refused.value.message
+    assert refused.value.message == (
+        "The Free plan allows up to 5 seats (members and pending invitations). "
+        "Upgrade to Pro for more."
+    )
 
     post_stripe(client, stripe_event("customer.subscription.created", stripe_subscription(org.pk)))
-    assert member_limit(org.pk) == PLANS["pro_monthly"].member_limit
-    org_mutations.invitation_create(
-        actor=actor_for(owner), request=None, email="six@example.com", role=Role.MEMBER
-    )
+    assert limits_of(org.pk)[SEATS] == 10
+    call(org_mutations.invitation_create, actor_for(owner), {"email": "six@example.com"})
 
 
 def test_manual_grants_are_audited_and_revocable(org: Any) -> None:
     from billing import mutations
     from organizations.models import AuditEvent
 
-    grants = mutations.manual_grant_create(
-        organization_id=org.pk,
-        plan_code="team_monthly",
-        expires_at=None,
-        note="partner deal",
-        operator="ops@example.com",
-    )
+    operator = System("operator ops@example.com")
+    grant = {"organization_id": org.pk, "plan_code": "team_monthly", "note": "partner deal"}
+    call(mutations.manual_grant_create, operator, grant)
+    grants = list(Grant.objects.for_organization(org.pk))
     assert entitlements(org.pk).plan.code == "team_monthly"
-    assert entitlements(org.pk).member_limit is None
-    mutations.grants_revoke(grant_ids=[g.pk for g in grants], operator="ops@example.com")
+    assert limits_of(org.pk)[SEATS] is None
+    call(mutations.grants_revoke, operator, {"grant_ids": [g.pk for g in grants]})
     assert entitlements(org.pk).plan == FREE
     actions = list(AuditEvent.objects.for_organization(org.pk).values_list("action", flat=True))
     assert actions.count("billing.grant_create") == 1

@@ -11,7 +11,7 @@ from billing.entitlements import entitlements
 from billing.models import PlanSubscription, WebhookEvent
 from billing.plans import FREE, PLANS
 from kernel.permissions import Role
-from tests.conftest import client_for
+from tests.conftest import client_for, limits_of
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def test_the_local_loop_upgrade_limits_lift_cancel_back_to_free(member: Any, org
     assert "Pay (test)" in owner.get(checkout["Location"]).content.decode()
     paid = owner.post(checkout["Location"], follow=True)
     assert "Pro is active" in paid.content.decode()
-    assert entitlements(org.pk).record_limit == PLANS["pro_monthly"].record_limit
+    assert limits_of(org.pk)["organization.members"] == 10
     assert WebhookEvent.objects.get().provider == "local"  # through the webhook handler
 
     owner.post("/billing/cancel/", {"when": "period_end"})
@@ -73,7 +73,7 @@ def test_the_local_loop_upgrade_limits_lift_cancel_back_to_free(member: Any, org
 
     owner.post("/billing/cancel/", {"when": "now"})
     assert entitlements(org.pk).plan == FREE
-    assert entitlements(org.pk).record_limit == FREE.record_limit
+    assert limits_of(org.pk)["organization.members"] == 5
     assert "Upgrade" in owner.get("/billing/").content.decode()
 
 
@@ -109,9 +109,9 @@ def test_an_upgrade_and_a_downgrade_in_place(member: Any, org: Any) -> None:
 
     owner.post("/billing/change/", {"plan": "team_monthly"})
     assert entitlements(org.pk).plan.code == "team_monthly"
-    assert entitlements(org.pk).member_limit is None
+    assert limits_of(org.pk)["organization.members"] is None
     owner.post("/billing/change/", {"plan": "pro_yearly"})
-    assert entitlements(org.pk).member_limit == PLANS["pro_yearly"].member_limit
+    assert limits_of(org.pk)["organization.members"] == 10
     assert PlanSubscription.objects.for_organization(org.pk).get().plan == "pro_yearly"
 
     refused = owner.post("/billing/change/", {"plan": "pro_lifetime"}, follow=True)
@@ -136,7 +136,7 @@ def test_without_a_provider_nothing_is_sold_and_the_local_one_is_closed(
 
 
 def org_of(browser: Any) -> int:
-    from organizations.actors import ACTIVE_ORGANIZATION_SESSION_KEY
+    from kernel.actors import ACTIVE_ORGANIZATION_SESSION_KEY
 
     return int(browser.session[ACTIVE_ORGANIZATION_SESSION_KEY])
 
@@ -172,15 +172,20 @@ def test_the_billing_api_needs_billing_read(as_role: Any, role: Role, status: in
 def test_the_billing_api_reports_the_plan_and_usage_of_the_callers_organization(
     member: Any, org: Any, other_org: Any
 ) -> None:
-    from organizations.api_keys import api_key_issue
+    from organizations.mutations import api_key_issue
 
     owner = client_for(member(Role.OWNER))
     owner.post(owner.post("/billing/checkout/", {"plan": "team_monthly"})["Location"])
-    _key, raw = api_key_issue(organization_id=other_org.pk, name="k", role=Role.ADMIN,
-                              permissions=["billing.read"], created_by_id=None)  # fmt: skip
+    creator = member(Role.ADMIN, organization=other_org)
+    _key, raw = api_key_issue(organization_id=other_org.pk, name="k", permissions=["billing.read"],
+                              created_by_id=creator.user_id)  # fmt: skip
     mine = owner.get("/api/v1/billing").json()
     assert (mine["plan"], mine["status"], mine["provider"]) == ("team_monthly", "active", "local")
-    assert mine["seats"] == {"used": 1, "allowed": None}
+    seats = {"kind": "organization.members", "label": "seats (members and pending invitations)",
+             "used": 1, "allowed": None}  # fmt: skip
+    assert seats in mine["limits"]
     assert "feature.team" in mine["capabilities"]
     theirs = Client().get("/api/v1/billing", headers={"Authorization": f"Bearer {raw}"}).json()
-    assert (theirs["plan"], theirs["status"], theirs["records"]["allowed"]) == ("free", "free", 100)
+    their_seats = next(lim for lim in theirs["limits"] if lim["kind"] == "organization.members")
+    assert (theirs["plan"], theirs["status"], their_seats["allowed"]) == ("free", "free", 5)
+    assert their_seats["used"] == 1  # their organization's member, not ours

@@ -30,6 +30,7 @@ from tests.billing.conftest import (
     stripe_signature,
     stripe_subscription,
 )
+from tests.conftest import limits_of
 from tests.factories import OrganizationFactory
 
 pytestmark = pytest.mark.django_db
@@ -43,7 +44,7 @@ def test_a_valid_stripe_event_is_applied(client: Client, org: Any) -> None:
     assert (response.status_code, response.json()) == (200, {"outcome": "processed"})
     subscription = PlanSubscription.objects.for_organization(org.pk).get()
     assert (subscription.plan, subscription.status) == ("pro_monthly", "active")
-    assert entitlements(org.pk).record_limit == PLANS["pro_monthly"].record_limit
+    assert limits_of(org.pk)["organization.members"] == 10
     assert "feature.pro" in entitlements(org.pk).capabilities
     event = WebhookEvent.objects.get()
     assert (event.status, event.organization_id, event.attempts) == ("processed", org.pk, 1)

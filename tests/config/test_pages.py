@@ -50,8 +50,8 @@ def test_me_endpoint_describes_the_actor(client: Client, member, org):
     assert body["organization"] == {"id": org.pk, "name": org.name, "slug": org.slug}
     assert body["role"] == "viewer"
     assert body["auth_method"] == "session"
-    assert "workspace.records.read" in body["permissions"]
-    assert "workspace.records.create" not in body["permissions"]
+    assert "notes.read" in body["permissions"]
+    assert "notes.write" not in body["permissions"]
 
 
 def test_me_endpoint_never_shows_another_organization(client: Client, member, other_org):

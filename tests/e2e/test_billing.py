@@ -7,12 +7,12 @@ from __future__ import annotations
 import pytest
 
 from kernel.permissions import Role
-from tests.e2e.conftest import browser_user
-from tests.e2e.test_live_records import signed_in_page
+from tests.browser import browser_user, signed_in_page
 from tests.factories import MembershipFactory, OrganizationFactory
 from tests.servers import app_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+SEATS = "[data-limit='organization.members']"
 
 
 def test_an_owner_upgrades_sees_limits_lift_and_cancels_back_to_free(browser, artifacts):
@@ -23,7 +23,7 @@ def test_an_owner_upgrades_sees_limits_lift_and_cancels_back_to_free(browser, ar
         context, page = signed_in_page(browser, server, "payer@example.com")
         page.goto(f"{server}/billing/")
         page.wait_for_selector("h2:text-is('Plan: Free')")
-        assert page.inner_text("[data-limit=records]") == "100"
+        assert page.inner_text(SEATS) == "5"
 
         page.click("text=Upgrade")
         page.click("button:text-is('Choose Pro')")
@@ -32,12 +32,12 @@ def test_an_owner_upgrades_sees_limits_lift_and_cancels_back_to_free(browser, ar
         page.click("button:text-is('Pay (test)')")
 
         page.wait_for_selector("h2:text-is('Plan: Pro')")
-        assert page.inner_text("[data-limit=records]") == "10000"
+        assert page.inner_text(SEATS) == "10"
         assert page.inner_text("[data-status]") == "Active"
         page.screenshot(path=str(artifacts / "billing-pro.png"))
 
         page.click("button:text-is('Cancel now')")
         page.wait_for_selector("h2:text-is('Plan: Free')")
-        assert page.inner_text("[data-limit=records]") == "100"
+        assert page.inner_text(SEATS) == "5"
         page.screenshot(path=str(artifacts / "billing-back-to-free.png"))
         context.close()

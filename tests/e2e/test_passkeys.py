@@ -6,7 +6,7 @@ import pytest
 from allauth.mfa.models import Authenticator
 
 from tests.accounts.helpers import PASSWORD
-from tests.e2e.conftest import browser_user
+from tests.browser import browser_user
 from tests.servers import app_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]

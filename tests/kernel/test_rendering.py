@@ -26,7 +26,10 @@ DOCUMENTED_STATUS = {
     "conflict": 409,
     "rate_limited": 429,
     "method_not_allowed": 405,
+    "payload_too_large": 413,
+    "unsupported_media_type": 415,
     "server_error": 500,
+    "unavailable": 503,
 }
 
 FACTORIES = {
@@ -39,7 +42,10 @@ FACTORIES = {
     "plan_limit": lambda: errors.plan_limit("The Pro plan lifts this limit."),
     "rate_limited": lambda: errors.rate_limited(30),
     "method_not_allowed": lambda: errors.method_not_allowed("PUT"),
+    "payload_too_large": lambda: errors.payload_too_large(1024 * 1024),
+    "unsupported_media_type": lambda: errors.unsupported_media_type(),
     "server_error": lambda: errors.server_error(),
+    "unavailable": lambda: errors.unavailable(),
 }
 
 
@@ -60,6 +66,8 @@ def test_api_envelope(code, rf: RequestFactory):
     assert body["error"]["message"]
     if code == "rate_limited":
         assert response["Retry-After"] == "30"
+    if code == "unavailable":
+        assert response["Retry-After"] == "5"
 
 
 @pytest.mark.parametrize("code", sorted(set(DOCUMENTED_STATUS) - {"unauthenticated"}))
@@ -76,7 +84,8 @@ def test_page_rendering(code, rf: RequestFactory, db):
     html = response.content.decode()
     assert error.message.replace("'", "&#x27;") in html
     assert code in html
-    assert "<nav" in html  # the site's layout, not a bare page
+    # The site's layout, except where what failed may be what the layout needs.
+    assert ("<nav" in html) is (code not in ("server_error", "unavailable"))
 
 
 def test_unauthenticated_pages_redirect_to_sign_in(rf: RequestFactory):
@@ -122,16 +131,30 @@ def test_ninja_validation_errors_carry_field_errors(rf: RequestFactory):
         [
             {
                 "loc": ("body", "payload", "title"),
+                "type": "string_too_long",
                 "msg": "String should have at most 200 characters",
+                "ctx": {"max_length": 200},
             },
-            {"loc": ("query", "status"), "msg": "Input should be 'open' or 'done'"},
+            {
+                "loc": ("query", "status"),
+                "type": "enum",
+                "msg": "Input should be 'open' or 'done'",
+                "ctx": {"expected": "'open' or 'done'"},
+            },
+            {
+                "loc": ("body", "payload", "name"),
+                "type": "value_error",
+                "msg": "Value error, Bad.",
+                "ctx": {"error": "Bad."},
+            },
         ]
     )
     response = api.on_exception(rf.post("/api/v1/x"), error)
     assert response.status_code == 422
-    assert json.loads(response.content)["error"]["fields"] == {
-        "title": ["String should have at most 200 characters"],
-        "status": ["Input should be 'open' or 'done'"],
+    assert json.loads(response.content)["error"]["fields"] == {  # our words, no library prefix
+        "title": ["Use at most 200 characters."],
+        "status": ["Choose one of: open, done."],
+        "name": ["Bad."],
     }
 
 

@@ -10,7 +10,6 @@ from channels.db import database_sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.test import Client
 
-from billing.entitlements import FREE_RECORD_LIMIT
 from config.asgi import application
 from kernel.permissions import Role
 from tests.billing.conftest import (
@@ -20,11 +19,12 @@ from tests.billing.conftest import (
     stripe_event,
     stripe_subscription,
 )
-from tests.conftest import client_for
-from tests.factories import OrganizationFactory
+from tests.conftest import bearer, client_for
+from tests.factories import MembershipFactory, OrganizationFactory
 from workspace_records.models import WorkspaceRecord
 
-from .conftest import bearer
+FREE_RECORD_LIMIT = 100
+LIMIT_MESSAGE = "The Free plan allows up to 100 records. Upgrade to Pro for more."
 
 
 @pytest.fixture(autouse=True)
@@ -62,12 +62,12 @@ def test_pages_and_api_hit_the_limit_and_an_upgrade_lifts_it(
 
     page = browser.post("/records/", {"title": "one more"})
     assert page.status_code == 402
-    assert "Upgrade to Pro" in page.content.decode()
+    assert LIMIT_MESSAGE in page.content.decode()
     api = browser.post(
         "/api/v1/records", {"title": "one more"}, content_type="application/json", **api_headers
     )
     assert (api.status_code, api.json()["error"]["code"]) == (402, "plan_limit")
-    assert "Upgrade to Pro" in api.json()["error"]["message"]
+    assert api.json()["error"]["message"] == LIMIT_MESSAGE
 
     upgrade(org.pk)
     assert browser.post("/records/", {"title": "after upgrade"}).status_code == 302
@@ -81,17 +81,17 @@ def test_pages_and_api_hit_the_limit_and_an_upgrade_lifts_it(
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("stop_hub")
 async def test_the_socket_hits_the_limit_and_an_upgrade_lifts_it() -> None:
-    from organizations.api_keys import api_key_issue
+    from organizations.mutations import api_key_issue
 
     def setup() -> tuple[int, str]:
         org = OrganizationFactory()
         fill(org.pk)
+        creator = MembershipFactory(organization=org, role=Role.MEMBER)
         _key, raw = api_key_issue(
             organization_id=org.pk,
             name="s",
-            role=Role.MEMBER,
             permissions=["workspace.records.create"],
-            created_by_id=None,
+            created_by_id=creator.user_id,
         )
         return org.pk, raw
 
@@ -104,7 +104,11 @@ async def test_the_socket_hits_the_limit_and_an_upgrade_lifts_it() -> None:
         {"type": "mutation", "id": 1, "name": "records.create", "args": {"title": "x"}}
     )
     refused = await socket.receive_json_from(timeout=5)
-    assert (refused["type"], refused["code"]) == ("error", "plan_limit")
+    assert (refused["type"], refused["code"], refused["message"]) == (
+        "error",
+        "plan_limit",
+        LIMIT_MESSAGE,
+    )
 
     await database_sync_to_async(upgrade)(org_id)
     await socket.send_json_to(

@@ -1,0 +1,18 @@
+"""What the billing app brings to the kernel (kernel/manifest.py): its permissions, its
+pages, and the entitlement source that tells the kernel each organization's plan."""
+
+from billing.entitlements import GrantEntitlements
+from kernel.manifest import Domain, Nav
+from kernel.permissions import MANAGERS, OWNERS, Permission
+
+domain = Domain(
+    "billing",
+    permissions=[
+        Permission("billing.read", "See the plan and invoices", MANAGERS),
+        Permission("billing.manage", "Change the plan and payment details", OWNERS),
+    ],
+    urls=[("billing/", "billing.urls"), ("webhooks/", "billing.webhook_urls")],
+    api="billing.api",
+    nav=[Nav("Billing", "billing:page", permission="billing.read", order=40)],
+    entitlements=GrantEntitlements(),
+)

@@ -1,0 +1,103 @@
+"""Inputs and outputs of billing's functions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db import models
+from pydantic import BaseModel, ConfigDict, Field
+
+from kernel.inputs import Input
+
+
+class Output(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class LimitOut(Output):
+    kind: str
+    label: str
+    used: int
+    allowed: int | None
+    """None: unlimited."""
+
+
+class SubscriptionOut(Output):
+    provider: str
+    plan: str
+    status: str
+    status_label: str
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    seats: int
+    is_live: bool
+
+
+class BillingOut(Output):
+    plan: str
+    plan_name: str
+    per_seat: bool
+    status: str
+    """free, lifetime, or the subscription's: trialing, active, past_due, canceled, …"""
+    provider: str | None
+    renews_at: datetime | None
+    ends_at: datetime | None
+    """Set when the subscription is cancelled at the period end."""
+    capabilities: list[str]
+    limits: list[LimitOut]
+    subscription: SubscriptionOut | None = Field(description="The live, else the latest one")
+
+
+class PlanChoice(Input):
+    plan: str = Field(max_length=32, description="A paid plan's code, e.g. pro_monthly")
+
+
+class CancelWhen(models.TextChoices):
+    PERIOD_END = "period_end", "At the end of the period"
+    NOW = "now", "Now"
+
+
+class Cancellation(Input):
+    when: CancelWhen = CancelWhen.PERIOD_END
+
+
+class LocalPayment(Input):
+    token: str = Field(max_length=500)
+
+
+# --- internal ---------------------------------------------------------------------------------
+
+
+class OrganizationRef(Input):
+    organization_id: int
+
+
+class ProviderSubscriptions(Input):
+    subscriptions: list[tuple[str, str]]
+    """(provider, external id) pairs."""
+
+
+class CustomerRecord(Input):
+    organization_id: int
+    provider: str
+    customer_id: str
+
+
+class EventRef(Input):
+    event_pk: int
+
+
+class EventFailure(Input):
+    event_pk: int
+    error: str
+
+
+class ManualGrant(Input):
+    organization_id: int
+    plan_code: str
+    expires_at: datetime | None = None
+    note: str = Field(max_length=200)
+
+
+class GrantIds(Input):
+    grant_ids: list[int]

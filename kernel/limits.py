@@ -1,0 +1,90 @@
+"""Plan limits: counted things a plan bounds (seats, records), declared by the app that
+owns what is counted.
+
+    Limit("widgets", "widgets", free=100,
+          raised_by={"feature.pro": 10_000, "feature.team": UNLIMITED},
+          count=count_widgets)
+
+An organization's limit is the most generous value among the capabilities its plan
+grants, else the free value. Billing grants capabilities and never names a limit, so a
+domain brings its own limits with it and takes them away when it is deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from kernel import errors
+from kernel.actor import Actor, Limits
+from kernel.registry import Registry
+
+UNLIMITED: Final = None
+
+
+@dataclass(frozen=True)
+class Limit:
+    kind: str
+    """A stable name: `<domain>.<what>`, e.g. "organization.members"."""
+    label: str
+    """What is counted, plural, for people: "records", "seats (members and invitations)"."""
+    free: int | None
+    raised_by: Mapping[str, int | None] = field(default_factory=dict)
+    """Plan capability → the limit it grants (None: unlimited)."""
+    count: Callable[[int], int] | None = None
+    """Organization id → how many are in use now (the billing page shows it)."""
+
+    def allowed(self, capabilities: Collection[str]) -> int | None:
+        granted = [value for name, value in self.raised_by.items() if name in capabilities]
+        if UNLIMITED in granted or self.free is UNLIMITED:
+            return UNLIMITED
+        return max([self.free, *(value for value in granted if value is not None)])
+
+
+@dataclass(frozen=True)
+class Offer:
+    """A plan on sale, as the entitlement source describes it (cheapest first)."""
+
+    name: str
+    capabilities: frozenset[str]
+
+
+LIMITS: Final = Registry[Limit]("limit")
+"""Filled from the apps' domain manifests at start-up (kernel/manifest.py), then frozen."""
+
+
+def limits_for(capabilities: Collection[str], *, unlimited: bool = False) -> Limits:
+    """Every declared limit for an organization holding `capabilities`."""
+    if unlimited:
+        return Limits(dict.fromkeys(LIMITS, UNLIMITED))
+    return Limits({kind: limit.allowed(capabilities) for kind, limit in LIMITS.items()})
+
+
+def _lifting_offer(limit: Limit, current: int, offers: Sequence[Offer]) -> Offer | None:
+    for offer in offers:
+        allowed = limit.allowed(offer.capabilities)
+        if allowed is UNLIMITED or allowed > current:
+            return offer
+    return None
+
+
+def require_within_limit(actor: Actor, kind: str, *, used: int, adding: int = 1) -> None:
+    """Raise `plan_limit` if adding `adding` to `used` goes past the actor's plan.
+
+    Count `used` inside the same mutation, so two requests cannot both take the last one.
+    """
+    allowed = actor.limits.get(kind, UNLIMITED)
+    if allowed is UNLIMITED or used + adding <= allowed:
+        return
+    from kernel.sources import sources  # the entitlement source names the plans
+
+    limit = LIMITS[kind]
+    offer = _lifting_offer(limit, allowed, sources().offers())
+    lift = f"Upgrade to {offer.name} for more." if offer else "Contact us to raise it."
+    raise errors.plan_limit(f"The {actor.plan} plan allows up to {allowed:,} {limit.label}. {lift}")
+
+
+def usage(organization_id: int) -> list[tuple[Limit, int]]:
+    """Each counted limit and how much of it the organization uses now."""
+    return [(limit, limit.count(organization_id)) for limit in LIMITS.values() if limit.count]

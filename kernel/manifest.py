@@ -1,0 +1,116 @@
+"""Domain manifests: what each app brings, declared once in `<app>/domain.py`.
+
+    domain = Domain(
+        "widgets",
+        permissions=[Permission("widgets.read", "See widgets", EVERYONE)],
+        limits=[Limit("widgets", "widgets", free=100, raised_by={...})],
+        urls=[("widgets/", "widgets.urls")],
+        api="widgets.api",
+        nav=[Nav("Widgets", "widgets_list", permission="widgets.read")],
+    )
+
+When Django starts (kernel/apps.py), `load()` imports every installed app's manifest,
+fills the catalogue, the sensitive actions, the limits and the sources, imports the apps'
+`queries`, `mutations` and `actions` modules (their decorators register the functions),
+and freezes it all. `config/urls.py`, `config/api.py` and the header mount what the
+manifests list, so adding or deleting a domain touches nothing in `config/` but
+`INSTALLED_APPS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import import_module
+from importlib.util import find_spec
+from typing import Final
+
+from django.apps import apps
+from django.urls import URLPattern, URLResolver, include, path
+
+from kernel.functions import FUNCTIONS
+from kernel.limits import LIMITS, Limit
+from kernel.permissions import CATALOGUE, Permission
+from kernel.sensitive import SENSITIVE_ACTIONS, SensitiveAction
+from kernel.sources import SOURCES, Directory, EntitlementSource, StepUpSource
+
+FUNCTION_MODULES: Final = ("queries", "mutations", "actions")
+
+
+@dataclass(frozen=True)
+class Nav:
+    """A link in the header, shown to actors holding `permission`."""
+
+    label: str
+    url_name: str
+    permission: str | None = None
+    order: int = 100
+
+
+@dataclass(frozen=True)
+class Domain:
+    label: str
+    """The app's label."""
+    permissions: Sequence[Permission] = ()
+    sensitive_actions: Sequence[SensitiveAction] = ()
+    limits: Sequence[Limit] = ()
+    urls: Sequence[tuple[str, str]] = ()
+    """(prefix, module) pairs mounted by config/urls.py."""
+    api: str | None = None
+    """A module with a Ninja `router`, mounted under /api/v1/."""
+    nav: Sequence[Nav] = ()
+    directory: Directory | None = None
+    entitlements: EntitlementSource | None = None
+    step_up: StepUpSource | None = None
+    function_modules: Sequence[str] = field(default=FUNCTION_MODULES)
+
+
+DOMAINS: Final[list[Domain]] = []
+
+
+def load() -> None:
+    """Collect the installed apps' manifests and their functions, then freeze. Idempotent."""
+    if CATALOGUE.frozen:
+        return
+    for config in apps.get_app_configs():
+        if find_spec(f"{config.name}.domain") is None:
+            continue
+        domain: Domain = import_module(f"{config.name}.domain").domain
+        _register(domain)
+        DOMAINS.append(domain)
+    for registry in (CATALOGUE, SENSITIVE_ACTIONS, LIMITS):
+        registry.freeze()
+    for config in apps.get_app_configs():
+        domain_of = next((d for d in DOMAINS if d.label == config.label), None)
+        for module in domain_of.function_modules if domain_of else ():
+            if find_spec(f"{config.name}.{module}") is not None:
+                import_module(f"{config.name}.{module}")
+    FUNCTIONS.freeze()
+
+
+def _register(domain: Domain) -> None:
+    for permission in domain.permissions:
+        CATALOGUE.add(permission.name, permission)
+    for action in domain.sensitive_actions:
+        SENSITIVE_ACTIONS.add(action.name, action)
+    for limit in domain.limits:
+        LIMITS.add(limit.kind, limit)
+    for source in ("directory", "entitlements", "step_up"):
+        provided = getattr(domain, source)
+        if provided is not None:
+            if getattr(SOURCES, source) is not None:
+                raise ValueError(f"Two apps register the {source} ({domain.label} is the second).")
+            setattr(SOURCES, source, provided)
+
+
+def domain_urlpatterns() -> list[URLPattern | URLResolver]:
+    """Every manifest's pages, in INSTALLED_APPS order."""
+    return [path(prefix, include(module)) for d in DOMAINS for prefix, module in d.urls]
+
+
+def api_modules() -> list[str]:
+    return [d.api for d in DOMAINS if d.api]
+
+
+def navigation() -> list[Nav]:
+    return sorted((entry for d in DOMAINS for entry in d.nav), key=lambda entry: entry.order)

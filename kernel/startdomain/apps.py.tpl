@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class ${model}Config(AppConfig):
+    name = "${app}"
+    verbose_name = "${title}"

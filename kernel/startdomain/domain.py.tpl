@@ -1,0 +1,34 @@
+"""What the ${label} domain brings (kernel/manifest.py): its permissions, its plan
+limit, its pages, its API and its link in the header."""
+
+from kernel.limits import UNLIMITED, Limit
+from kernel.manifest import Domain, Nav
+from kernel.permissions import EDITORS, EVERYONE, MANAGERS, Permission
+from ${app}.models import ${model}
+
+
+def count_${plural}(organization_id: int) -> int:
+    return ${model}.objects.for_organization(organization_id).count()
+
+
+domain = Domain(
+    "${app}",
+    permissions=[
+        Permission("${app}.read", "See ${plural_words}", EVERYONE),
+        Permission("${app}.create", "Create ${plural_words}", EDITORS),
+        Permission("${app}.update", "Edit ${plural_words}", EDITORS),
+        Permission("${app}.delete", "Delete ${plural_words}", MANAGERS),
+    ],
+    limits=[
+        Limit(
+            "${app}",
+            "${plural_words}",
+            free=100,
+            raised_by={"feature.pro": 10_000, "feature.team": UNLIMITED},
+            count=count_${plural},
+        )
+    ],
+    urls=[("${url_prefix}/", "${app}.urls")],
+    api="${app}.api",
+    nav=[Nav("${title}", "${app}_list", permission="${app}.read", order=50)],
+)

@@ -1,0 +1,63 @@
+"""What the organizations app brings to the kernel (kernel/manifest.py)."""
+
+from kernel.limits import UNLIMITED, Limit
+from kernel.manifest import Domain, Nav
+from kernel.permissions import EVERYONE, MANAGERS, OWNERS, Permission
+from kernel.policies import actor_outranks_target, keep_last_owner
+from kernel.sensitive import SensitiveAction
+from organizations.directory import MembershipDirectory
+from organizations.queries import seats_used
+
+domain = Domain(
+    "organizations",
+    permissions=[
+        Permission("organization.read", "See the organization", EVERYONE),
+        Permission("organization.update", "Rename the organization", MANAGERS),
+        Permission("organization.delete", "Delete the organization and its data", OWNERS),
+        Permission("organization.transfer", "Transfer ownership", OWNERS),
+        Permission("member.read", "See members and their roles", EVERYONE),
+        Permission("member.invite", "Invite people", MANAGERS, capability="members.invite"),
+        Permission(
+            "member.update_role",
+            "Change a member's role",
+            MANAGERS,
+            policies=(actor_outranks_target, keep_last_owner),
+        ),
+        Permission(
+            "member.remove",
+            "Remove a member",
+            MANAGERS,
+            policies=(actor_outranks_target, keep_last_owner),
+        ),
+        Permission("invitation.read", "See pending invitations", MANAGERS),
+        Permission("invitation.cancel", "Revoke an invitation", MANAGERS),
+        Permission("audit.read", "Read the audit log", MANAGERS),
+        Permission("api_keys.manage", "Create and revoke API keys", MANAGERS),
+    ],
+    sensitive_actions=[
+        SensitiveAction("api_keys.create", 2, "create an API key", organization_scoped=True),
+        SensitiveAction("organization.transfer", 3, "transfer ownership", organization_scoped=True),
+        SensitiveAction(
+            "organization.delete", 4, "delete the organization", organization_scoped=True
+        ),
+    ],
+    limits=[
+        Limit(
+            "organization.members",
+            "seats (members and pending invitations)",
+            free=5,
+            raised_by={"feature.pro": 10, "feature.team": UNLIMITED},
+            count=seats_used,
+        )
+    ],
+    urls=[
+        ("organization/", "organizations.urls"),
+        ("invitations/", "organizations.invitation_urls"),
+    ],
+    api="organizations.api",
+    nav=[
+        Nav("Members", "organization_members", permission="member.read", order=20),
+        Nav("Audit log", "organization_audit", permission="audit.read", order=30),
+    ],
+    directory=MembershipDirectory(),
+)

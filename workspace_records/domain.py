@@ -1,0 +1,33 @@
+"""What the demo domain brings (kernel/manifest.py). Deleting the app takes all of it away."""
+
+from kernel.limits import UNLIMITED, Limit
+from kernel.manifest import Domain, Nav
+from kernel.permissions import EDITORS, EVERYONE, MANAGERS, Permission
+from workspace_records.models import WorkspaceRecord
+
+
+def count_records(organization_id: int) -> int:
+    return WorkspaceRecord.objects.for_organization(organization_id).count()
+
+
+domain = Domain(
+    "workspace_records",
+    permissions=[
+        Permission("workspace.records.read", "See workspace records", EVERYONE),
+        Permission("workspace.records.create", "Create workspace records", EDITORS),
+        Permission("workspace.records.update", "Edit workspace records", EDITORS),
+        Permission("workspace.records.delete", "Delete workspace records", MANAGERS),
+    ],
+    limits=[
+        Limit(
+            "workspace.records",
+            "records",
+            free=100,
+            raised_by={"feature.pro": 10_000, "feature.team": UNLIMITED},
+            count=count_records,
+        )
+    ],
+    urls=[("records/", "workspace_records.urls")],
+    api="workspace_records.api",
+    nav=[Nav("Records", "record_list", permission="workspace.records.read", order=10)],
+)
