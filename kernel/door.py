@@ -25,16 +25,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import DEFAULT_DB_ALIAS, connections
 from pydantic import BaseModel, ValidationError
 
 from kernel import actors, errors, idempotency
-from kernel.actions import ActionInTransactionError
+from kernel.actions import require_no_transaction
 from kernel.actor import Actor, Person, Principal, System
 from kernel.functions import Function, Kind, function_refused
 from kernel.guard import check_grant
 from kernel.inputs import Input, field_errors
-from kernel.mutations import _only_test_transactions, in_mutation, serializable
+from kernel.mutations import in_mutation, serializable
 from kernel.permissions import get_permission
 from kernel.stepup import require_step_up
 
@@ -84,7 +83,7 @@ def run(
                 function_refused.send(Function, function=function, principal=principal, error=error)
             raise
     if function.kind is Kind.ACTION:
-        _outside_transactions(function)
+        require_no_transaction(function.name)
     if function.step_up:
         require_step_up(principal, function.step_up, consume=True)
     return Outcome(function.convert(function.invoke(principal, args)))
@@ -153,12 +152,3 @@ def _mutate(function: Function, principal: Principal, args: Input, key: str | No
     if key is not None:
         idempotency.store(current, function, key, print_, function.dump_json(value))
     return Outcome(value)
-
-
-def _outside_transactions(function: Function) -> None:
-    database = connections[DEFAULT_DB_ALIAS]
-    if database.in_atomic_block and not _only_test_transactions(DEFAULT_DB_ALIAS):
-        raise ActionInTransactionError(
-            f"{function.name} is an action: call it outside any transaction "
-            "(e.g. from transaction.on_commit)."
-        )

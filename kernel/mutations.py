@@ -1,4 +1,5 @@
-"""@mutation: run a write in one SERIALIZABLE transaction, retried on conflicts.
+"""The mutation runner: a write in one SERIALIZABLE transaction, retried on conflicts.
+The door (kernel/door.py) runs every registered mutation in it.
 
 PostgreSQL aborts one of two transactions whose reads and writes could not have run one
 after the other (SQLSTATE 40001) or that deadlock (40P01). Those are safe to retry from
@@ -16,13 +17,12 @@ transaction is the one exception, so tests can use the `db` fixture.
 
 from __future__ import annotations
 
-import functools
 import logging
 import random
 import time
 from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Final, overload
+from typing import Final
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 
@@ -64,7 +64,7 @@ def backoff_delay(attempt: int, *, base: float = BASE_DELAY, cap: float = MAX_DE
     return random.uniform(0, min(cap, base * 2**attempt))  # noqa: S311  (not for secrets)
 
 
-def _only_test_transactions(using: str) -> bool:
+def only_test_transactions(using: str) -> bool:
     blocks = connections[using].atomic_blocks
     return bool(blocks) and all(getattr(block, "_from_testcase", False) for block in blocks)
 
@@ -81,7 +81,7 @@ def serializable[R](
     if connections[using].in_atomic_block:
         if _in_mutation.get():
             return call()
-        if _only_test_transactions(using):
+        if only_test_transactions(using):
             with transaction.atomic(using=using):
                 return call()
         raise MutationNestingError(
@@ -89,37 +89,6 @@ def serializable[R](
             "(it sets SERIALIZABLE isolation and may retry)."
         )
     return _run_serializable(call, name=name, attempts=attempts, using=using)
-
-
-@overload
-def mutation[**P, R](function: Callable[P, R], /) -> Callable[P, R]: ...
-@overload
-def mutation[**P, R](
-    *, attempts: int = DEFAULT_ATTEMPTS, using: str = DEFAULT_DB_ALIAS
-) -> Callable[[Callable[P, R]], Callable[P, R]]: ...
-def mutation[**P, R](
-    function: Callable[P, R] | None = None,
-    /,
-    *,
-    attempts: int = DEFAULT_ATTEMPTS,
-    using: str = DEFAULT_DB_ALIAS,
-) -> Callable[P, R] | Callable[[Callable[P, R]], Callable[P, R]]:
-    if attempts < 1:
-        raise ValueError("attempts must be at least 1")
-
-    def decorate(body: Callable[P, R]) -> Callable[P, R]:
-        @functools.wraps(body)
-        def run(*args: P.args, **kwargs: P.kwargs) -> R:
-            return serializable(
-                lambda: body(*args, **kwargs),
-                name=body.__qualname__,
-                attempts=attempts,
-                using=using,
-            )
-
-        return run
-
-    return decorate(function) if function is not None else decorate
 
 
 def _run_serializable[R](call: Callable[[], R], *, name: str, attempts: int, using: str) -> R:

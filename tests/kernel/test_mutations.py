@@ -1,7 +1,9 @@
-"""The mutation wrapper against real concurrent PostgreSQL transactions."""
+"""The mutation runner (kernel/mutations.py, what the door runs every mutation in) against
+real concurrent PostgreSQL transactions."""
 
 from __future__ import annotations
 
+import functools
 import threading
 from collections.abc import Callable, Iterator
 
@@ -9,9 +11,23 @@ import pytest
 from django.db import IntegrityError, connection, connections, transaction
 
 from kernel.errors import AppError, ErrorCode
-from kernel.mutations import DEFAULT_ATTEMPTS, MutationNestingError, mutation
+from kernel.mutations import DEFAULT_ATTEMPTS, MutationNestingError, serializable
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def mutation[**P, R](body: Callable[P, R]) -> Callable[P, R]:
+    """A plain function run the way the door runs a registered mutation's body."""
+    return retried(body, attempts=DEFAULT_ATTEMPTS)
+
+
+def retried[**P, R](body: Callable[P, R], *, attempts: int) -> Callable[P, R]:
+    @functools.wraps(body)
+    def run(*args: P.args, **kwargs: P.kwargs) -> R:
+        call = functools.partial(body, *args, **kwargs)
+        return serializable(call, name=body.__name__, attempts=attempts)
+
+    return run
 
 
 @pytest.fixture
@@ -140,14 +156,13 @@ def test_a_mutation_that_keeps_conflicting_gives_up_with_a_clear_error():
 def test_the_bound_is_configurable():
     attempts: list[int] = []
 
-    @mutation(attempts=2)
     def always_conflicts() -> None:
         attempts.append(1)
         with connection.cursor() as cursor:
             cursor.execute("DO $$ BEGIN RAISE EXCEPTION 'x' USING ERRCODE = '40P01'; END $$")
 
     with pytest.raises(AppError):
-        always_conflicts()
+        retried(always_conflicts, attempts=2)()
     assert len(attempts) == 2
 
 
