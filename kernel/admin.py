@@ -6,10 +6,11 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.response import TemplateResponse
 
 from kernel.actor import System
-from kernel.tenancy import TenantModel
+from kernel.tenancy import TenantModel, tenant_scope
 
 
 def operator(request: HttpRequest) -> System:
@@ -19,9 +20,49 @@ def operator(request: HttpRequest) -> System:
 
 
 class TenantModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic over many models
+    saves_through_mutations = False
+    """True when save_model/delete_model call mutations: they run their own SERIALIZABLE
+    transaction, so the admin's own atomic block around the form must not wrap them."""
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         model: type[TenantModel] = self.model
         return model.objects.unscoped()  # operators only: the admin spans organizations
+
+    def changeform_view(
+        self,
+        request: HttpRequest,
+        object_id: str | None = None,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """Inside the row's organization: the form's own queries (unique constraints,
+        related choices) go through the default manager, which fails closed."""
+        response: HttpResponse
+        with tenant_scope(self._organization_of(request, object_id)):
+            if self.saves_through_mutations:
+                # Django's own body of the view, without its atomic block (not in the stubs)
+                response = self._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[attr-defined]
+            else:
+                response = super().changeform_view(request, object_id, form_url, extra_context)
+            if isinstance(response, TemplateResponse):
+                response.render()  # inside the scope: the template reads the form
+            return response
+
+    def delete_view(
+        self, request: HttpRequest, object_id: str, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        if self.saves_through_mutations:
+            found: HttpResponse = self._delete_view(request, object_id, extra_context)  # type: ignore[attr-defined]
+            return found
+        return super().delete_view(request, object_id, extra_context)
+
+    def _organization_of(self, request: HttpRequest, object_id: str | None) -> int:
+        model: type[TenantModel] = self.model
+        if object_id and object_id.isdigit():
+            found = model.objects.unscoped().filter(pk=object_id).values_list("organization_id")
+            return int(found[0][0]) if found else 0
+        posted = request.POST.get("organization", "")
+        return int(posted) if posted.isdigit() else 0  # a new row: the organization chosen
 
 
 class TenantTabularInline(admin.TabularInline):  # type: ignore[type-arg]

@@ -115,6 +115,7 @@ class MembershipAdmin(TenantModelAdmin):
     audit log names the operator."""
 
     form = MembershipForm
+    saves_through_mutations = True
     list_display = ("user", "organization", "role", "created_at")
     list_filter = ("role",)
     search_fields = ("user__email", "organization__name", "organization__slug")
