@@ -41,6 +41,14 @@ BIDI_CONTROLS: Final = frozenset(
 INVISIBLE: Final = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad\u180e\u3164\u115f\u1160")
 
 
+def _visible(character: str) -> bool:
+    return not (
+        character.isspace()
+        or character in INVISIBLE
+        or unicodedata.category(character) in ("Cf", "Cc", "Zs")
+    )
+
+
 def storable_text(value: str) -> str:
     """Text PostgreSQL can store: no NUL character, valid Unicode (no lone surrogate)."""
     if "\x00" in value:
@@ -129,7 +137,7 @@ class Name(TextRule):
 
     def clean(self, value: str) -> str:
         name = " ".join("".join(c for c in value if c not in BIDI_CONTROLS).split())
-        if name and all(c in INVISIBLE or unicodedata.category(c) in ("Cf", "Cc") for c in name):
+        if name and not any(_visible(c) for c in name):
             raise ValueError("Use visible characters.")
         if len(name) < self.min_length:
             raise ValueError(
