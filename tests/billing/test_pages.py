@@ -147,14 +147,21 @@ def test_past_due_and_trial_end_banners(member: Any, org: Any) -> None:
     from django.utils import timezone
 
     owner = client_for(member(Role.OWNER))
+    viewer, member_ = client_for(member(Role.VIEWER)), client_for(member(Role.MEMBER))
     subscription = PlanSubscription.objects.create(
         organization=org, provider="local", external_id="sub_banner", plan="pro_monthly",
         status="past_due", current_period_end=timezone.now() + timedelta(days=3),
     )  # fmt: skip
     assert "The last payment failed" in owner.get("/organization/").content.decode()
+    for without_billing_read in (viewer, member_):  # the banner is read through billing.read
+        assert (
+            "The last payment failed"
+            not in without_billing_read.get("/organization/").content.decode()
+        )
     subscription.status, subscription.trial_end = "trialing", timezone.now() + timedelta(days=2)
     subscription.save()
     assert "The trial ends on" in owner.get("/organization/").content.decode()
+    assert "The trial ends on" not in viewer.get("/organization/").content.decode()
     subscription.trial_end = timezone.now() + timedelta(days=20)
     subscription.save()
     assert "The trial ends on" not in owner.get("/organization/").content.decode()
