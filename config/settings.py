@@ -280,7 +280,7 @@ ORGANIZATIONS_MODE = env.choice("ORGANIZATIONS_MODE", ("team", "personal"), "tea
 INVITATION_TTL_DAYS = env.integer("INVITATION_TTL_DAYS", 7, minimum=1)
 INVITATION_RESENDS_PER_HOUR = env.integer("INVITATION_RESENDS_PER_HOUR", 20, minimum=1)
 API_KEY_RATE_LIMIT_PER_MINUTE = env.integer("API_KEY_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
-# Mounts the bare baseline endpoint of bench/records.py (bench/urls.py wraps config.urls,
+# Mounts the benchmarks' bare baseline endpoints (bench/urls.py wraps config.urls,
 # so nothing in the project imports bench/). Benchmarks only.
 BENCHMARK_ENDPOINTS = env.boolean("BENCHMARK_ENDPOINTS", default=False)
 if BENCHMARK_ENDPOINTS:
