@@ -19,14 +19,18 @@ def operator(request: HttpRequest) -> System:
     return System(f"operator {getattr(request.user, 'email', request.user)}")
 
 
-class TenantModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic over many models
+class ScopedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic over many models
+    """An admin whose change form runs inside one organization's tenant scope: the form's
+    and inlines' own queries (unique constraints, related choices, the formsets' hidden
+    primary keys) go through the default manager, which fails closed without a scope."""
+
     saves_through_mutations = False
     """True when save_model/delete_model call mutations: they run their own SERIALIZABLE
     transaction, so the admin's own atomic block around the form must not wrap them."""
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
-        model: type[TenantModel] = self.model
-        return model.objects.unscoped()  # operators only: the admin spans organizations
+    def organization_of(self, request: HttpRequest, object_id: str | None) -> int:
+        """The organization the page shows (0 for none: no tenant row matches it)."""
+        raise NotImplementedError
 
     def changeform_view(
         self,
@@ -35,10 +39,8 @@ class TenantModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic o
         form_url: str = "",
         extra_context: dict[str, Any] | None = None,
     ) -> HttpResponse:
-        """Inside the row's organization: the form's own queries (unique constraints,
-        related choices) go through the default manager, which fails closed."""
         response: HttpResponse
-        with tenant_scope(self._organization_of(request, object_id)):
+        with tenant_scope(self.organization_of(request, object_id)):
             if self.saves_through_mutations:
                 # Django's own body of the view, without its atomic block (not in the stubs)
                 response = self._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[attr-defined]
@@ -56,7 +58,13 @@ class TenantModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic o
             return found
         return super().delete_view(request, object_id, extra_context)
 
-    def _organization_of(self, request: HttpRequest, object_id: str | None) -> int:
+
+class TenantModelAdmin(ScopedModelAdmin):
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        model: type[TenantModel] = self.model
+        return model.objects.unscoped()  # operators only: the admin spans organizations
+
+    def organization_of(self, request: HttpRequest, object_id: str | None) -> int:
         model: type[TenantModel] = self.model
         if object_id and object_id.isdigit():
             found = model.objects.unscoped().filter(pk=object_id).values_list("organization_id")

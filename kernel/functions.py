@@ -32,6 +32,7 @@ from django.dispatch import Signal
 from pydantic import TypeAdapter
 
 from kernel.inputs import Input, NoInput
+from kernel.mutations import DEFAULT_ATTEMPTS
 from kernel.registry import Registry
 
 VariesBy = Literal["actor", "permissions"]
@@ -63,7 +64,7 @@ class Function:
     varies_by: VariesBy = "actor"
     """Live queries: "permissions" if the value depends only on the organization and what
     the actor may see, so subscribers with equal access share one re-run."""
-    attempts: int = 5
+    attempts: int = DEFAULT_ATTEMPTS
     """Mutations: how many times a serialization failure is retried."""
     audit: str | None = None
     """Mutations: the audit action a refusal of this call is recorded as (organizations
@@ -174,7 +175,7 @@ def mutation(
     personal: bool = False,
     internal: bool = False,
     step_up: str | None = None,
-    attempts: int = 5,
+    attempts: int = DEFAULT_ATTEMPTS,
     audit: str | None = None,
 ) -> Callable[[Callable[..., Any]], Function]:
     """Register a write: one SERIALIZABLE transaction, retried on conflicts."""

@@ -62,9 +62,6 @@ class Permission:
     policies: tuple[Policy, ...] = ()
 
 
-# Capabilities the free plan grants; billing replaces this with grants per organization.
-FREE_CAPABILITIES: Final = frozenset({"members.invite"})
-
 EVERYONE: Final = frozenset(Role)
 EDITORS: Final = frozenset({Role.OWNER, Role.ADMIN, Role.MEMBER})
 MANAGERS: Final = frozenset({Role.OWNER, Role.ADMIN})

@@ -3,16 +3,20 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
+from django.http import HttpRequest
 from django.urls import reverse
 from django.utils.html import format_html
 
-from kernel.admin import ReadOnlyAdminMixin, TenantModelAdmin, TenantTabularInline, operator
+from kernel.admin import (
+    ReadOnlyAdminMixin,
+    ScopedModelAdmin,
+    TenantModelAdmin,
+    TenantTabularInline,
+    operator,
+)
 from kernel.door import call
 from kernel.errors import AppError
 from kernel.permissions import Role
-from kernel.tenancy import tenant_scope
 from organizations.models import AuditEvent, Invitation, Membership, Organization
 from organizations.mutations import membership_remove_by_operator, membership_save_by_operator
 
@@ -41,29 +45,15 @@ class InvitationInline(TenantTabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(admin.ModelAdmin[Organization]):
+class OrganizationAdmin(ScopedModelAdmin):
     list_display = ("name", "slug", "created_at")
     search_fields = ("name", "slug", "memberships__user__email")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline, InvitationInline)
     readonly_fields = ("audit_log", "billing")
 
-    def changeform_view(
-        self,
-        request: HttpRequest,
-        object_id: str | None = None,
-        form_url: str = "",
-        extra_context: dict[str, Any] | None = None,
-    ) -> HttpResponse:
-        """The inlines' formsets query their tenant tables through the default manager
-        (for the hidden primary-key field), which fails closed without a scope: scope the
-        page to the organization shown (a new one has no rows yet: none match 0)."""
-        organization_id = int(object_id) if object_id and object_id.isdigit() else 0
-        with tenant_scope(organization_id):
-            response = super().changeform_view(request, object_id, form_url, extra_context)
-            if isinstance(response, TemplateResponse):
-                response.render()  # inside the scope: the template reads the formsets
-            return response
+    def organization_of(self, request: HttpRequest, object_id: str | None) -> int:
+        return int(object_id) if object_id and object_id.isdigit() else 0  # the one shown
 
     @admin.display(description="Audit log")
     def audit_log(self, organization: Organization) -> str:
