@@ -17,15 +17,22 @@ class TcpProxy:
         self._sockets: set[socket.socket] = set()
         self._lock = threading.Lock()
 
-    def start(self) -> TcpProxy:
+    def start(self, *, accepting: bool = True) -> TcpProxy:
+        """Listen; with accepting=False, connections wait in the backlog (a service
+        that is slow to answer) until `accept()`."""
         listener = socket.socket()
         listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         listener.bind(("127.0.0.1", self.port))
         listener.listen(64)
         self.port = listener.getsockname()[1]
         self._listener = listener
-        threading.Thread(target=self._accept, args=(listener,), daemon=True).start()
+        if accepting:
+            self.accept()
         return self
+
+    def accept(self) -> None:
+        assert self._listener is not None
+        threading.Thread(target=self._accept, args=(self._listener,), daemon=True).start()
 
     def cut(self) -> None:
         """Refuse new connections and break the open ones: the service is gone."""
@@ -72,8 +79,8 @@ class TcpProxy:
 
 
 @contextlib.contextmanager
-def tcp_proxy(host: str, port: int) -> Iterator[TcpProxy]:
-    proxy = TcpProxy(host, port).start()
+def tcp_proxy(host: str, port: int, *, accepting: bool = True) -> Iterator[TcpProxy]:
+    proxy = TcpProxy(host, port).start(accepting=accepting)
     try:
         yield proxy
     finally:

@@ -143,6 +143,8 @@ class Hub:
                 self.unsubscribe(subscription)
 
     async def _deliver(self, subscription: Subscription, outcome: str | AppError) -> None:
+        if subscription not in self.subscriptions:  # ended while this run was under way
+            return
         if isinstance(outcome, AppError):
             self.unsubscribe(subscription)
             error = {"type": "error", "id": subscription.subscription_id, **outcome.as_dict()}
@@ -248,10 +250,10 @@ class Hub:
                     database_conninfo(), autocommit=True
                 ) as listening:
                     if settings.LIVE_CHANGES == "poll":
-                        await self._poll(listening, catch_up=bool(attempt))
+                        await self._poll(listening)
                     else:
                         await listening.execute(f"LISTEN {CHANNEL}")
-                        if attempt:
+                        if self.subscriptions:  # evaluated before LISTEN, or while lost:
                             self.changed_everything()  # we may have missed notifications
                         attempt = 1
                         async for notification in listening.notifies():
@@ -266,7 +268,7 @@ class Hub:
                 attempt += 1
                 await asyncio.sleep(delay)
 
-    async def _poll(self, connection: psycopg.AsyncConnection[Any], *, catch_up: bool) -> None:
+    async def _poll(self, connection: psycopg.AsyncConnection[Any]) -> None:
         """LIVE_CHANGES=poll: read new `kernel_change` rows every LIVE_POLL_MS.
 
         Row ids do not arrive in commit order (a transaction that began earlier can commit
@@ -274,8 +276,8 @@ class Hub:
         the oldest one still running (the snapshot's xmin) is over, so rows at or above
         the previous xmin are read again and de-duplicated by id."""
         horizon, seen = await _read_changes(connection, horizon=None)
-        if catch_up:
-            self.changed_everything()  # rows may have been written while we were away
+        if self.subscriptions:  # evaluated before the first read, or while we were away:
+            self.changed_everything()  # rows may have been written meanwhile
         while True:
             await asyncio.sleep(settings.LIVE_POLL_MS / 1000)
             rows: list[tuple[int, str, int]] = []

@@ -460,3 +460,48 @@ async def test_polling_delivers_commits_in_any_order_and_no_notify_is_sent():
     assert [n async for n in listener.notifies(timeout=0.1)] == []  # the lock-free mode
     await listener.close()
     await communicator.disconnect()
+
+
+@pytest.fixture(params=["notify", "poll"])
+def either_mode(request: pytest.FixtureRequest) -> None:
+    if request.param == "poll":
+        request.getfixturevalue("polling")
+
+
+@pytest.mark.usefixtures("either_mode")
+async def test_a_commit_before_the_listener_is_ready_still_reaches_the_first_subscriber(
+    monkeypatch: pytest.MonkeyPatch,
+):
+    """The first subscription starts the listener and is evaluated at once; a commit that
+    lands before the listener is connected (a busy machine, a slow database) must still
+    reach it."""
+    import psycopg
+
+    from kernel.change_capture import database_conninfo
+    from tests.proxy import tcp_proxy
+    from tests.servers import database_address
+
+    address = database_address()
+    if address is None:
+        pytest.skip("the embedded database is reached through a socket, not TCP")
+    org_id, raw = await database_sync_to_async(setup_org)()
+    conninfo = await database_sync_to_async(database_conninfo)()
+    with tcp_proxy(*address, accepting=False) as slow_database:
+        slow = psycopg.conninfo.make_conninfo(conninfo, host="127.0.0.1", port=slow_database.port)
+        monkeypatch.setattr("kernel.live.hub.database_conninfo", lambda: slow)
+        communicator = await subscribed(raw)
+        assert await next_titles(communicator) == []  # evaluated; the listener still waits
+        await database_sync_to_async(
+            lambda: Note.objects.create(organization_id=org_id, title="before listening")
+        )()
+        slow_database.accept()
+        assert await next_titles(communicator) == ["before listening"]
+        await communicator.disconnect()
+        await hub_closed()
+
+
+async def hub_closed() -> None:
+    """Close the LISTEN connection while its proxy still stands."""
+    from kernel.live.hub import hub
+
+    await hub().aclose()
