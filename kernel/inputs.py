@@ -139,12 +139,10 @@ class Name(TextRule):
         name = " ".join("".join(c for c in value if c not in BIDI_CONTROLS).split())
         if name and not any(_visible(c) for c in name):
             raise ValueError("Use visible characters.")
+        if not name and self.min_length:
+            raise ValueError("This field is required.")
         if len(name) < self.min_length:
-            raise ValueError(
-                "This field is required."
-                if self.min_length == 1
-                else f"Use at least {self.min_length} characters."
-            )
+            raise ValueError(f"Use at least {self.min_length} characters.")
         if self.max_length is not None and len(name) > self.max_length:
             raise ValueError(f"Use at most {self.max_length} characters.")
         return name
@@ -287,8 +285,13 @@ def html_attrs(model: type[BaseModel], name: str) -> SafeString:
 
 
 def is_plain_text(field: FieldInfo) -> bool:
-    """A field whose empty value means "empty text" (not "not given")."""
-    return field.annotation is str
+    """A text field, optional or not: a submitted empty value means "empty text" (an edit
+    that clears it, which the field's rule may refuse), not "not given". Typed text (an
+    email address) left empty is not given."""
+    rule = field_rule(field)
+    if rule is not None:
+        return rule.html_type is None
+    return str in (field.annotation, *get_args(field.annotation))
 
 
 def form_input(

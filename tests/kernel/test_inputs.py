@@ -86,3 +86,16 @@ def test_a_submitted_form_becomes_the_models_raw_input():
     assert form_input(Sample, data) == {"title": "Plan", "tags": ["a", "b"], "notes": ""}
     assert form_input(Sample, QueryDict("title=x&other=1")) == {"title": "x", "other": "1"}
     assert form_input(Sample, QueryDict("title=x&utm=1"), only_known=True) == {"title": "x"}
+
+
+class Edit(Input):
+    title: Annotated[str, Name(max_length=10)] | None = None
+    notes: Annotated[str, Text(max_length=20)] | None = None
+    email: Email | None = None
+
+
+def test_an_emptied_text_field_of_an_edit_is_given_an_emptied_email_is_not():
+    assert form_input(Edit, QueryDict("title=&notes=&email=")) == {"title": "", "notes": ""}
+    with pytest.raises(ValidationError) as raised:
+        Edit.model_validate({"title": ""})
+    assert field_errors(raised.value.errors()) == {"title": ["This field is required."]}

@@ -147,3 +147,19 @@ def test_an_unknown_form_field_is_refused_as_in_the_api(team, org):
     assert response.status_code == 422
     assert "organization_id: This field is not accepted here." in response.content.decode()
     assert not WorkspaceRecord.objects.for_organization(org.pk).exists()
+
+
+def test_clearing_a_field_on_the_edit_form_is_an_edit_not_no_change(team, record):
+    client = client_for(team[M])
+    page = f"/records/{record.pk}/"
+    form = {"title": record.title, "status": "open", "body": "old notes"}
+    assert client.post(page, {**form, "version": record.version}).status_code == 302
+    record.refresh_from_db()
+
+    cleared_title = client.post(page, {**form, "title": " ", "version": record.version})
+    assert cleared_title.status_code == 422  # not "Saved." with the old title kept
+    assert "This field is required." in cleared_title.content.decode()
+    cleared_body = client.post(page, {**form, "body": "", "version": record.version})
+    assert cleared_body.status_code == 302
+    record.refresh_from_db()
+    assert (record.title, record.body) == ("First record", "")
