@@ -32,6 +32,7 @@ from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render, resolve_url
 from django.utils.safestring import SafeString
 from django.views import View
+from pydantic.fields import FieldInfo
 
 from kernel import actors, door
 from kernel.errors import AppError, ErrorCode
@@ -106,6 +107,21 @@ class Form:
         )
 
     @property
+    def summary(self) -> list[str]:
+        """Every message, each after its field's label ("Status: Choose one of ..."): for
+        a compact form (filters) that lists its errors in one place."""
+        if self.error is None:
+            return []
+        fields = self.model.model_fields
+        labelled = [
+            f"{label_of(name, fields[name])}: {problem}"
+            for name, problems in self.error.fields.items()
+            if name in fields
+            for problem in problems
+        ]
+        return labelled + self.non_field_errors
+
+    @property
     def non_field_errors(self) -> list[str]:
         if self.error is None:
             return []
@@ -118,6 +134,11 @@ class Form:
             prefix = "" if name == "__all__" else f"{name}: "
             found.extend(f"{prefix}{problem}" for problem in problems)
         return found
+
+
+def label_of(name: str, field: FieldInfo) -> str:
+    """What people call the field: its title, or its name in words."""
+    return field.title or name.replace("_", " ").capitalize()
 
 
 def _choices(annotation: Any) -> list[tuple[str, str]]:

@@ -11,7 +11,9 @@ Django ValidationError, ...) into AppErrors, so they render the same way.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any, Final
 
 import psycopg
 from django.conf import settings
@@ -80,6 +82,23 @@ def api_error_response(error: AppError) -> JsonResponse:
     return response
 
 
+PAGE_HEADINGS: Final[Mapping[ErrorCode, str]] = MappingProxyType(
+    {
+        ErrorCode.NOT_FOUND: "Not found",
+        ErrorCode.FORBIDDEN: "Not allowed",
+        ErrorCode.INVALID_INPUT: "Please check what you sent",
+        ErrorCode.CONFLICT: "This changed in the meantime",
+        ErrorCode.STEP_UP_REQUIRED: "Confirm it is you",
+        ErrorCode.PLAN_LIMIT: "Your plan's limit is reached",
+        ErrorCode.RATE_LIMITED: "Too many attempts",
+        ErrorCode.METHOD_NOT_ALLOWED: "This page does not take that request",
+        ErrorCode.PAYLOAD_TOO_LARGE: "Too large",
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE: "Not a format we take",
+    }
+)
+"""The error page's heading; its message says what happened and what to do."""
+
+
 def page_error_response(request: HttpRequest, error: AppError) -> HttpResponse:
     if error.code == ErrorCode.UNAUTHENTICATED:
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
@@ -90,9 +109,8 @@ def page_error_response(request: HttpRequest, error: AppError) -> HttpResponse:
         if error.retry_after is not None:
             response["Retry-After"] = str(error.retry_after)
         return response
-    response = TemplateResponse(
-        request, "errors/app_error.html", {"error": error}, status=error.status
-    )
+    context = {"error": error, "heading": PAGE_HEADINGS.get(error.code, "Something went wrong")}
+    response = TemplateResponse(request, "errors/app_error.html", context, status=error.status)
     if error.retry_after is not None:
         response["Retry-After"] = str(error.retry_after)
     return response.render()

@@ -52,7 +52,7 @@ class RecordFilters(Input):
     status: RecordStatus | None = None
     search: Annotated[str, Text(max_length=SEARCH_MAX)] | None = None
     order: RecordOrder = RecordOrder.NEWEST
-    cursor: Annotated[str, Text(max_length=200)] | None = None
+    cursor: Annotated[str, Text(max_length=200)] | None = Field(None, title="Page link")
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
 
 

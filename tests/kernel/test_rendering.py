@@ -13,7 +13,7 @@ from ninja.errors import ValidationError as NinjaValidationError
 from config.api import api
 from kernel import errors
 from kernel.errors import AppError, ErrorCode
-from kernel.rendering import as_app_error, page_error_response, socket_error_frame
+from kernel.rendering import PAGE_HEADINGS, as_app_error, page_error_response, socket_error_frame
 
 # The documented contract (README "Errors"): code → HTTP status.
 DOCUMENTED_STATUS = {
@@ -83,7 +83,9 @@ def test_page_rendering(code, rf: RequestFactory, db):
     assert response.status_code == DOCUMENTED_STATUS[code]
     html = response.content.decode()
     assert error.message.replace("'", "&#x27;") in html
-    assert code in html
+    assert f"<code>{code}</code>" in html  # small print, for support
+    if code not in ("server_error", "unavailable"):
+        assert PAGE_HEADINGS[ErrorCode(code)].replace("'", "&#x27;") in html  # in words
     # The site's layout, except where what failed may be what the layout needs.
     assert ("<nav" in html) is (code not in ("server_error", "unavailable"))
 

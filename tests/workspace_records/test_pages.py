@@ -107,8 +107,11 @@ def test_an_invalid_status_filter_is_shown_not_ignored(team, org):
     response = client_for(team[V]).get("/records/?status=archived")
     assert response.status_code == 422
     html = response.content.decode()
-    assert "Choose one of: open, in_progress, done." in html
+    assert "Status: Choose one of: open, in_progress, done." in html  # its label, not its name
     assert "Visible?" not in html  # not a silently unfiltered list
+    assert "Fix the filter above to see records." in html  # not "No records yet."
+    cursor = client_for(team[V]).get("/records/?cursor=nonsense").content.decode()
+    assert "Page link: This cursor is not valid." in cursor
 
 
 def test_the_title_inputs_limits_come_from_the_input_model(team, record):
