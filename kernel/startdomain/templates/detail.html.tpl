@@ -10,7 +10,7 @@
       {% for message in form.non_field_errors %}<p class="errorlist">{{ message }}</p>{% endfor %}
       {% for message in form.version.errors %}<p class="message message-warning" role="alert">{{ message }} Saved now: <strong>{{ row.name }}</strong>.</p>{% endfor %}
       <label for="{{ form.name.id }}">Name</label>
-      <input id="{{ form.name.id }}" name="name" value="{{ form.name.value }}" {{ form.name.attrs }}>
+      <input id="{{ form.name.id }}" name="name" value="{{ form.name.value }}" {{ form.name.attrs }} {% if form.name.errors %}aria-invalid="true"{% endif %}>
       {% for message in form.name.errors %}<p class="errorlist">{{ message }}</p>{% endfor %}
       <label for="{{ form.notes.id }}">Notes</label>
       <textarea id="{{ form.notes.id }}" name="notes" rows="6" {{ form.notes.attrs }}>{{ form.notes.value }}</textarea>

@@ -11,14 +11,14 @@
   </form>
   {% for message in filters.search.errors %}<p class="errorlist">{{ message }}</p>{% endfor %}
 
-  <table data-live-query="${app}.list">
+  <div class="table-scroll"><table data-live-query="${app}.list">
     <thead><tr><th>Name</th><th>Created</th></tr></thead>
     <tbody data-live-rows>
     {% for row in rows %}
       <tr><td><a href="{% url '${app}_detail' row.id %}">{{ row.name }}</a></td><td>{{ row.created_at|date:"j M Y H:i" }}</td></tr>
     {% empty %}<tr><td colspan="2">Nothing yet.</td></tr>{% endfor %}
     </tbody>
-  </table>
+  </table></div>
 
   {% if can.${perm}_create %}
     <h2>New</h2>
@@ -26,7 +26,7 @@
       {% csrf_token %}
       {% for message in form.non_field_errors %}<p class="errorlist">{{ message }}</p>{% endfor %}
       <label for="{{ form.name.id }}">Name</label>
-      <input id="{{ form.name.id }}" name="name" value="{{ form.name.value }}" {{ form.name.attrs }}>
+      <input id="{{ form.name.id }}" name="name" value="{{ form.name.value }}" {{ form.name.attrs }} {% if form.name.errors %}aria-invalid="true"{% endif %}>
       {% for message in form.name.errors %}<p class="errorlist">{{ message }}</p>{% endfor %}
       <label for="{{ form.notes.id }}">Notes</label>
       <textarea id="{{ form.notes.id }}" name="notes" rows="3" {{ form.notes.attrs }}>{{ form.notes.value }}</textarea>
