@@ -22,6 +22,19 @@ def make_verified_user(email: str = "ada@example.com", password: str | None = PA
     return user
 
 
+def operator_client(email: str = "ops@example.com") -> Client:
+    """A signed-in staff superuser with a second factor: what the admin lets in."""
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    user = make_verified_user(email)
+    user.is_staff = user.is_superuser = True
+    user.save()
+    TOTP.activate(user, generate_totp_secret())
+    client = Client()
+    client.force_login(user)
+    return client
+
+
 def login(client: Client, email: str, password: str = PASSWORD):
     return client.post("/accounts/login/", {"login": email, "password": password})
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 from django.test import Client
 
 from billing import processing
@@ -13,7 +12,7 @@ from billing.entitlements import entitlements
 from billing.models import EventStatus, Grant, WebhookEvent
 from billing.plans import FREE
 from organizations.models import AuditEvent
-from tests.accounts.helpers import make_verified_user
+from tests.accounts.helpers import operator_client
 from tests.billing.conftest import post_stripe, stripe_event, stripe_subscription
 
 pytestmark = pytest.mark.django_db
@@ -21,13 +20,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def operator() -> Client:
-    user = make_verified_user("ops@example.com")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    TOTP.activate(user, generate_totp_secret())
-    client = Client()
-    client.force_login(user)
-    return client
+    return operator_client()
 
 
 def test_a_failed_event_is_visible_and_reprocessed_from_the_admin(

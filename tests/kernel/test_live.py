@@ -306,19 +306,10 @@ async def test_a_change_made_in_the_admin_is_pushed():
     await next_titles(communicator)
 
     def operator_edits_in_the_admin() -> None:
-        from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-        from django.test import Client
-
-        from tests.accounts.helpers import make_verified_user
+        from tests.accounts.helpers import operator_client
 
         note = Note.objects.create(organization_id=org_id, title="before")
-        operator = make_verified_user("ops@example.com")
-        operator.is_staff = operator.is_superuser = True
-        operator.save()
-        TOTP.activate(operator, generate_totp_secret())
-        client = Client()
-        client.force_login(operator)
-        response = client.post(
+        response = operator_client().post(
             f"/admin/tenant_app/note/{note.pk}/change/",
             {"organization": org_id, "title": "edited in the admin", "body": ""},
         )

@@ -17,7 +17,7 @@ from kernel.errors import AppError
 from kernel.permissions import Role
 from organizations import mutations
 from organizations.models import ApiKey, AuditEvent, Invitation, Membership
-from tests.accounts.helpers import PASSWORD, login, make_verified_user
+from tests.accounts.helpers import PASSWORD, login, make_verified_user, operator_client
 from tests.conftest import JSON, actor_for, bearer, client_for
 from tests.factories import MembershipFactory, OrganizationFactory
 
@@ -147,15 +147,7 @@ def test_a_mutation_uses_the_role_of_now_not_of_when_the_request_began(org, memb
 
 @pytest.fixture
 def operator(db: None) -> Client:
-    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
-
-    user = make_verified_user("ops@example.com")
-    user.is_staff = user.is_superuser = True
-    user.save()
-    TOTP.activate(user, generate_totp_secret())
-    client = Client()
-    client.force_login(user)
-    return client
+    return operator_client()
 
 
 def test_the_admin_cannot_demote_or_remove_the_last_owner(operator, org, member):
