@@ -41,6 +41,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     date_joined = models.DateTimeField(default=timezone.now)
 
     objects: ClassVar[UserManager] = UserManager()
+    captured_by_row = True
+    """A changed email or name re-runs live queries that show people; deactivating
+    someone ends their live subscriptions (kernel/change_capture.py)."""
 
     EMAIL_FIELD = "email"
     USERNAME_FIELD = "email"

@@ -85,6 +85,8 @@ class Actor:
     scopes: frozenset[str] | None = None
     """An API key's permissions; None means everything the role holds."""
     api_key_id: int | None = None
+    key_creator_id: int | None = None
+    """An API key's creator, whose current role it acts with."""
 
     @property
     def auth_method(self) -> AuthMethod:

@@ -14,7 +14,6 @@ derived here from the plan's capabilities (kernel/limits.py).
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -34,6 +33,7 @@ from kernel.actor import (
     Person,
     Principal,
 )
+from kernel.change_capture import session_row_key
 from kernel.errors import AppError
 from kernel.limits import limits_for
 from kernel.sources import Entitlement, KeyRecord, MembershipRecord, sources
@@ -220,7 +220,7 @@ def session_authentication(session: Any, user: Any, client_ip: str | None = None
     )
     return Authentication(
         AuthMethod.SESSION,
-        session_key_hash=hashlib.sha256(key.encode()).hexdigest() if key else None,
+        session_key_hash=session_row_key(key) if key else None,
         signed_in_at=signed_in,
         reauthenticated_at=reauthenticated,
         client_ip=client_ip,
@@ -260,6 +260,7 @@ def _key_actor(key: KeyRecord, entitlement: Entitlement, client_ip: str | None =
         auth=Authentication(AuthMethod.API_KEY, client_ip=client_ip) if client_ip else API_KEY,
         scopes=key.scopes,
         api_key_id=key.key_id,
+        key_creator_id=key.creator_id,
     )
 
 

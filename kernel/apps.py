@@ -9,7 +9,6 @@ class KernelConfig(AppConfig):
         from django.db.models.signals import post_migrate
 
         from kernel import checks, manifest  # noqa: F401  (checks registers the system checks)
-        from kernel.live import sessions  # noqa: F401  (signing out closes sockets)
 
         manifest.load()  # the apps' manifests and functions: models are all loaded by now
         post_migrate.connect(_install_change_capture, sender=self)

@@ -12,13 +12,22 @@ organizations' rows of which table changed:
     caps concurrent write throughput (docs/performance.md); with LIVE_CHANGES=poll the
     triggers skip it and each process polls `kernel_change` instead.
 
-Statement-level triggers with transition tables cost one insert per organization per
-statement, not per row. The triggers are (re)installed after every `migrate`.
+Tables that belong to no organization but decide what someone sees or may do (people,
+organizations, sessions: `captured_by_row = True` on the model, and the session table) are
+captured by row instead: `<table>:=<key>` names the changed row, so a changed email
+re-runs the queries that read people, and a deleted session or a deactivated person
+re-checks exactly the sockets that depend on that row. Session keys are credentials:
+only their SHA-256 leaves the table.
+
+Statement-level triggers with transition tables cost one insert per organization (or
+row) per statement, not per row. The triggers are (re)installed after every `migrate`.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Final
 
@@ -29,6 +38,11 @@ from django.utils import timezone
 from kernel.tenancy import TenantModel
 
 CHANNEL: Final = "kernel_changes"
+ROW_MARK: Final = "="
+"""In a notification, `<table>:=<key>` names a row; `<table>:<id>` an organization."""
+
+ChangeKey = tuple[str, int | str]
+"""What changed: (table, organization id) for tenant tables, (table, row key) otherwise."""
 
 # One function per transition table (INSERT/UPDATE see the new rows, DELETE the old):
 # static, set-based SQL, planned once — about half the cost of a dynamic loop per statement.
@@ -55,6 +69,21 @@ END;
 $$;
 """
 
+# Row-captured tables: the key column is the trigger's first argument, read through
+# to_jsonb so one static function serves every table; "sha256" as the second argument
+# hashes the key (session keys).
+_LOG_ROWS = (
+    "INSERT INTO kernel_change (table_name, row_key) "
+    "SELECT DISTINCT TG_TABLE_NAME, CASE WHEN TG_ARGV[1] = 'sha256' "
+    "THEN encode(sha256(convert_to(to_jsonb(r) ->> TG_ARGV[0], 'UTF8')), 'hex') "
+    "ELSE to_jsonb(r) ->> TG_ARGV[0] END FROM {rows} r"
+)
+_LOG_ROWS_AND_NOTIFY = (
+    "WITH logged AS ({log} RETURNING row_key) "
+    "SELECT count(pg_notify('kernel_changes', TG_TABLE_NAME || ':=' || row_key)) "
+    "INTO notified FROM logged"
+)
+
 # UPDATE uses the new rows: a tenant row never moves between organizations.
 _TRIGGERS: Final = (
     ("ins", "INSERT", "changed_new", "REFERENCING NEW TABLE AS changed_new"),
@@ -70,18 +99,32 @@ def function_sql(notify: bool) -> str:
         log = _LOG.format(rows=rows)
         body = _LOG_AND_NOTIFY.format(log=log) if notify else log
         functions.append(_FUNCTION.format(rows=rows, body=body))
+        log = _LOG_ROWS.format(rows=rows)
+        body = _LOG_ROWS_AND_NOTIFY.format(log=log) if notify else log
+        functions.append(_FUNCTION.format(rows=f"rows_{rows}", body=body))
     return "\n".join(functions)
 
 
-def trigger_statements(table: str) -> list[str]:
+def trigger_statements(table: str, row_key: RowKey | None = None) -> list[str]:
+    arguments = "" if row_key is None else f"'{row_key.column}', '{row_key.digest}'"
+    prefix = "" if row_key is None else "rows_"
     return [
         f'CREATE OR REPLACE TRIGGER "kernel_change_{suffix}" AFTER {event} ON "{table}" '
-        f"{referencing} FOR EACH STATEMENT EXECUTE FUNCTION kernel_capture_{rows}()"
+        f"{referencing} FOR EACH STATEMENT "
+        f"EXECUTE FUNCTION kernel_capture_{prefix}{rows}({arguments})"
         for suffix, event, rows, referencing in _TRIGGERS
     ]
 
 
+@dataclass(frozen=True)
+class RowKey:
+    column: str
+    digest: str = ""
+    """"sha256": only the key's hash is recorded (a credential)."""
+
+
 def captured_tables(models: Iterable[type[Any]]) -> list[str]:
+    """Tenant tables: captured per organization."""
     return sorted(
         model._meta.db_table
         for model in models
@@ -91,20 +134,65 @@ def captured_tables(models: Iterable[type[Any]]) -> list[str]:
     )
 
 
+def session_model() -> type[Any] | None:
+    """The model behind SESSION_ENGINE, if sessions are stored in the database."""
+    from importlib import import_module
+
+    from django.conf import settings
+
+    store = import_module(settings.SESSION_ENGINE).SessionStore
+    return store.get_model_class() if hasattr(store, "get_model_class") else None
+
+
+def row_captured_tables(models: Iterable[type[Any]]) -> dict[str, RowKey]:
+    """Tables captured per row: models marked `captured_by_row`, and the session table."""
+    found = {
+        model._meta.db_table: RowKey(model._meta.pk.column)
+        for model in models
+        if getattr(model, "captured_by_row", False) and not model._meta.abstract
+    }
+    sessions = session_model()
+    if sessions is not None:
+        found[sessions._meta.db_table] = RowKey(sessions._meta.pk.column, "sha256")
+    return found
+
+
+def all_captured_tables(models: Iterable[type[Any]]) -> frozenset[str]:
+    models = list(models)
+    return frozenset(captured_tables(models)) | frozenset(row_captured_tables(models))
+
+
+def session_row_key(session_key: str) -> str:
+    """How a session's row is named in change notifications (and `Authentication`)."""
+    return hashlib.sha256(session_key.encode()).hexdigest()
+
+
+def parse_notification(payload: str) -> ChangeKey | None:
+    table, _, rest = payload.rpartition(":")
+    if rest.startswith(ROW_MARK):
+        return table, rest[1:]
+    return (table, int(rest)) if rest.isdigit() else None
+
+
 def install_triggers(
     models: Iterable[type[Any]], using: BaseDatabaseWrapper = connection
 ) -> list[str]:
-    """Create or refresh the capture function and every tenant table's triggers."""
+    """Create or refresh the capture functions and every captured table's triggers."""
     from django.conf import settings
 
+    models = list(models)
     tables = captured_tables(models)
+    by_row = row_captured_tables(models)
     with using.cursor() as cursor:
         cursor.execute(function_sql(notify=settings.LIVE_CHANGES == "notify"))
         for table in tables:
             for statement in trigger_statements(table):
                 cursor.execute(statement)
+        for table, row_key in by_row.items():
+            for statement in trigger_statements(table, row_key):
+                cursor.execute(statement)
         cursor.execute("DROP FUNCTION IF EXISTS kernel_capture_change() CASCADE")  # version 1
-    return tables
+    return sorted([*tables, *by_row])
 
 
 def prune_changes(keep: timedelta = timedelta(hours=1)) -> int:

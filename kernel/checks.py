@@ -110,11 +110,11 @@ def function_errors(functions: Iterable[Function] | None = None) -> list[checks.
                     id="kernel.E012",
                 )
             )
-        if function.live and (function.kind != "query" or not function.reads):
+        if function.live and function.kind != "query":
             found.append(
                 checks.Error(
-                    f"{name} is live but is not a query that declares what it reads.",
-                    hint="Live functions are queries with reads=(Model, ...).",
+                    f"{name} is live but is not a query.",
+                    hint="Only queries can be subscribed to: @query(..., live=True).",
                     obj=name,
                     id="kernel.E013",
                 )

@@ -6,8 +6,12 @@ id is its idempotency key), `auth {id, token}` (an API key, first), `ping {id}`.
 goes through the door (kernel/door.py): the same validation, permission, step-up and
 idempotency as the pages and the API.
 Server → client: `result {id, value}` at once and whenever the value changes, `error {id,
-code, message, fields}` with the API's codes, `pong {id}`. The socket authenticates with
-the session cookie (browsers; Origin checked) or `Authorization: Bearer <api key>`.
+code, message, fields}` with the API's codes, `pong {id}`, and `status {state}` when the
+server cannot keep values current ("unavailable": the database is away) and again when
+it can ("live"). The socket authenticates with the session cookie (browsers; Origin
+checked) or `Authorization: Bearer <api key>`; signing the session out anywhere closes
+it (code 4001). Nothing here needs the channel layer (Redis): changes, revocations and
+sign-outs all arrive through PostgreSQL, so a Redis outage does not touch sockets.
 See docs/live-queries.md.
 """
 
@@ -23,12 +27,12 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from kernel import actors, door, errors
+from kernel.change_capture import session_row_key
 from kernel.errors import AppError
 from kernel.functions import Kind, public_function
 from kernel.live import flow
 from kernel.live.flow import WriteGate
 from kernel.live.hub import Subscription, hub
-from kernel.live.sessions import session_group
 from kernel.rendering import as_app_error, socket_error_frame
 
 logger = logging.getLogger(__name__)
@@ -41,6 +45,7 @@ CLOSE_SIGNED_OUT: Final = 4001
 
 class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels is untyped
     scope: dict[str, Any]
+    channel_layer_alias = None  # no channel layer: a socket must not depend on Redis
 
     async def connect(self) -> None:
         self.subscriptions: dict[Any, Subscription] = {}
@@ -51,21 +56,37 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         self.flusher: asyncio.Task[None] | None = None  # held here: the loop keeps weak refs
         if self.gate is not None:
             self.gate.on_resume = self.resume
-        self.session_group = session_group(self.scope)
-        if self.session_group and self.channel_layer is not None:
-            await self.channel_layer.group_add(self.session_group, self.channel_name)
+        self.state = "live"
+        session_key = getattr(self.scope.get("session"), "session_key", None)
+        self.session_row = session_row_key(session_key) if session_key else None
+        if self.session_row is not None:
+            hub().watch_session(self.session_row, self.session_changed)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
         for subscription in getattr(self, "subscriptions", {}).values():
             hub().unsubscribe(subscription)
-        group = getattr(self, "session_group", None)
-        if group and self.channel_layer is not None:
-            await self.channel_layer.group_discard(group, self.channel_name)
+        row: str | None = getattr(self, "session_row", None)
+        if row is not None:
+            hub().unwatch_session(row, self.session_changed)
 
-    async def session_ended(self, message: dict[str, Any]) -> None:
-        """The browser session signed out (here or in another process): close its sockets."""
-        await self.close(code=CLOSE_SIGNED_OUT)
+    async def session_changed(self) -> None:
+        """The session's row changed or went (signed out, here or in any process, or
+        ended from the sessions page): close the socket if the session is gone."""
+        session = self.scope["session"]
+        try:
+            exists = await database_sync_to_async(session.exists)(session.session_key)
+        except Exception:  # the database is away: the listener asks again once it is back
+            logger.warning("live queries: could not check a session", exc_info=True)
+            return
+        if not exists:
+            await self.close(code=CLOSE_SIGNED_OUT)
+
+    async def set_state(self, state: str) -> None:
+        """Tell the client whether its values are being kept current."""
+        if state != self.state:
+            self.state = state
+            await self.send_frame({"type": "status", "state": state})
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data is None:
@@ -139,7 +160,9 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         valid = door.validate(query, args)
         actor = await database_sync_to_async(actors.resolve)(self.scope)
         push = partial(self.push, frame_id)
-        subscription = Subscription(frame_id, query, valid, actor, self.scope, push)
+        subscription = Subscription(
+            frame_id, query, valid, actor, self.scope, push, status=self.set_state
+        )
         self.subscriptions[frame_id] = subscription
         await hub().subscribe(subscription)
         if subscription not in hub().subscriptions:  # its first run failed

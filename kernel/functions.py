@@ -1,7 +1,7 @@
 """The function registry: every query, mutation and action a transport may call.
 
     @query("widgets.list", permission="widgets.read", output=list[WidgetOut],
-           reads=(Widget,), live=True, varies_by="permissions")
+           live=True, varies_by="permissions")
     def widget_list(*, actor: Actor, args: WidgetFilters) -> QuerySet[Widget]: ...
 
     @mutation("widgets.create", permission="widgets.create", output=WidgetOut)
@@ -22,12 +22,11 @@ Registered names must be unique; the registry is frozen once the apps are ready.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Final, Literal, get_type_hints
 
-from django.db import models
 from django.dispatch import Signal
 from pydantic import TypeAdapter
 
@@ -57,10 +56,9 @@ class Function:
     internal: bool = False
     step_up: str | None = None
     """A sensitive action (kernel/sensitive.py): its level is enforced by the door."""
-    reads: tuple[type[models.Model], ...] = ()
-    """Queries: the models whose committed changes re-run live subscriptions."""
     live: bool = False
-    """A query clients may subscribe to over the socket."""
+    """A query clients may subscribe to over the socket. What it reads is recorded from
+    the SQL each run executes (kernel/live/reads.py), never declared."""
     varies_by: VariesBy = "actor"
     """Live queries: "permissions" if the value depends only on the organization and what
     the actor may see, so subscribers with equal access share one re-run."""
@@ -92,10 +90,6 @@ class Function:
     @property
     def public(self) -> bool:
         return not self.internal
-
-    @property
-    def tables(self) -> frozenset[str]:
-        return frozenset(model._meta.db_table for model in self.reads)
 
     def convert(self, result: Any) -> Any:
         """The body's result as the declared output (model instances read by attribute)."""
@@ -147,11 +141,10 @@ def query(
     permission: str | None = None,
     personal: bool = False,
     internal: bool = False,
-    reads: Iterable[type[models.Model]] = (),
     live: bool = False,
     varies_by: VariesBy = "actor",
 ) -> Callable[[Callable[..., Any]], Function]:
-    """Register a read. Live queries declare what they read (`reads`)."""
+    """Register a read; `live=True` lets clients subscribe to it."""
     return _register(
         Kind.QUERY,
         name,
@@ -160,7 +153,6 @@ def query(
             "permission": permission,
             "personal": personal,
             "internal": internal,
-            "reads": tuple(reads),
             "live": live,
             "varies_by": varies_by,
         },

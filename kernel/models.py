@@ -41,14 +41,17 @@ class CurrentTransactionId(models.Func):
 
 
 class Change(models.Model):
-    """One organization's rows of one table changed in a committed transaction
-    (written by the triggers of kernel/change_capture.py, pruned by the listener)."""
+    """One organization's rows of one table (or, for tables captured by row, one row)
+    changed in a committed transaction (written by the triggers of
+    kernel/change_capture.py, pruned by the listener)."""
 
     tenant_exempt = "written by database triggers for every organization; read by the listener"
 
     id = models.BigAutoField(primary_key=True)
     table_name = models.CharField(max_length=128)
-    organization_id = models.BigIntegerField()
+    organization_id = models.BigIntegerField(null=True)
+    row_key = models.CharField(max_length=128, null=True)  # noqa: DJ001  (triggers write NULL)
+    """Tables captured by row: the changed row's key (a session's as its SHA-256)."""
     created_at = models.DateTimeField(db_default=Now())
     xid = models.BigIntegerField(db_default=CurrentTransactionId())
     """The writing transaction: a poller knows every transaction below the oldest one
@@ -62,4 +65,6 @@ class Change(models.Model):
         ]
 
     def __str__(self) -> str:
+        if self.row_key is not None:
+            return f"{self.table_name}:={self.row_key}"
         return f"{self.table_name}:{self.organization_id}"

@@ -15,6 +15,8 @@ class Organization(models.Model):
     name = models.CharField(max_length=64)
     slug = models.SlugField(max_length=80, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    captured_by_row = True
+    """Renames reach live queries that show the organization (kernel/change_capture.py)."""
 
     def __str__(self) -> str:
         return self.name

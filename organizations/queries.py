@@ -86,7 +86,6 @@ def members_of(organization_id: int) -> list[Membership]:
     "members.list",
     permission="member.read",
     output=list[MemberOut],
-    reads=(Membership, User),
     live=True,
     varies_by="permissions",
 )

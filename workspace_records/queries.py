@@ -62,7 +62,6 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
     "records.list",
     permission="workspace.records.read",
     output=RecordPageOut,
-    reads=(WorkspaceRecord,),
     live=True,
     varies_by="permissions",
 )

@@ -243,7 +243,9 @@ def matching_cost(subscriptions: int, changes: int = 50_000) -> float:
 
     for n in range(subscriptions):
         actor = Actor(None, n, Role.VIEWER)
-        hub.add(Subscription(n, query, RecordFilters(), actor, {}, send))
+        subscription = Subscription(n, query, RecordFilters(), actor, {}, send)
+        hub.add(subscription)
+        hub.watch(subscription, frozenset({("workspace_records_workspacerecord", n)}))
     started = time.perf_counter()
     for n in range(changes):
         hub.changed("workspace_records_workspacerecord", 10_000_000 + n)

@@ -2,16 +2,25 @@
 
 Each app process LISTENs to PostgreSQL itself, so a change committed through any process
 (or the admin, a shell, raw SQL) reaches subscribers in every process. Notifications that
-arrive together are coalesced; a subscription is re-run once per burst, with its actor
-re-checked first (a removed member's subscription ends with `forbidden`), and its value
-is pushed only if it changed. After the listener reconnects, every subscription re-runs
-once, since notifications may have been missed meanwhile.
+arrive together are coalesced; a subscription is re-run once per burst and its value is
+pushed only if it changed.
+
+What a subscription watches is what its last run read (kernel/live/reads.py). Its actor
+is cached per credential, with the tables and rows the credential was resolved from;
+a change to any of them (a membership, an API key, a plan, the person, the session)
+drops the cached actor and re-runs exactly its subscriptions, which then end with
+`forbidden`/`unauthenticated` if access is gone, whether or not their data changed.
+
+Faults: a database error never ends a subscription. The batch stays pending and is
+retried with backoff; subscribers are told `unavailable` meanwhile, and after recovery
+every subscription re-runs once (notifications may have been missed) before `live`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import json
 import logging
 import weakref
@@ -27,21 +36,37 @@ from django.db import connection, transaction
 from kernel import door, errors
 from kernel.actor import Actor
 from kernel.actors import recheck
-from kernel.change_capture import CHANNEL, database_conninfo, prune_changes
+from kernel.change_capture import (
+    CHANNEL,
+    ChangeKey,
+    database_conninfo,
+    parse_notification,
+    prune_changes,
+)
 from kernel.errors import AppError
 from kernel.functions import Function
 from kernel.inputs import Input
-from kernel.rendering import as_app_error
+from kernel.live.reads import ReadSet, recording, tables
+from kernel.rendering import as_app_error, is_unavailable
 
 logger = logging.getLogger(__name__)
 
-RECONNECT_SECONDS: Final = (0.5, 1, 2, 5)
+RETRY_SECONDS: Final = (0.05, 0.1, 0.25, 0.5, 1.0)
+"""Backoff between attempts to reach a lost database: short, since every subscriber is
+waiting; capped at a second, so recovery is noticed within one."""
 PRUNE_EVERY_SECONDS: Final = 300
 MAX_VALUE_BYTES: Final = 1024 * 1024 - 1024
 """daphne refuses frames over 1 MiB; leave room for the frame's envelope."""
 
+ANY_ROW: Final = "*"
+"""(table, ANY_ROW): watching every row of a table captured by row."""
+CREDENTIAL_TABLES: Final = "credentials"
+"""(CREDENTIAL_TABLES, organization): the credentials resolved in that organization."""
+
 Send = Callable[[str], Awaitable[None]]
 """Sends one text frame to the subscriber's socket."""
+Status = Callable[[str], Awaitable[None]]
+"""Tells the subscriber's socket the server's state: "unavailable" or "live"."""
 
 
 @dataclass(eq=False)
@@ -54,10 +79,14 @@ class Subscription:
     source: dict[str, Any]
     """The connection's scope: the actor is resolved from it again before each re-run."""
     send: Send
+    status: Status | None = None
     last: str | None = None
     """The last value sent, as JSON text."""
+    watching: frozenset[ChangeKey] = frozenset()
+    """What its last run read, in its organization."""
     credential: Hashable = field(init=False)
-    """What the actor is resolved from (`_credential_of`): re-checked once per batch."""
+    """What the actor is resolved from (`_credential_of`): cached, and re-checked when
+    something it was resolved from changes."""
     args_key: str = field(init=False)
     """The arguments as canonical JSON: with the query and access, what runs are shared by."""
 
@@ -67,53 +96,157 @@ class Subscription:
         self.args_key = self.args.model_dump_json()
 
 
+class Unavailable(Exception):
+    """The database failed a whole batch: it is retried, nothing is delivered."""
+
+
+@dataclass
+class _Credential:
+    actor: Actor
+    watching: frozenset[ChangeKey]
+
+
+@dataclass
+class _Run:
+    """What one batch's evaluation produced, for the event loop to apply."""
+
+    outcomes: list[tuple[Subscription, str | AppError]]
+    watching: dict[Subscription, frozenset[ChangeKey]]
+    credentials: dict[Hashable, _Credential]
+    credential_tables: set[str]
+
+
 class Hub:
     def __init__(self) -> None:
         self.subscriptions: set[Subscription] = set()
-        # (organization, table) → subscriptions reading it: matching a change costs the
-        # same with 100 or 100,000 subscriptions in the process.
-        self._by_source: dict[tuple[int, str], set[Subscription]] = {}
+        # What changed → who cares, so matching a change costs the same with 100 or
+        # 100,000 subscriptions in the process.
+        self._watchers: dict[ChangeKey, set[Subscription]] = {}
+        self._credentials: dict[Hashable, _Credential] = {}
+        self._credential_watchers: dict[ChangeKey, set[Hashable]] = {}
+        self._holders: dict[Hashable, set[Subscription]] = {}
+        self._credential_tables: set[str] = set()
+        """Tenant tables read while resolving actors (memberships, keys, plans)."""
+        self._sessions: dict[str, set[Callable[[], Awaitable[None]]]] = {}
+        self._tasks: set[asyncio.Future[None]] = set()
+        self._in_flight: list[set[ChangeKey]] = []
+        """Changes noticed while batches were being evaluated: each run's own log."""
+        self._dirty: set[Subscription] = set()
         self._listener: asyncio.Task[None] | None = None
         self._flush: asyncio.Task[None] | None = None
-        self._dirty: set[Subscription] = set()
         self._pruner: asyncio.Task[None] | None = None
+        self._listening = False
+        self.degraded = False
         self.executions = 0  # query runs so far: a benchmark divides it by pushes
 
     # --- subscriptions ------------------------------------------------------------------
 
     async def subscribe(self, subscription: Subscription) -> None:
+        """Add it and send its first value (or, if the database is away, `unavailable`
+        now and the value once it is back)."""
         self._ensure_listener()
         self.add(subscription)
-        await self._refresh([subscription], recheck=False)
+        try:
+            await self._refresh([subscription])
+        except Unavailable:
+            self._dirty.add(subscription)
+            await self._degrade()
+            self._schedule_flush()
 
     def add(self, subscription: Subscription) -> None:
         self.subscriptions.add(subscription)
-        for table in subscription.query.tables:
-            key = (subscription.actor.organization_id, table)
-            self._by_source.setdefault(key, set()).add(subscription)
+        self._holders.setdefault(subscription.credential, set()).add(subscription)
 
     def unsubscribe(self, subscription: Subscription) -> None:
         self.subscriptions.discard(subscription)
-        for table in subscription.query.tables:
-            key = (subscription.actor.organization_id, table)
-            bucket = self._by_source.get(key)
+        self._dirty.discard(subscription)
+        self.watch(subscription, frozenset())
+        holders = self._holders.get(subscription.credential)
+        if holders is not None:
+            holders.discard(subscription)
+            if not holders:
+                del self._holders[subscription.credential]
+                self._forget_credential(subscription.credential)
+
+    def watch(self, subscription: Subscription, keys: frozenset[ChangeKey]) -> None:
+        """Re-index a subscription under what it read."""
+        for key in subscription.watching - keys:
+            bucket = self._watchers.get(key)
             if bucket is not None:
                 bucket.discard(subscription)
                 if not bucket:
-                    del self._by_source[key]
+                    del self._watchers[key]
+        for key in keys - subscription.watching:
+            self._watchers.setdefault(key, set()).add(subscription)
+        subscription.watching = keys
+
+    def watch_session(self, row_key: str, callback: Callable[[], Awaitable[None]]) -> None:
+        """Call `callback` when the session's row changes or goes (signing out)."""
+        self._ensure_listener()
+        self._sessions.setdefault(row_key, set()).add(callback)
+
+    def unwatch_session(self, row_key: str, callback: Callable[[], Awaitable[None]]) -> None:
+        callbacks = self._sessions.get(row_key)
+        if callbacks is not None:
+            callbacks.discard(callback)
+            if not callbacks:
+                del self._sessions[row_key]
+
+    # --- credentials ----------------------------------------------------------------------
+
+    def _remember_credential(self, credential: Hashable, found: _Credential) -> None:
+        self._forget_credential(credential)
+        self._credentials[credential] = found
+        for key in found.watching:
+            self._credential_watchers.setdefault(key, set()).add(credential)
+
+    def _forget_credential(self, credential: Hashable) -> None:
+        found = self._credentials.pop(credential, None)
+        if found is None:
+            return
+        for key in found.watching:
+            bucket = self._credential_watchers.get(key)
+            if bucket is not None:
+                bucket.discard(credential)
+                if not bucket:
+                    del self._credential_watchers[key]
+
+    def _invalidate(self, credential: Hashable) -> None:
+        self._forget_credential(credential)
+        self._dirty |= self._holders.get(credential, set())
 
     # --- change notifications -------------------------------------------------------------
 
-    def changed(self, table: str, organization_id: int) -> None:
-        matched = self._by_source.get((organization_id, table))
-        if not matched:
-            return
-        self._dirty |= matched
-        self._schedule_flush()
+    def changed(self, table: str, where: int | str) -> None:
+        """A committed change to `table`: in organization `where` (an int) or to the row
+        whose key is `where` (a str, for tables captured by row)."""
+        key = (table, where)
+        for log in self._in_flight:
+            log.add(key)
+        before = len(self._dirty)
+        self._dirty |= self._watchers.get(key, set())
+        if isinstance(where, str):
+            self._dirty |= self._watchers.get((table, ANY_ROW), set())
+            for callback in list(self._sessions.get(where, ())):
+                self._spawn(callback())
+        elif table in self._credential_tables:
+            for credential in list(self._credential_watchers.get((CREDENTIAL_TABLES, where), ())):
+                self._invalidate(credential)
+        for credential in list(self._credential_watchers.get(key, ())):
+            self._invalidate(credential)
+        if len(self._dirty) != before:
+            self._schedule_flush()
 
     def changed_everything(self) -> None:
+        for credential in list(self._credentials):
+            self._forget_credential(credential)
         self._dirty |= self.subscriptions
         self._schedule_flush()
+
+    def _spawn(self, work: Awaitable[None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._tasks.add(task)  # the loop holds tasks weakly
+        task.add_done_callback(self._tasks.discard)
 
     def is_pending(self, subscription: Subscription) -> bool:
         """Marked for a re-run that has not happened yet."""
@@ -125,22 +258,81 @@ class Hub:
 
     async def _flush_dirty(self) -> None:
         """Re-run at once when idle; changes that arrive while a re-run is under way are
-        coalesced into the next one, so a burst costs a few runs, not one per commit."""
+        coalesced into the next one, so a burst costs a few runs, not one per commit.
+        A batch that fails is put back, never dropped."""
         await asyncio.sleep(0)  # take in notifications already received
+        failures = 0
         while self._dirty:
             batch = [s for s in self._dirty if s in self.subscriptions]
             self._dirty = set()
-            if batch:
-                await self._refresh(batch, recheck=True)
+            if not batch:
+                continue
+            try:
+                await self._refresh(batch)
+            except Exception as error:
+                if not isinstance(error, Unavailable):
+                    logger.exception("live queries: a re-run failed; retrying")
+                self._dirty.update(s for s in batch if s in self.subscriptions)
+                await self._degrade()
+                await asyncio.sleep(RETRY_SECONDS[min(failures, len(RETRY_SECONDS) - 1)])
+                failures += 1
+                continue
+            failures = 0
 
-    async def _refresh(self, batch: list[Subscription], *, recheck: bool) -> None:
-        outcomes = await database_sync_to_async(self._evaluate)(batch, recheck)
-        for subscription, outcome in outcomes:
+    async def _degrade(self) -> None:
+        if self.degraded:
+            return
+        self.degraded = True
+        await self._tell("unavailable")
+
+    async def _recover(self) -> None:
+        self.degraded = False
+        await self._tell("live")
+
+    async def _tell(self, state: str) -> None:
+        """Every socket with a subscription here, once each."""
+        callbacks = {s.status for s in self.subscriptions if s.status is not None}
+        for callback in callbacks:
+            try:
+                await callback(state)
+            except Exception:  # a closed socket: its disconnect unsubscribes it
+                logger.debug("live queries: could not send status", exc_info=True)
+
+    async def _refresh(self, batch: list[Subscription]) -> None:
+        noticed: set[ChangeKey] = set()
+        self._in_flight.append(noticed)
+        known = {
+            s.credential: found.actor
+            for s in batch
+            if (found := self._credentials.get(s.credential)) is not None
+        }
+        try:
+            run = await database_sync_to_async(self._evaluate_or_fail)(batch, known)
+        finally:
+            self._in_flight.remove(noticed)
+        self._credential_tables |= run.credential_tables
+        for credential, found in run.credentials.items():
+            if found.watching & noticed or credential not in self._holders:
+                continue  # changed while it was being read: read it again next time
+            self._remember_credential(credential, found)
+        for credential in run.credentials:
+            if credential not in self._credentials and credential in self._holders:
+                self._dirty |= self._holders[credential]
+        for subscription, keys in run.watching.items():
+            if subscription in self.subscriptions:
+                self.watch(subscription, keys)
+                if keys & noticed:  # committed after its snapshot, before it watched
+                    self._dirty.add(subscription)
+        for subscription, outcome in run.outcomes:
             try:
                 await self._deliver(subscription, outcome)
             except Exception:  # one broken socket must not keep values from the others
                 logger.exception("live queries: could not deliver to a subscriber")
                 self.unsubscribe(subscription)
+        if self._dirty:
+            self._schedule_flush()
+        elif self.degraded and self._listening:
+            await self._recover()
 
     async def _deliver(self, subscription: Subscription, outcome: str | AppError) -> None:
         if subscription not in self.subscriptions:  # ended while this run was under way
@@ -154,23 +346,32 @@ class Hub:
             frame_id = json.dumps(subscription.subscription_id)
             await subscription.send(f'{{"type":"result","id":{frame_id},"value":{outcome}}}')
 
-    def _evaluate(
-        self, batch: list[Subscription], recheck: bool
-    ) -> list[tuple[Subscription, str | AppError]]:
+    def _evaluate_or_fail(self, batch: list[Subscription], known: dict[Hashable, Actor]) -> _Run:
+        try:
+            return self._evaluate(batch, known)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            logger.warning("live queries: database unavailable (%s); will retry", error)
+            with contextlib.suppress(Exception):
+                connection.close()  # a broken connection must not be reused
+            raise Unavailable from error
+
+    def _evaluate(self, batch: list[Subscription], known: dict[Hashable, Actor]) -> _Run:
         """Re-run a batch against ONE snapshot, so no page shows one list new and another
-        old. Identical subscriptions (same query and arguments, and the same actor or, for
-        queries that vary only by permissions, equal effective permissions) run once, and
-        each distinct credential is re-checked once."""
-        outcomes: list[tuple[Subscription, str | AppError]] = []
-        shared: dict[tuple[str, str, Hashable], str | AppError] = {}
+        old. Credentials not cached are resolved again, all at once. Identical
+        subscriptions (same query and arguments, and the same actor or, for queries that
+        vary only by permissions, equal effective permissions) run once."""
+        run = _Run([], {}, {}, set())
+        shared: dict[tuple[str, str, Hashable], tuple[str | AppError, frozenset[ChangeKey]]] = {}
         with transaction.atomic():
             with connection.cursor() as cursor:
                 cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            actors = self._recheck(batch) if recheck else {}
+            actors: dict[Hashable, Actor | AppError] = dict(known)
+            actors.update(self._resolve_credentials(batch, known, run))
             for subscription in batch:
                 try:
-                    if recheck:
-                        subscription.actor = self._still_allowed(subscription, actors)
+                    subscription.actor = _still_allowed(subscription, actors)
                     key = (
                         subscription.query.name,
                         subscription.args_key,
@@ -180,44 +381,55 @@ class Hub:
                     )
                     if key not in shared:
                         self.executions += 1
-                        with transaction.atomic():  # a failing query spoils only itself
-                            value = door.evaluate(
-                                subscription.query, subscription.actor, subscription.args
-                            )
-                        shared[key] = _encode(subscription.query, value)
-                    outcomes.append((subscription, shared[key]))
+                        shared[key] = self._run_query(subscription)
+                    outcome, keys = shared[key]
+                    run.outcomes.append((subscription, outcome))
+                    run.watching[subscription] = keys
                 except AppError as error:
-                    outcomes.append((subscription, error))
-                except Exception as error:  # reported on the socket; the hub keeps serving
-                    outcomes.append((subscription, as_app_error(error)))
-        return outcomes
+                    run.outcomes.append((subscription, error))
+                except Exception as error:
+                    if is_unavailable(error):
+                        raise
+                    run.outcomes.append((subscription, as_app_error(error)))  # a bug: reported
+        return run
 
-    @staticmethod
-    def _recheck(batch: list[Subscription]) -> dict[Hashable, Actor | AppError]:
-        """Resolve every distinct credential of the batch again, all at once: removed
-        members and revoked keys lose access now."""
-        scopes: dict[Hashable, dict[str, Any]] = {}
+    def _resolve_credentials(
+        self, batch: list[Subscription], known: dict[Hashable, Actor], run: _Run
+    ) -> dict[Hashable, Actor | AppError]:
+        scopes: dict[Hashable, Subscription] = {}
         for subscription in batch:
-            scopes.setdefault(subscription.credential, subscription.source)
-        return dict(zip(scopes, recheck(list(scopes.values())), strict=True))
+            if subscription.credential not in known:
+                scopes.setdefault(subscription.credential, subscription)
+        if not scopes:
+            return {}
+        with recording() as read:
+            found = dict(zip(scopes, recheck([s.source for s in scopes.values()]), strict=True))
+        run.credential_tables |= read.tenant
+        for credential, actor in found.items():
+            if isinstance(actor, Actor):
+                run.credentials[credential] = _Credential(actor, _credential_watching(actor))
+        return found
 
-    @staticmethod
-    def _still_allowed(
-        subscription: Subscription, actors: dict[Hashable, Actor | AppError]
-    ) -> Actor:
-        actor = actors[subscription.credential]
-        if isinstance(actor, AppError):
-            raise actor
-        if actor.organization_id != subscription.actor.organization_id:
-            # No longer a member there: never show another organization's data instead.
-            raise errors.forbidden("You no longer have access to this organization.")
-        return actor
+    def _run_query(self, subscription: Subscription) -> tuple[str | AppError, frozenset[ChangeKey]]:
+        with recording() as read:
+            with transaction.atomic():  # a failing query spoils only itself
+                value = door.evaluate(subscription.query, subscription.actor, subscription.args)
+            encoded = _encode(subscription.query, value)
+        _warn_uncaptured(subscription.query, read)
+        organization = subscription.actor.organization_id
+        keys: set[ChangeKey] = {(table, organization) for table in read.tenant}
+        keys |= {(table, ANY_ROW) for table in read.by_row}
+        return encoded, frozenset(keys)
 
     async def aclose(self) -> None:
         """Stop listening (closing the LISTEN connection) and forget all subscriptions."""
         self.subscriptions.clear()
         self._dirty.clear()
-        self._by_source.clear()
+        self._watchers.clear()
+        self._credentials.clear()
+        self._credential_watchers.clear()
+        self._holders.clear()
+        self._sessions.clear()
         for task in (self._listener, self._flush, self._pruner):
             if task is not None and not task.done():
                 task.cancel()
@@ -244,31 +456,45 @@ class Hub:
 
     async def _listen(self) -> None:
         attempt = 0
-        while self.subscriptions or attempt == 0:
+        while self.subscriptions or self._sessions or attempt == 0:
             try:
                 async with await psycopg.AsyncConnection.connect(
                     database_conninfo(), autocommit=True
                 ) as listening:
                     if settings.LIVE_CHANGES == "poll":
-                        await self._poll(listening)
+                        await self._poll(listening, lambda: self._listening_again())
                     else:
                         await listening.execute(f"LISTEN {CHANNEL}")
-                        if self.subscriptions:  # evaluated before LISTEN, or while lost:
-                            self.changed_everything()  # we may have missed notifications
+                        self._listening_again()
                         attempt = 1
                         async for notification in listening.notifies():
-                            table, _, organization = notification.payload.rpartition(":")
-                            if organization.isdigit():
-                                self.changed(table, int(organization))
+                            key = parse_notification(notification.payload)
+                            if key is not None:
+                                self.changed(*key)
             except (psycopg.OperationalError, OSError) as error:
-                delay = RECONNECT_SECONDS[min(attempt, len(RECONNECT_SECONDS) - 1)]
+                delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
                 logger.warning(
                     "live queries: listener lost (%s); reconnecting in %ss", error, delay
                 )
+                self._listening = False
+                if self.subscriptions:
+                    await self._degrade()
                 attempt += 1
                 await asyncio.sleep(delay)
 
-    async def _poll(self, connection: psycopg.AsyncConnection[Any]) -> None:
+    def _listening_again(self) -> None:
+        """Connected (again): anything evaluated before, or while the listener was away,
+        may have missed notifications, so everything re-runs once."""
+        self._listening = True
+        if self.subscriptions:
+            self.changed_everything()
+        for callbacks in list(self._sessions.values()):  # sign-outs may have been missed
+            for callback in list(callbacks):
+                self._spawn(callback())
+
+    async def _poll(
+        self, connection: psycopg.AsyncConnection[Any], connected: Callable[[], None]
+    ) -> None:
         """LIVE_CHANGES=poll: read new `kernel_change` rows every LIVE_POLL_MS.
 
         Row ids do not arrive in commit order (a transaction that began earlier can commit
@@ -276,27 +502,90 @@ class Hub:
         the oldest one still running (the snapshot's xmin) is over, so rows at or above
         the previous xmin are read again and de-duplicated by id."""
         horizon, seen = await _read_changes(connection, horizon=None)
-        if self.subscriptions:  # evaluated before the first read, or while we were away:
-            self.changed_everything()  # rows may have been written meanwhile
+        connected()
         while True:
             await asyncio.sleep(settings.LIVE_POLL_MS / 1000)
-            rows: list[tuple[int, str, int]] = []
+            rows: list[tuple[int, str, int | str]] = []
             horizon, covered = await _read_changes(connection, horizon, rows)
-            for row_id, table, organization in rows:
+            for row_id, table, where in rows:
                 if row_id not in seen:  # read last time already
-                    self.changed(table, organization)
+                    self.changed(table, where)
             seen = covered
+
+
+def _still_allowed(subscription: Subscription, actors: dict[Hashable, Actor | AppError]) -> Actor:
+    actor = actors[subscription.credential]
+    if isinstance(actor, AppError):
+        raise actor
+    if actor.organization_id != subscription.actor.organization_id:
+        # No longer a member there: never show another organization's data instead.
+        raise errors.forbidden("You no longer have access to this organization.")
+    return actor
+
+
+def _credential_watching(actor: Actor) -> frozenset[ChangeKey]:
+    """What a cached actor depends on: the credential tables of its organization, the
+    person (or the key's creator), the organization's row and the session's."""
+    known = tables()
+    keys: set[ChangeKey] = {(CREDENTIAL_TABLES, actor.organization_id)}
+    person = actor.user_id if actor.user_id is not None else actor.key_creator_id
+    rows = {
+        _user_table(): person,
+        _organization_table(): actor.organization_id,
+        _session_table(): actor.auth.session_key_hash,
+    }
+    for table, row in rows.items():
+        if table in known.by_row and row is not None:
+            keys.add((table, str(row)))
+    return frozenset(keys)
+
+
+@functools.cache
+def _user_table() -> str:
+    from django.contrib.auth import get_user_model
+
+    return str(get_user_model()._meta.db_table)
+
+
+@functools.cache
+def _organization_table() -> str:
+    from kernel.tenancy import TenantModel
+
+    model = TenantModel._meta.get_field("organization").related_model
+    return str(model._meta.db_table) if not isinstance(model, str) else ""
+
+
+@functools.cache
+def _session_table() -> str:
+    from kernel.change_capture import session_model
+
+    model = session_model()
+    return "" if model is None else str(model._meta.db_table)
+
+
+_warned: set[str] = set()
+
+
+def _warn_uncaptured(query: Function, read: ReadSet) -> None:
+    if read.uncaptured and query.name not in _warned:
+        _warned.add(query.name)
+        logger.error(
+            "live queries: %s reads %s, which no change capture covers: changes there are "
+            "never pushed (capture the model: TenantModel or captured_by_row)",
+            query.name,
+            ", ".join(sorted(read.uncaptured)),
+        )
 
 
 async def _read_changes(
     connection: psycopg.AsyncConnection[Any],
     horizon: int | None,
-    rows: list[tuple[int, str, int]] | None = None,
+    rows: list[tuple[int, str, int | str]] | None = None,
 ) -> tuple[int, set[int]]:
     """Rows of transactions at or above `horizon` (all of them the first time), into
     `rows`; the new horizon, and the ids read that it still covers."""
     cursor = await connection.execute(
-        "SELECT s.xmin, c.id, c.xid, c.table_name, c.organization_id "
+        "SELECT s.xmin, c.id, c.xid, c.table_name, c.organization_id, c.row_key "
         "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) s "
         "LEFT JOIN kernel_change c ON c.xid >= COALESCE(%s, s.xmin) ORDER BY c.id",
         [horizon],
@@ -304,11 +593,11 @@ async def _read_changes(
     found = await cursor.fetchall()
     xmin = int(found[0][0])
     still_covered = set()
-    for _, row_id, xid, table, organization in found:
+    for _, row_id, xid, table, organization, row_key in found:
         if row_id is None:
             continue
         if rows is not None:
-            rows.append((row_id, table, organization))
+            rows.append((row_id, table, row_key if row_key is not None else organization))
         if xid >= xmin:
             still_covered.add(row_id)
     return xmin, still_covered

@@ -18,7 +18,6 @@ PAGE_SIZE = 100
     "${app}.list",
     permission="${app}.read",
     output=list[${model}Out],
-    reads=(${model},),
     live=True,
     varies_by="permissions",
 )

@@ -10,7 +10,13 @@ import pytest
 from django.apps import apps
 from django.db import connection, transaction
 
-from kernel.change_capture import CHANNEL, captured_tables, database_conninfo
+from kernel.change_capture import (
+    CHANNEL,
+    captured_tables,
+    database_conninfo,
+    row_captured_tables,
+    session_row_key,
+)
 from kernel.models import Change
 from kernel.permissions import Role
 from organizations.models import Membership
@@ -19,7 +25,7 @@ from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def changes() -> list[tuple[str, int]]:
+def changes() -> list[tuple[str, int | None]]:
     return list(Change.objects.order_by("id").values_list("table_name", "organization_id"))
 
 
@@ -38,6 +44,9 @@ def test_every_tenant_table_is_captured_except_bookkeeping():
     tables = captured_tables(apps.get_models())
     assert {"organizations_membership", "organizations_invitation"} <= set(tables)
     assert "kernel_idempotencyrecord" not in tables
+    by_row = row_captured_tables(apps.get_models())
+    assert set(by_row) == {"accounts_user", "organizations_organization", "django_session"}
+    tables = [*tables, *by_row]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT DISTINCT event_object_table FROM information_schema.triggers "
@@ -105,10 +114,10 @@ def test_a_rolled_back_write_records_and_notifies_nothing(listener):
 
 
 def test_notifications_arrive_only_at_commit(listener):
-    org = OrganizationFactory()
+    org, user = OrganizationFactory(), UserFactory()
     notifications(listener)
     with transaction.atomic():
-        MembershipFactory(organization=org, user=UserFactory(), role=Role.MEMBER)
+        MembershipFactory(organization=org, user=user, role=Role.MEMBER)
         assert notifications(listener) == []  # not yet committed
     assert notifications(listener) == [f"organizations_membership:{org.pk}"]
     assert Membership.objects.for_organization(org.pk).count() == 1
@@ -127,3 +136,30 @@ def test_old_change_records_are_pruned():
     assert prune_changes(timedelta(hours=1)) >= 1
     assert all(c.created_at > timezone.now() - timedelta(hours=1) for c in Change.objects.all())
     assert Change.objects.exists()
+
+
+def test_tables_without_an_organization_are_captured_by_row(listener):
+    user = UserFactory()
+    org = OrganizationFactory()
+    notifications(listener)
+    type(user).objects.filter(pk=user.pk).update(email="renamed@example.com")
+    type(org).objects.filter(pk=org.pk).update(name="Renamed")
+    assert notifications(listener) == [
+        f"accounts_user:={user.pk}",
+        f"organizations_organization:={org.pk}",
+    ]
+
+
+def test_a_session_is_named_by_the_hash_of_its_key_never_the_key(listener):
+    from django.contrib.sessions.backends.db import SessionStore
+
+    store = SessionStore()
+    store["x"] = 1
+    store.create()
+    key = store.session_key
+    assert key is not None
+    store.delete()
+    found = notifications(listener)
+    assert found == [f"django_session:={session_row_key(key)}"] * 2  # created, deleted
+    assert not any(key in payload for payload in found)
+    assert not Change.objects.filter(row_key=key).exists()

@@ -28,6 +28,7 @@ from tests.tenant_app.schemas import NoteFilters
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("stop_hub")]
 ORIGIN = (b"origin", b"http://localhost:8000")
+HOST = (b"host", b"localhost:8000")
 
 
 def key_for(organization_id: int, role: Role = Role.MEMBER) -> str:
@@ -48,7 +49,9 @@ def setup_org() -> tuple[int, str]:
 
 async def subscribed(raw_key: str, query: str = "notes.list") -> WebsocketCommunicator:
     communicator = WebsocketCommunicator(
-        application, "/ws/", headers=[ORIGIN, (b"authorization", f"Bearer {raw_key}".encode())]
+        application,
+        "/ws/",
+        headers=[HOST, ORIGIN, (b"authorization", f"Bearer {raw_key}".encode())],
     )
     connected, _ = await communicator.connect()
     assert connected
@@ -146,7 +149,7 @@ async def test_revoking_the_key_ends_the_subscription():
 
 
 async def test_unknown_queries_and_missing_credentials_are_errors():
-    communicator = WebsocketCommunicator(application, "/ws/", headers=[ORIGIN])
+    communicator = WebsocketCommunicator(application, "/ws/", headers=[HOST, ORIGIN])
     await communicator.connect()
     await communicator.send_json_to({"type": "subscribe", "id": 1, "query": "notes.list"})
     frame = await communicator.receive_json_from(timeout=5)
@@ -189,13 +192,15 @@ async def test_queries_that_read_the_actor_itself_are_not_shared_between_actors(
 
     org_id, raw = await database_sync_to_async(setup_org)()
     other = await database_sync_to_async(another_key)(org_id)
+    author = await database_sync_to_async(
+        lambda: MembershipFactory(organization_id=org_id).user_id
+    )()
     first, second = await subscribed(raw, "notes.mine"), await subscribed(other, "notes.mine")
     await first.receive_json_from(timeout=5)
     await second.receive_json_from(timeout=5)
     before = hub().executions
 
     def someone_elses_note() -> None:
-        author = MembershipFactory(organization_id=org_id).user_id
         Note.objects.create(organization_id=org_id, title="x", created_by_id=author)
 
     await database_sync_to_async(someone_elses_note)()
@@ -220,7 +225,13 @@ async def test_a_subscriber_converges_after_the_listener_lost_notifications():
         Note.objects.create(organization_id=org_id, title="while deaf")
 
     await database_sync_to_async(kill_listener_then_write)()
+    # Told while it could not be kept current, then the value, then that it is live again.
+    assert await communicator.receive_json_from(timeout=5) == {
+        "type": "status",
+        "state": "unavailable",
+    }
     assert await next_titles(communicator) == ["while deaf"]  # re-run after reconnecting
+    assert await communicator.receive_json_from(timeout=5) == {"type": "status", "state": "live"}
     await communicator.disconnect()
 
 
@@ -355,6 +366,7 @@ async def test_matching_a_change_only_touches_subscriptions_of_that_organization
 
     mine = Subscription("a", query, NoteFilters(), actor, {}, send)
     hub.add(mine)
+    hub.watch(mine, frozenset({(query_table(), org_id)}))
     others = [
         Subscription(
             n,
@@ -368,6 +380,7 @@ async def test_matching_a_change_only_touches_subscriptions_of_that_organization
     ]
     for subscription in others:
         hub.add(subscription)
+        hub.watch(subscription, frozenset({(query_table(), subscription.actor.organization_id)}))
 
     hub.changed("organizations_membership", org_id)  # a table the query does not read
     hub.changed(query_table(), 999_999)  # an organization no one subscribes to

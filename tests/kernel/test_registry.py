@@ -40,9 +40,9 @@ def test_unknown_permissions_and_sensitive_actions_fail_the_check():
     assert [error.id for error in found] == ["kernel.E011", "kernel.E012"]
 
 
-def test_a_live_function_must_be_a_query_that_says_what_it_reads():
-    loose = Function("test.live", Kind.QUERY, lambda *, actor: None, NoInput, None,
-                     permission="notes.read", live=True)  # fmt: skip
+def test_a_live_function_must_be_a_query():
+    loose = Function("test.live", Kind.MUTATION, lambda *, actor: None, NoInput, None,
+                     permission="notes.write", live=True)  # fmt: skip
     assert [error.id for error in checks.function_errors([loose])] == ["kernel.E013"]
 
 

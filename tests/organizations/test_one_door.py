@@ -218,7 +218,7 @@ async def test_a_sensitive_mutation_over_the_socket_needs_its_grant():
 
     async def transfer(frame_id: str) -> dict:
         socket = WebsocketCommunicator(
-            application, "/ws/", headers=[(b"origin", b"http://localhost")]
+            application, "/ws/", headers=[(b"host", b"localhost"), (b"origin", b"http://localhost")]
         )
         socket.scope.update(scope)
         assert (await socket.connect())[0]

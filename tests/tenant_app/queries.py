@@ -13,7 +13,6 @@ from tests.tenant_app.schemas import NoteFilters, NoteOut, NoteRef
     "notes.list",
     permission="notes.read",
     output=list[NoteOut],
-    reads=(Note,),
     live=True,
     varies_by="permissions",
 )
@@ -27,7 +26,7 @@ def note_get(*, actor: Actor, args: NoteRef) -> Note:
     return get_for_actor(Note, args.note_id, actor)
 
 
-@query("notes.mine", permission="notes.read", output=list[NoteOut], reads=(Note,), live=True)
+@query("notes.mine", permission="notes.read", output=list[NoteOut], live=True)
 def my_notes(*, actor: Actor) -> QuerySet[Note]:
     """Varies by actor: the notes the actor wrote."""
     return Note.objects.for_actor(actor).filter(created_by_id=actor.user_id).order_by("id")
