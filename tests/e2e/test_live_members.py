@@ -30,3 +30,36 @@ def test_a_managers_members_table_updates_in_place_with_its_forms(browser, artif
         page.screenshot(path=str(artifacts / "live-members-owner.png"))
         assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1
         context.close()
+
+
+def test_the_page_says_when_live_updates_pause_and_catches_up_after(browser, artifacts):
+    from tests.proxy import tcp_proxy
+    from tests.servers import app_server_process, database_address
+
+    address = database_address()
+    if address is None:
+        pytest.skip("the embedded database is reached through a socket, not TCP")
+    org = OrganizationFactory(name="Paused Co")
+    MembershipFactory(organization=org, user=browser_user("owner@example.com"), role=Role.OWNER)
+
+    with tcp_proxy(*address) as proxy, app_server_process(database_port=proxy.port) as (server, _):
+        context, page = signed_in_page(browser, server, "owner@example.com")
+        page.goto(f"{server}/organization/")
+        page.wait_for_selector("table[data-live-updated]")
+        banner = page.locator("[data-live-status]")
+        assert banner.is_hidden()
+
+        proxy.cut()  # the server loses its database
+        banner.wait_for(state="visible", timeout=10_000)
+        assert "paused" in banner.inner_text()
+        page.screenshot(path=str(artifacts / "live-paused-1280.png"))
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.screenshot(path=str(artifacts / "live-paused-390.png"))
+
+        MembershipFactory(organization=org, user=browser_user("meanwhile@example.com"))
+        proxy.restore()
+        banner.wait_for(state="hidden", timeout=15_000)
+        page.locator("tr", has_text="meanwhile@example.com").wait_for(timeout=10_000)
+        assert page.evaluate("() => document.documentElement.dataset.live") == "live"
+        assert page.evaluate("() => performance.getEntriesByType('navigation').length") == 1
+        context.close()
