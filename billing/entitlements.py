@@ -7,9 +7,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 
+from django.db import connection
 from django.utils import timezone
 
-from billing.grants import current_plan
+from billing.grants import best_plan
 from billing.models import Grant
 from billing.plans import FREE, PLANS, Plan, paid_plans
 from kernel.limits import Offer
@@ -23,19 +24,25 @@ class Entitlements:
 
 
 def entitlements_of(organization_ids: Collection[int]) -> dict[int, Entitlements]:
-    """Every organization's plan and capabilities, from one query over their grants."""
-    grants: dict[int, list[Grant]] = {organization: [] for organization in organization_ids}
-    active = Grant.objects.unscoped().filter(  # by organization id, for these only
-        Grant.active(timezone.now()), organization_id__in=grants
+    """Every organization's plan and capabilities, from one query over their active grants
+    (`Grant.active`). SQL written once: it runs on every request, and building the ORM
+    query each time cost more than running it."""
+    held: dict[int, list[tuple[str, str]]] = {organization: [] for organization in organization_ids}
+    sql = (
+        f'SELECT organization_id, capability, plan FROM "{Grant._meta.db_table}" '  # noqa: S608
+        "WHERE organization_id = ANY(%s) AND revoked_at IS NULL "
+        "AND (expires_at IS NULL OR expires_at > %s)"
     )
-    for grant in active:
-        grants[grant.organization_id].append(grant)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [list(held), timezone.now()])
+        for organization, capability, plan in cursor.fetchall():
+            held[organization].append((capability, plan))
     return {
         organization: Entitlements(
-            plan=PLANS[current_plan(held)],
-            capabilities=FREE.capabilities | {grant.capability for grant in held},
+            plan=PLANS[best_plan(plan for _, plan in grants)],
+            capabilities=FREE.capabilities | {capability for capability, _ in grants},
         )
-        for organization, held in grants.items()
+        for organization, grants in held.items()
     }
 
 

@@ -6,6 +6,7 @@ order ends in the same grants."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -87,5 +88,10 @@ def active_grants(organization_id: int) -> list[Grant]:
 
 
 def current_plan(grants: list[Grant]) -> str:
-    ranked = [PLANS[g.plan] for g in grants if g.plan in PLANS]
+    return best_plan(g.plan for g in grants)
+
+
+def best_plan(codes: Iterable[str]) -> str:
+    """The highest-ranked plan among the codes active grants came with (Free if none)."""
+    ranked = [PLANS[code] for code in codes if code in PLANS]
     return max(ranked, key=lambda plan: plan.rank).code if ranked else FREE.code

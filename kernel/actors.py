@@ -15,7 +15,7 @@ derived here from the plan's capabilities (kernel/limits.py).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any, Final
 
@@ -275,24 +275,27 @@ def actor_for(membership: MembershipRecord, auth: Authentication | None = None) 
 
 
 def refresh(actor: Actor) -> Actor:
-    """The actor as the database says now: current role, current key, current plan.
-    Mutations call it inside their transaction, so a role changed since the request began
-    (or a key revoked, a member removed) is what counts."""
+    """The actor as the database says now: current role, current key. Mutations call it
+    inside their transaction, so a role changed since the request began (or a key
+    revoked, a member removed) is what counts. The plan is the one read when the request
+    began: grants are read once per request, and a plan changes by webhook, not between
+    two statements of one request."""
     directory = sources().require_directory()
-    entitlement = _entitlement(actor.organization_id)
     if actor.api_key_id is not None:
         key = directory.api_keys_by_id([actor.api_key_id]).get(actor.api_key_id)
         if key is None:
             raise errors.unauthenticated(INVALID_KEY)
         if key.creator_role is None:
             raise errors.unauthenticated(CREATOR_LEFT)
-        return _key_actor(key, entitlement, actor.auth.client_ip)
+        return replace(
+            actor, role=key.creator_role, scopes=key.scopes, key_creator_id=key.creator_id
+        )
     if actor.user_id is None:
         raise errors.unauthenticated()
     membership = directory.membership(actor.user_id, actor.organization_id)
     if membership is None:
         raise errors.forbidden("You are no longer a member of this organization.")
-    return _member_actor(membership, actor.auth, entitlement)
+    return replace(actor, role=membership.role)
 
 
 def recheck(scopes: Sequence[Mapping[str, Any]]) -> list[Actor | AppError]:

@@ -161,7 +161,14 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         actor = await database_sync_to_async(actors.resolve)(self.scope)
         push = partial(self.push, frame_id)
         subscription = Subscription(
-            frame_id, query, valid, actor, self.scope, push, status=self.set_state
+            frame_id,
+            query,
+            valid,
+            actor,
+            self.scope,
+            push,
+            status=self.set_state,
+            write=self.write_frame if self.gate is not None else None,
         )
         self.subscriptions[frame_id] = subscription
         await hub().subscribe(subscription)
@@ -191,6 +198,11 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         self.held.pop(subscription_id, None)  # keep frames in the order they were pushed
         self.held[subscription_id] = text
         await self.flush_held()
+
+    def write_frame(self, frame: bytes) -> bool:
+        """A prebuilt frame straight to the transport (kernel/live/flow.py), unless values
+        are being held for a slow reader: they must go out first, in order."""
+        return not self.held and self.gate is not None and self.gate.write(frame)
 
     def resume(self) -> None:
         """The client drained Twisted's buffer: write what was held."""

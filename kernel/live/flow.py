@@ -8,6 +8,11 @@ paused, the consumer holds back live values, keeping only the newest per subscri
 stops therefore costs at most one frame per subscription plus Twisted's buffer, and gets
 the current values when it reads again.
 
+The gate also knows the socket's protocol, so a live value shared by many subscribers
+is framed once and its bytes written straight to each socket's transport (`write`):
+through Channels, daphne and autobahn each frame cost ~22 µs, which at 100 subscribers
+was most of a push.
+
 Under a server other than daphne (or Channels' test communicator) there is no gate and
 the server's own flow control applies.
 """
@@ -26,10 +31,20 @@ class WriteGate:
     the news on to the producer it replaced (the HTTP channel the socket was upgraded
     from, which then stops reading from a client that does not read)."""
 
-    def __init__(self, replaced: Any | None = None) -> None:
+    def __init__(self, replaced: Any | None = None, protocol: Any | None = None) -> None:
         self.paused = False
         self.on_resume: Callable[[], None] | None = None
         self._replaced = replaced
+        self._protocol = protocol
+
+    def write(self, frame: bytes) -> bool:
+        """Write a complete WebSocket frame (`text_frame`) to the socket now; False if it
+        cannot take one (paused, not open, or no protocol): send it the normal way."""
+        protocol = self._protocol
+        if self.paused or protocol is None or protocol.state != protocol.STATE_OPEN:
+            return False
+        protocol.transport.write(frame)
+        return True
 
     def pauseProducing(self) -> None:
         self.paused = True
@@ -49,14 +64,26 @@ class WriteGate:
             self._replaced.stopProducing()
 
 
-def install(transport: Any) -> WriteGate:
+def install(transport: Any, protocol: Any | None = None) -> WriteGate:
     """Register a gate as the transport's producer, in place of the current one."""
     replaced = getattr(transport, "producer", None)
     if replaced is not None:
         transport.unregisterProducer()
-    gate = WriteGate(replaced)
+    gate = WriteGate(replaced, protocol)
     transport.registerProducer(gate, True)
     return gate
+
+
+def text_frame(payload: bytes) -> bytes:
+    """An unmasked, unfragmented WebSocket text frame (RFC 6455 §5.2), as a server sends."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
 
 
 def _daphne_protocol(send: Any) -> Any | None:
@@ -75,5 +102,5 @@ class WriteGateMiddleware:
     async def __call__(self, scope: MutableMapping[str, Any], receive: Any, send: Any) -> Any:
         protocol = _daphne_protocol(send)
         if protocol is not None and getattr(protocol, "transport", None) is not None:
-            scope = {**scope, SCOPE_KEY: install(protocol.transport)}
+            scope = {**scope, SCOPE_KEY: install(protocol.transport, protocol)}
         return await self.inner(scope, receive, send)

@@ -46,6 +46,7 @@ from kernel.change_capture import (
 from kernel.errors import AppError
 from kernel.functions import Function
 from kernel.inputs import Input
+from kernel.live.flow import text_frame
 from kernel.live.reads import ReadSet, recording, tables
 from kernel.rendering import as_app_error, is_unavailable
 
@@ -58,6 +59,9 @@ PRUNE_EVERY_SECONDS: Final = 300
 MAX_VALUE_BYTES: Final = 1024 * 1024 - 1024
 """daphne refuses frames over 1 MiB; leave room for the frame's envelope."""
 
+YIELD_EVERY: Final = 64
+"""Deliveries between yields to the event loop: the server sends what was written only
+when the loop runs, so without them the first of 1,000 subscribers waited for the last."""
 ANY_ROW: Final = "*"
 """(table, ANY_ROW): watching every row of a table captured by row."""
 CREDENTIAL_TABLES: Final = "credentials"
@@ -67,6 +71,8 @@ Send = Callable[[str], Awaitable[None]]
 """Sends one text frame to the subscriber's socket."""
 Status = Callable[[str], Awaitable[None]]
 """Tells the subscriber's socket the server's state: "unavailable" or "live"."""
+Write = Callable[[bytes], bool]
+"""Writes a prebuilt WebSocket frame to the socket now, if it can (kernel/live/flow.py)."""
 
 
 @dataclass(eq=False)
@@ -80,6 +86,7 @@ class Subscription:
     """The connection's scope: the actor is resolved from it again before each re-run."""
     send: Send
     status: Status | None = None
+    write: Write | None = None
     last: str | None = None
     """The last value sent, as JSON text."""
     watching: frozenset[ChangeKey] = frozenset()
@@ -323,9 +330,12 @@ class Hub:
                 self.watch(subscription, keys)
                 if keys & noticed:  # committed after its snapshot, before it watched
                     self._dirty.add(subscription)
-        for subscription, outcome in run.outcomes:
+        frames: dict[str, bytes] = {}  # framed once per distinct text, for every socket
+        for n, (subscription, outcome) in enumerate(run.outcomes, 1):
+            if n % YIELD_EVERY == 0:
+                await asyncio.sleep(0)  # let the server put written frames on the wire
             try:
-                await self._deliver(subscription, outcome)
+                await self._deliver(subscription, outcome, frames)
             except Exception:  # one broken socket must not keep values from the others
                 logger.exception("live queries: could not deliver to a subscriber")
                 self.unsubscribe(subscription)
@@ -334,7 +344,9 @@ class Hub:
         elif self.degraded and self._listening:
             await self._recover()
 
-    async def _deliver(self, subscription: Subscription, outcome: str | AppError) -> None:
+    async def _deliver(
+        self, subscription: Subscription, outcome: str | AppError, frames: dict[str, bytes]
+    ) -> None:
         if subscription not in self.subscriptions:  # ended while this run was under way
             return
         if isinstance(outcome, AppError):
@@ -344,7 +356,14 @@ class Hub:
         elif outcome != subscription.last:  # the value, encoded once per distinct run
             subscription.last = outcome
             frame_id = json.dumps(subscription.subscription_id)
-            await subscription.send(f'{{"type":"result","id":{frame_id},"value":{outcome}}}')
+            text = f'{{"type":"result","id":{frame_id},"value":{outcome}}}'
+            if subscription.write is not None:
+                frame = frames.get(text)
+                if frame is None:
+                    frame = frames[text] = text_frame(text.encode())
+                if subscription.write(frame):
+                    return
+            await subscription.send(text)
 
     def _evaluate_or_fail(self, batch: list[Subscription], known: dict[Hashable, Actor]) -> _Run:
         try:
@@ -381,7 +400,7 @@ class Hub:
                     )
                     if key not in shared:
                         self.executions += 1
-                        shared[key] = self._run_query(subscription)
+                        shared[key] = self._run_query(subscription, alone=len(batch) == 1)
                     outcome, keys = shared[key]
                     run.outcomes.append((subscription, outcome))
                     run.watching[subscription] = keys
@@ -410,9 +429,13 @@ class Hub:
                 run.credentials[credential] = _Credential(actor, _credential_watching(actor))
         return found
 
-    def _run_query(self, subscription: Subscription) -> tuple[str | AppError, frozenset[ChangeKey]]:
+    def _run_query(
+        self, subscription: Subscription, *, alone: bool = False
+    ) -> tuple[str | AppError, frozenset[ChangeKey]]:
+        # A savepoint, so that a failing query spoils only itself: unless it runs alone.
+        isolated = contextlib.nullcontext() if alone else transaction.atomic()
         with recording() as read:
-            with transaction.atomic():  # a failing query spoils only itself
+            with isolated:
                 value = door.evaluate(subscription.query, subscription.actor, subscription.args)
             encoded = _encode(subscription.query, value)
         _warn_uncaptured(subscription.query, read)

@@ -208,10 +208,9 @@ def test_a_redis_outage_refuses_no_socket_and_loses_no_sign_out():
         assert during.socket.close_code == 4001
         return during
 
-    with private_redis() as redis:
-        environment = {"REDIS_URL": redis.url}
-        with (
-            app_server_process(**environment) as (server_a, _),
-            app_server_process(**environment) as (server_b, _),
-        ):
-            asyncio.run(scenario(server_a, server_b, redis))
+    with (
+        private_redis() as redis,
+        app_server_process(REDIS_URL=redis.url) as (server_a, _),
+        app_server_process(REDIS_URL=redis.url) as (server_b, _),
+    ):
+        asyncio.run(scenario(server_a, server_b, redis))

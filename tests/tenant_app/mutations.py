@@ -9,7 +9,7 @@ from tests.tenant_app.models import Note
 from tests.tenant_app.schemas import NoteCreate, NoteOut, NoteRef, NoteUpdate
 
 
-@mutation("notes.create", permission="notes.write", output=NoteOut)
+@mutation("notes.create", permission="notes.write", output=NoteOut, counts="notes")
 def note_create(*, actor: Actor, args: NoteCreate) -> Note:
     require_within_limit(actor, "notes", used=Note.objects.for_actor(actor).count())
     return Note.objects.create(

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kernel.permissions import Role
@@ -192,6 +194,36 @@ def test_pagination_is_stable_while_records_are_added(api, make_key, org):
         cursor = page["next_cursor"]
     assert sorted(seen) == sorted(f"r{n}" for n in range(5))  # no repeats, no gaps
     assert api.get("/api/v1/records?cursor=garbage", **headers).status_code == 422
+
+
+def test_a_deep_cursor_page_starts_the_index_scan_at_the_cursor(api, make_key, org):
+    """Rows before the cursor are never read and filtered out: a page deep in a large
+    organization costs what the first page costs."""
+    import json as json_module
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    WorkspaceRecord.objects.bulk_create(
+        WorkspaceRecord(organization=org, title=f"r{n}") for n in range(3000)
+    )
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE workspace_records_workspacerecord")
+    headers = bearer(make_key(O))
+    cursor_value = None
+    for _ in range(40):  # 40 pages of 50: 2,000 rows in
+        url = "/api/v1/records?limit=50" + (f"&cursor={cursor_value}" if cursor_value else "")
+        cursor_value = api.get(url, **headers).json()["next_cursor"]
+    with CaptureQueriesContext(connection) as captured:
+        page = api.get(f"/api/v1/records?limit=50&cursor={cursor_value}", **headers).json()
+    assert len(page["records"]) == 50
+    (sql,) = [q["sql"] for q in captured if "workspace_records_workspacerecord" in q["sql"]]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(f"EXPLAIN (ANALYZE, FORMAT JSON) {sql}")
+        plan = json_module.dumps(cursor.fetchone()[0])
+    removed = [int(n) for n in re.findall(r'"Rows Removed by Filter": (\d+)', plan)]
+    assert max(removed, default=0) < 60, plan  # not ~2,000
 
 
 def test_openapi_documents_records_and_both_auth_schemes(client, db):
