@@ -292,6 +292,9 @@ if BENCHMARK_ENDPOINTS:
 # changing it: the triggers are reinstalled to match. Every process must agree.
 LIVE_CHANGES = env.choice("LIVE_CHANGES", ("notify", "poll"), "notify")
 LIVE_POLL_MS = env.integer("LIVE_POLL_MS", 50, minimum=5)
+# API keys, memberships and plans kept between requests until the change capture says
+# they changed (kernel/principal_cache.py): one listening connection per process.
+PRINCIPAL_CACHE = env.boolean("PRINCIPAL_CACHE", default=True)
 
 # --- Email ----------------------------------------------------------------------------
 # Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.

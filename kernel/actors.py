@@ -14,6 +14,7 @@ derived here from the plan's capabilities (kernel/limits.py).
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import timedelta
@@ -23,7 +24,7 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
 
-from kernel import errors, ratelimit
+from kernel import errors, principal_cache, ratelimit
 from kernel.actor import (
     API_KEY,
     TASK,
@@ -33,7 +34,7 @@ from kernel.actor import (
     Person,
     Principal,
 )
-from kernel.change_capture import session_row_key
+from kernel.change_capture import organizations_table, people_table, session_row_key
 from kernel.errors import AppError
 from kernel.limits import limits_for
 from kernel.sources import Entitlement, KeyRecord, MembershipRecord, sources
@@ -160,7 +161,18 @@ def _resolve(found: _Credentials, organization_id: int | None) -> Actor:
 
 def _valid_key(raw_key: str) -> KeyRecord:
     """A presented key: valid, within its rate limit, its use recorded."""
-    key = sources().require_directory().api_keys([raw_key]).get(raw_key)
+    key = principal_cache.read(
+        ("key", hashlib.sha256(raw_key.encode()).digest()),
+        lambda: sources().require_directory().api_keys([raw_key]).get(raw_key),
+        lambda key, read: principal_cache.scoped(
+            read,
+            key.organization_id,
+            {
+                people_table(): _row(key.creator_id),
+                organizations_table(): _row(key.organization_id),
+            },
+        ),
+    )
     if key is None:
         raise errors.unauthenticated(INVALID_KEY)
     if key.creator_role is None:
@@ -177,12 +189,23 @@ def _valid_key(raw_key: str) -> KeyRecord:
     return key
 
 
+def _membership(user_id: int, organization_id: int) -> MembershipRecord | None:
+    return principal_cache.read(
+        ("member", user_id, organization_id),
+        lambda: sources().require_directory().membership(user_id, organization_id),
+        lambda found, read: principal_cache.scoped(
+            read,
+            organization_id,
+            {people_table(): _row(user_id), organizations_table(): _row(organization_id)},
+        ),
+    )
+
+
 def _session_actor(
     user_id: int, auth: Authentication, preferred: Any, organization_id: int | None
 ) -> Actor:
-    directory = sources().require_directory()
     if organization_id is not None:
-        membership = directory.membership(user_id, organization_id)
+        membership = _membership(user_id, organization_id)
         if membership is None:
             raise errors.not_found(NO_ORGANIZATION)
     else:
@@ -193,12 +216,11 @@ def _session_actor(
 def _active_membership(user_id: int, preferred: Any) -> MembershipRecord:
     """The membership in the preferred organization, else the user's oldest one.
     Re-validated on every call, so a removed member loses access at once."""
-    directory = sources().require_directory()
     if isinstance(preferred, int) and not isinstance(preferred, bool):
-        membership = directory.membership(user_id, preferred)
+        membership = _membership(user_id, preferred)
         if membership is not None:
             return membership
-    mine = directory.memberships([user_id]).get(user_id, ())
+    mine = sources().require_directory().memberships([user_id]).get(user_id, ())
     if not mine:
         raise errors.forbidden("You are not a member of any organization yet.")
     return mine[0]
@@ -231,7 +253,21 @@ def session_authentication(session: Any, user: Any, client_ip: str | None = None
 
 
 def _entitlement(organization_id: int) -> Entitlement:
-    return sources().entitlement_source().entitlements([organization_id])[organization_id]
+    def load() -> Entitlement:
+        return sources().entitlement_source().entitlements([organization_id])[organization_id]
+
+    found = principal_cache.read(
+        ("plan", organization_id),
+        load,
+        lambda _, read: principal_cache.scoped(
+            read, organization_id, {organizations_table(): _row(organization_id)}
+        ),
+    )
+    return found if found is not None else load()
+
+
+def _row(pk: int | None) -> str | None:
+    return None if pk is None else str(pk)
 
 
 def _member_actor(

@@ -25,6 +25,7 @@ row) per statement, not per row. The triggers are (re)installed after every `mig
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -160,6 +161,25 @@ def row_captured_tables(models: Iterable[type[Any]]) -> dict[str, RowKey]:
 def all_captured_tables(models: Iterable[type[Any]]) -> frozenset[str]:
     models = list(models)
     return frozenset(captured_tables(models)) | frozenset(row_captured_tables(models))
+
+
+@functools.cache
+def people_table() -> str:
+    from django.contrib.auth import get_user_model
+
+    return str(get_user_model()._meta.db_table)
+
+
+@functools.cache
+def organizations_table() -> str:
+    model = TenantModel._meta.get_field("organization").related_model
+    return "" if isinstance(model, str) or model is None else str(model._meta.db_table)
+
+
+@functools.cache
+def sessions_table() -> str:
+    model = session_model()
+    return "" if model is None else str(model._meta.db_table)
 
 
 def session_row_key(session_key: str) -> str:

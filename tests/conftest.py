@@ -42,7 +42,10 @@ def _clear_cache() -> Iterator[None]:
     """Rate limits and used TOTP codes live in the cache (Redis when REDIS_URL is set)."""
     from django.core.cache import cache
 
+    from kernel.principal_cache import CACHE
+
     cache.clear()
+    CACHE.clear()  # keys and plans of the last test's (flushed) database
     yield
     cache.clear()
 
@@ -163,6 +166,9 @@ def _release_test_database(django_db_setup: None, django_db_blocker: Any) -> Ite
     yield
     from django.db import connection, connections
 
+    from kernel.principal_cache import CACHE
+
+    CACHE.stop()  # its listening connection
     with django_db_blocker.unblock():
         connections.close_all()
         with connection.cursor() as cursor:

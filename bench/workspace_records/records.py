@@ -1,6 +1,6 @@
 """Benchmark: GET /api/v1/records (API key, 50 rows) against a bare raw-cursor endpoint
 running the same SQL and against the same endpoint written with Django REST Framework
-(bench/peers/), in the same server and process model (one daphne or gunicorn process).
+(drf_peer.py), in the same server and process model (one daphne or gunicorn process).
 
     make bench          # or: .venv/bin/python bench/workspace_records/records.py --seconds 10
 

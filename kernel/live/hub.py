@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import json
 import logging
 import weakref
@@ -28,33 +27,29 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-import psycopg
 from channels.db import database_sync_to_async
-from django.conf import settings
 from django.db import connection, transaction
 
 from kernel import door, errors
 from kernel.actor import Actor
 from kernel.actors import recheck
 from kernel.change_capture import (
-    CHANNEL,
     ChangeKey,
-    database_conninfo,
-    parse_notification,
+    organizations_table,
+    people_table,
     prune_changes,
+    sessions_table,
 )
 from kernel.errors import AppError
 from kernel.functions import Function
 from kernel.inputs import Input
 from kernel.live.flow import text_frame
+from kernel.live.listener import RETRY_SECONDS, ChangeListener
 from kernel.live.reads import ReadSet, recording, tables
 from kernel.rendering import as_app_error, is_unavailable
 
 logger = logging.getLogger(__name__)
 
-RETRY_SECONDS: Final = (0.05, 0.1, 0.25, 0.5, 1.0)
-"""Backoff between attempts to reach a lost database: short, since every subscriber is
-waiting; capped at a second, so recovery is noticed within one."""
 PRUNE_EVERY_SECONDS: Final = 300
 MAX_VALUE_BYTES: Final = 1024 * 1024 - 1024
 """daphne refuses frames over 1 MiB; leave room for the frame's envelope."""
@@ -464,7 +459,13 @@ class Hub:
     def _ensure_listener(self) -> None:
         loop = asyncio.get_running_loop()
         if self._listener is None or self._listener.done():
-            self._listener = loop.create_task(self._listen())
+            listener = ChangeListener(
+                self.changed,
+                connected=self._listening_again,
+                lost=self._lost,
+                wanted=lambda: bool(self.subscriptions or self._sessions),
+            )
+            self._listener = loop.create_task(listener.run())
         if self._pruner is None or self._pruner.done():
             self._pruner = loop.create_task(self._prune())
 
@@ -477,33 +478,10 @@ class Hub:
                 logger.exception("live queries: pruning kernel_change failed")
             await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
-    async def _listen(self) -> None:
-        attempt = 0
-        while self.subscriptions or self._sessions or attempt == 0:
-            try:
-                async with await psycopg.AsyncConnection.connect(
-                    database_conninfo(), autocommit=True
-                ) as listening:
-                    if settings.LIVE_CHANGES == "poll":
-                        await self._poll(listening, lambda: self._listening_again())
-                    else:
-                        await listening.execute(f"LISTEN {CHANNEL}")
-                        self._listening_again()
-                        attempt = 1
-                        async for notification in listening.notifies():
-                            key = parse_notification(notification.payload)
-                            if key is not None:
-                                self.changed(*key)
-            except (psycopg.OperationalError, OSError) as error:
-                delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
-                logger.warning(
-                    "live queries: listener lost (%s); reconnecting in %ss", error, delay
-                )
-                self._listening = False
-                if self.subscriptions:
-                    await self._degrade()
-                attempt += 1
-                await asyncio.sleep(delay)
+    async def _lost(self, error: BaseException) -> None:
+        self._listening = False
+        if self.subscriptions:
+            await self._degrade()
 
     def _listening_again(self) -> None:
         """Connected (again): anything evaluated before, or while the listener was away,
@@ -514,26 +492,6 @@ class Hub:
         for callbacks in list(self._sessions.values()):  # sign-outs may have been missed
             for callback in list(callbacks):
                 self._spawn(callback())
-
-    async def _poll(
-        self, connection: psycopg.AsyncConnection[Any], connected: Callable[[], None]
-    ) -> None:
-        """LIVE_CHANGES=poll: read new `kernel_change` rows every LIVE_POLL_MS.
-
-        Row ids do not arrive in commit order (a transaction that began earlier can commit
-        later), so progress is tracked by transaction id: every transaction older than
-        the oldest one still running (the snapshot's xmin) is over, so rows at or above
-        the previous xmin are read again and de-duplicated by id."""
-        horizon, seen = await _read_changes(connection, horizon=None)
-        connected()
-        while True:
-            await asyncio.sleep(settings.LIVE_POLL_MS / 1000)
-            rows: list[tuple[int, str, int | str]] = []
-            horizon, covered = await _read_changes(connection, horizon, rows)
-            for row_id, table, where in rows:
-                if row_id not in seen:  # read last time already
-                    self.changed(table, where)
-            seen = covered
 
 
 def _still_allowed(subscription: Subscription, actors: dict[Hashable, Actor | AppError]) -> Actor:
@@ -553,37 +511,14 @@ def _credential_watching(actor: Actor) -> frozenset[ChangeKey]:
     keys: set[ChangeKey] = {(CREDENTIAL_TABLES, actor.organization_id)}
     person = actor.user_id if actor.user_id is not None else actor.key_creator_id
     rows = {
-        _user_table(): person,
-        _organization_table(): actor.organization_id,
-        _session_table(): actor.auth.session_key_hash,
+        people_table(): person,
+        organizations_table(): actor.organization_id,
+        sessions_table(): actor.auth.session_key_hash,
     }
     for table, row in rows.items():
         if table in known.by_row and row is not None:
             keys.add((table, str(row)))
     return frozenset(keys)
-
-
-@functools.cache
-def _user_table() -> str:
-    from django.contrib.auth import get_user_model
-
-    return str(get_user_model()._meta.db_table)
-
-
-@functools.cache
-def _organization_table() -> str:
-    from kernel.tenancy import TenantModel
-
-    model = TenantModel._meta.get_field("organization").related_model
-    return str(model._meta.db_table) if not isinstance(model, str) else ""
-
-
-@functools.cache
-def _session_table() -> str:
-    from kernel.change_capture import session_model
-
-    model = session_model()
-    return "" if model is None else str(model._meta.db_table)
 
 
 _warned: set[str] = set()
@@ -598,32 +533,6 @@ def _warn_uncaptured(query: Function, read: ReadSet) -> None:
             query.name,
             ", ".join(sorted(read.uncaptured)),
         )
-
-
-async def _read_changes(
-    connection: psycopg.AsyncConnection[Any],
-    horizon: int | None,
-    rows: list[tuple[int, str, int | str]] | None = None,
-) -> tuple[int, set[int]]:
-    """Rows of transactions at or above `horizon` (all of them the first time), into
-    `rows`; the new horizon, and the ids read that it still covers."""
-    cursor = await connection.execute(
-        "SELECT s.xmin, c.id, c.xid, c.table_name, c.organization_id, c.row_key "
-        "FROM (SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint AS xmin) s "
-        "LEFT JOIN kernel_change c ON c.xid >= COALESCE(%s, s.xmin) ORDER BY c.id",
-        [horizon],
-    )
-    found = await cursor.fetchall()
-    xmin = int(found[0][0])
-    still_covered = set()
-    for _, row_id, xid, table, organization, row_key in found:
-        if row_id is None:
-            continue
-        if rows is not None:
-            rows.append((row_id, table, row_key if row_key is not None else organization))
-        if xid >= xmin:
-            still_covered.add(row_id)
-    return xmin, still_covered
 
 
 def _encode(query: Function, value: Any) -> str | AppError:

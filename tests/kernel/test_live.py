@@ -174,6 +174,7 @@ async def test_subscribers_with_equal_permissions_share_one_re_run():
     sockets = [await subscribed(key) for key in [*equal, *equal, viewer]]
     for socket in sockets:
         await next_titles(socket)
+    await asyncio.sleep(0.5)  # each key's first use is written to its row: re-checks settle
     before = hub().executions
 
     await database_sync_to_async(
@@ -198,6 +199,7 @@ async def test_queries_that_read_the_actor_itself_are_not_shared_between_actors(
     first, second = await subscribed(raw, "notes.mine"), await subscribed(other, "notes.mine")
     await first.receive_json_from(timeout=5)
     await second.receive_json_from(timeout=5)
+    await asyncio.sleep(0.5)  # each key's first use is written to its row: re-checks settle
     before = hub().executions
 
     def someone_elses_note() -> None:
@@ -492,7 +494,7 @@ async def test_a_commit_before_the_listener_is_ready_still_reaches_the_first_sub
     conninfo = await database_sync_to_async(database_conninfo)()
     with tcp_proxy(*address, accepting=False) as slow_database:
         slow = psycopg.conninfo.make_conninfo(conninfo, host="127.0.0.1", port=slow_database.port)
-        monkeypatch.setattr("kernel.live.hub.database_conninfo", lambda: slow)
+        monkeypatch.setattr("kernel.live.listener.database_conninfo", lambda: slow)
         communicator = await subscribed(raw)
         assert await next_titles(communicator) == []  # evaluated; the listener still waits
         await database_sync_to_async(

@@ -127,7 +127,8 @@ def test_a_deadlock_is_retried(counters):
 
     assert failures == []
     assert (read(1), read(2)) == (2, 2)
-    assert len(attempts) == 3
+    # One of the two was retried (its retry may itself meet the other still committing).
+    assert len(attempts) >= 3
 
 
 def test_a_mutation_that_keeps_conflicting_gives_up_with_a_clear_error():

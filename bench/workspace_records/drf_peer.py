@@ -1,7 +1,8 @@
 """GET/POST /bench/peers/records: the records list and create as a Django REST Framework
 team would write them — a ModelViewSet with a ModelSerializer, Bearer authentication over
 the same hashed API keys, CursorPagination on (created_at, id). Mounted only when
-BENCHMARK_ENDPOINTS=true and DRF is installed (bench/peers/urls.py)."""
+BENCHMARK_ENDPOINTS=true and DRF is installed (bench/workspace_records/urls.py; DRF comes
+from bench/peers/requirements.txt, for the benchmark only)."""
 
 from __future__ import annotations
 
