@@ -52,6 +52,7 @@ def test_the_page_says_when_live_updates_pause_and_catches_up_after(browser, art
         proxy.cut()  # the server loses its database
         banner.wait_for(state="visible", timeout=10_000)
         assert "paused" in banner.inner_text()
+        page.set_viewport_size({"width": 1280, "height": 800})
         page.screenshot(path=str(artifacts / "live-paused-1280.png"))
         page.set_viewport_size({"width": 390, "height": 844})
         page.screenshot(path=str(artifacts / "live-paused-390.png"))
