@@ -172,6 +172,7 @@ def _valid_key(raw_key: str) -> KeyRecord:
                 organizations_table(): _row(key.organization_id),
             },
         ),
+        until=lambda key: key.expires_at,
     )
     if key is None:
         raise errors.unauthenticated(INVALID_KEY)
@@ -262,6 +263,7 @@ def _entitlement(organization_id: int) -> Entitlement:
         lambda _, read: principal_cache.scoped(
             read, organization_id, {organizations_table(): _row(organization_id)}
         ),
+        until=lambda plan: plan.valid_until,
     )
     return found if found is not None else load()
 

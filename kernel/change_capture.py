@@ -191,7 +191,7 @@ def parse_notification(payload: str) -> ChangeKey | None:
     table, _, rest = payload.rpartition(":")
     if rest.startswith(ROW_MARK):
         return table, rest[1:]
-    return (table, int(rest)) if rest.isdigit() else None
+    return (table, int(rest)) if rest.isascii() and rest.isdigit() else None
 
 
 def install_triggers(
@@ -230,10 +230,29 @@ def database_conninfo() -> str:
 
     settings = connection.settings_dict
     options = settings.get("OPTIONS", {})
+    passed = {name: options[name] for name in _LIBPQ_OPTIONS if options.get(name)}
     return psycopg.conninfo.make_conninfo(
         dbname=settings["NAME"],
         user=settings["USER"] or None,
         password=settings["PASSWORD"] or None,
         host=settings["HOST"] or options.get("host") or None,
         port=str(settings["PORT"]) if settings["PORT"] else None,
+        # A listening connection is idle for long stretches: TCP keepalives notice a
+        # peer that vanished (a failover, a NAT dropping it) within about a minute.
+        keepalives=1,
+        keepalives_idle=30,
+        keepalives_interval=10,
+        keepalives_count=3,
+        **passed,
     )
+
+
+_LIBPQ_OPTIONS: Final = (
+    "sslmode",
+    "sslrootcert",
+    "sslcert",
+    "sslkey",
+    "sslcrl",
+    "target_session_attrs",
+    "options",
+)

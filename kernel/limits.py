@@ -13,6 +13,8 @@ domain brings its own limits with it and takes them away when it is deleted.
 from __future__ import annotations
 
 import hashlib
+import logging
+import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -23,6 +25,10 @@ from django.db import connection
 from kernel import errors
 from kernel.actor import Actor, Limits
 from kernel.registry import Registry
+
+logger = logging.getLogger(__name__)
+LOCK_WAIT_SECONDS: Final = 10.0
+"""How long a plan-limited call waits for its organization's turn before `rate_limited`."""
 
 UNLIMITED: Final = None
 
@@ -106,13 +112,24 @@ def one_at_a_time(organization_id: int, kind: str) -> Iterator[None]:
     Session-level, so released explicitly; a lost connection releases it too."""
     digest = hashlib.blake2b(f"{kind}:{organization_id}".encode(), digest_size=8).digest()
     key = int.from_bytes(digest, "big", signed=True)
+    deadline = time.monotonic() + LOCK_WAIT_SECONDS
     with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+        # Tried, not waited for: a waiter holds a pooled connection, so the wait is bounded.
+        cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        while not cursor.fetchone()[0]:
+            if time.monotonic() > deadline:
+                raise errors.rate_limited(
+                    1, "Too many of these at once in this organization. Try again in a moment."
+                )
+            time.sleep(0.002)
+            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
     try:
         yield
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
+            if not cursor.fetchone()[0]:  # never expected: the session changed under us
+                logger.error("plan-limit lock %s was not held at unlock", key)
 
 
 def usage(organization_id: int) -> list[tuple[Limit, int]]:

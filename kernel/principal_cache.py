@@ -29,9 +29,11 @@ import contextlib
 import logging
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Final
 
 from django.conf import settings
@@ -46,7 +48,9 @@ logger = logging.getLogger(__name__)
 RECENT: Final = 4096
 """Changes remembered to judge values read meanwhile; older ones: the value is not kept."""
 MAX_ENTRIES: Final = 50_000
-_WRITE: Final = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+MAX_AGE: Final = 300.0
+"""Seconds any value is kept at most: a backstop should a notification ever be lost."""
+_WRITE: Final = re.compile(r"^\s*(INSERT|UPDATE|DELETE|MERGE|WITH)\b", re.IGNORECASE)
 _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 
@@ -54,6 +58,9 @@ _IDENTIFIER: Final = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 class _Entry:
     value: Any
     depends_on: frozenset[ChangeKey]
+    good_until: float
+    """time.time() after which it is read again: the value's own expiry (a key's or a
+    grant's `expires_at` changes no row, so no notification says so), or MAX_AGE."""
 
 
 class PrincipalCache:
@@ -77,14 +84,17 @@ class PrincipalCache:
         key: Hashable,
         load: Callable[[], T | None],
         depends_on: Callable[[T, ReadSet], Iterable[ChangeKey] | None],
+        until: Callable[[T], datetime | None] = lambda value: None,
     ) -> T | None:
+        """`until(value)`: when the value stops being true by itself (an expiry)."""
         if not settings.PRINCIPAL_CACHE or connection.in_atomic_block:
             return load()
         self._start()
+        now = time.time()
         with self._lock:
             found = self._entries.get(key)
             connected, seq = self._connected, self._seq
-        if found is not None:
+        if found is not None and found.good_until > now:
             return found.value  # type: ignore[no-any-return]
         with recording() as read:
             value = load()
@@ -92,17 +102,21 @@ class PrincipalCache:
             return value
         keys = depends_on(value, read)
         if keys is not None:
-            self._keep(key, value, frozenset(keys), seq)
+            ends = until(value)
+            good_until = min(now + MAX_AGE, ends.timestamp() if ends else now + MAX_AGE)
+            self._keep(key, value, frozenset(keys), seq, good_until)
         return value
 
-    def _keep(self, key: Hashable, value: Any, keys: frozenset[ChangeKey], seq: int) -> None:
+    def _keep(
+        self, key: Hashable, value: Any, keys: frozenset[ChangeKey], seq: int, good_until: float
+    ) -> None:
         with self._lock:
             if not self._connected or len(self._entries) >= MAX_ENTRIES:
                 return
             if self._seq != seq and self._changed_since(seq, keys):
                 return  # it changed while being read: read it again next time
             self._drop(key)
-            self._entries[key] = _Entry(value, keys)
+            self._entries[key] = _Entry(value, keys, good_until)
             for change in keys:
                 self._by_change.setdefault(change, set()).add(key)
                 self._by_table.setdefault(change[0], set()).add(key)
@@ -188,13 +202,21 @@ class PrincipalCache:
         loop.close()
 
     def _connected_again(self) -> None:
-        self.clear()  # anything may have changed while no one listened
+        self._forget_history()  # anything may have changed while no one listened
         with self._lock:
             self._connected = True
 
     def _lost(self, error: BaseException) -> None:
         with self._lock:
             self._connected = False
+        self._forget_history()
+
+    def _forget_history(self) -> None:
+        """Drop every value, and make values being read now unkeepable: with `_recent`
+        emptied and `_seq` moved, `_changed_since` assumes the worst."""
+        with self._lock:
+            self._seq += 1
+            self._recent.clear()
         self.clear()
 
     def stop(self) -> None:
@@ -226,8 +248,9 @@ def read[T](
     key: Hashable,
     load: Callable[[], T | None],
     depends_on: Callable[[T, ReadSet], Iterable[ChangeKey] | None],
+    until: Callable[[T], datetime | None] = lambda value: None,
 ) -> T | None:
-    return CACHE.read(key, load, depends_on)
+    return CACHE.read(key, load, depends_on, until)
 
 
 def scoped(

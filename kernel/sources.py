@@ -40,6 +40,7 @@ class KeyRecord:
     creator_role: Role | None
     """The creator's current role in the key's organization; None once they have left."""
     last_used_at: datetime | None
+    expires_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,6 +49,8 @@ class Entitlement:
     capabilities: frozenset[str]
     unlimited: bool = False
     """No limit applies (there is no entitlement source: nothing is sold)."""
+    valid_until: datetime | None = None
+    """When the earliest of the grants it comes from expires (None: none does)."""
 
 
 class Directory(Protocol):

@@ -48,7 +48,8 @@ def _valid_keys(
         "SELECT k.id, k.prefix, k.key_hash, k.organization_id, k.permissions, "  # noqa: S608
         f'k.created_by_id, (SELECT m.role FROM "{members}" m JOIN "{users}" u ON u.id = m.user_id '
         "WHERE m.organization_id = k.organization_id AND m.user_id = k.created_by_id "
-        f'AND u.is_active LIMIT 1), k.last_used_at FROM "{keys}" k WHERE k.{match} = ANY(%s) '
+        f'AND u.is_active LIMIT 1), k.last_used_at, k.expires_at FROM "{keys}" k '
+        f"WHERE k.{match} = ANY(%s) "
         "AND k.revoked_at IS NULL AND (k.expires_at IS NULL OR k.expires_at > %s)"
     )
     with connection.cursor() as cursor:
@@ -60,14 +61,15 @@ def _valid_keys(
             key_hash,
             KeyRecord(
                 key_id=key_id,
-                organization_id=organization_id,
+                organization_id=organization,
                 scopes=frozenset(json.loads(scopes)),  # Django reads jsonb as text
                 creator_id=creator_id,
                 creator_role=Role(role) if role else None,
                 last_used_at=used,
+                expires_at=expires,
             ),
         )
-        for key_id, prefix, key_hash, organization_id, scopes, creator_id, role, used in rows
+        for key_id, prefix, key_hash, organization, scopes, creator_id, role, used, expires in rows
     ]
 
 

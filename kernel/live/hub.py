@@ -22,6 +22,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import time
 import weakref
 from collections.abc import Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass, field
@@ -61,6 +62,11 @@ ANY_ROW: Final = "*"
 """(table, ANY_ROW): watching every row of a table captured by row."""
 CREDENTIAL_TABLES: Final = "credentials"
 """(CREDENTIAL_TABLES, organization): the credentials resolved in that organization."""
+EVERYTHING: Final = ("*", "*")
+"""In a run's log: the listener reconnected meanwhile, so anything may have changed."""
+CREDENTIAL_MAX_AGE: Final = 60.0
+"""Seconds a cached actor is trusted without a change: keys and plans also end by time
+(`expires_at`), which no notification announces."""
 
 Send = Callable[[str], Awaitable[None]]
 """Sends one text frame to the subscriber's socket."""
@@ -106,6 +112,7 @@ class Unavailable(Exception):
 class _Credential:
     actor: Actor
     watching: frozenset[ChangeKey]
+    read_at: float = field(default_factory=time.monotonic)
 
 
 @dataclass
@@ -137,6 +144,7 @@ class Hub:
         self._listener: asyncio.Task[None] | None = None
         self._flush: asyncio.Task[None] | None = None
         self._pruner: asyncio.Task[None] | None = None
+        self._expirer: asyncio.Task[None] | None = None
         self._listening = False
         self.degraded = False
         self.executions = 0  # query runs so far: a benchmark divides it by pushes
@@ -225,6 +233,8 @@ class Hub:
         key = (table, where)
         for log in self._in_flight:
             log.add(key)
+            if isinstance(where, int):  # may be a credential table of that organization
+                log.add((CREDENTIAL_TABLES, where))
         before = len(self._dirty)
         self._dirty |= self._watchers.get(key, set())
         if isinstance(where, str):
@@ -240,6 +250,8 @@ class Hub:
             self._schedule_flush()
 
     def changed_everything(self) -> None:
+        for log in self._in_flight:  # batches under way may have read what was missed
+            log.add(EVERYTHING)
         for credential in list(self._credentials):
             self._forget_credential(credential)
         self._dirty |= self.subscriptions
@@ -311,11 +323,16 @@ class Hub:
         try:
             run = await database_sync_to_async(self._evaluate_or_fail)(batch, known)
         finally:
-            self._in_flight.remove(noticed)
+            self._in_flight = [log for log in self._in_flight if log is not noticed]
         self._credential_tables |= run.credential_tables
+        missed = EVERYTHING in noticed
+        # Credentials that changed while this batch ran: its values for them may show data
+        # their actor may no longer see, so they are not delivered but run again.
+        doubtful = {credential for credential in known if credential not in self._credentials}
         for credential, found in run.credentials.items():
-            if found.watching & noticed or credential not in self._holders:
-                continue  # changed while it was being read: read it again next time
+            if missed or found.watching & noticed or credential not in self._holders:
+                doubtful.add(credential)  # changed while it was being read: read it again
+                continue
             self._remember_credential(credential, found)
         for credential in run.credentials:
             if credential not in self._credentials and credential in self._holders:
@@ -323,12 +340,15 @@ class Hub:
         for subscription, keys in run.watching.items():
             if subscription in self.subscriptions:
                 self.watch(subscription, keys)
-                if keys & noticed:  # committed after its snapshot, before it watched
+                if missed or keys & noticed:  # committed after its snapshot, before it watched
                     self._dirty.add(subscription)
         frames: dict[str, bytes] = {}  # framed once per distinct text, for every socket
         for n, (subscription, outcome) in enumerate(run.outcomes, 1):
             if n % YIELD_EVERY == 0:
                 await asyncio.sleep(0)  # let the server put written frames on the wire
+            if subscription.credential in doubtful and not isinstance(outcome, AppError):
+                self._dirty.add(subscription)
+                continue
             try:
                 await self._deliver(subscription, outcome, frames)
             except Exception:  # one broken socket must not keep values from the others
@@ -446,13 +466,25 @@ class Hub:
         self._credential_watchers.clear()
         self._holders.clear()
         self._sessions.clear()
-        for task in (self._listener, self._flush, self._pruner):
+        for task in (self._listener, self._flush, self._pruner, self._expirer):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
     # --- the listener ----------------------------------------------------------------------
+
+    async def _expire_credentials(self) -> None:
+        """Re-check actors cached longer than CREDENTIAL_MAX_AGE (an expiring key or
+        grant changes no row), whether or not their data changes."""
+        while True:
+            await asyncio.sleep(CREDENTIAL_MAX_AGE / 2)
+            oldest = time.monotonic() - CREDENTIAL_MAX_AGE
+            stale = [c for c, found in self._credentials.items() if found.read_at < oldest]
+            for credential in stale:
+                self._invalidate(credential)
+            if stale:
+                self._schedule_flush()
 
     def _ensure_listener(self) -> None:
         loop = asyncio.get_running_loop()
@@ -466,6 +498,8 @@ class Hub:
             self._listener = loop.create_task(listener.run())
         if self._pruner is None or self._pruner.done():
             self._pruner = loop.create_task(self._prune())
+        if self._expirer is None or self._expirer.done():
+            self._expirer = loop.create_task(self._expire_credentials())
 
     async def _prune(self) -> None:
         """Keep the durable change record short: an hour is plenty to catch up from."""

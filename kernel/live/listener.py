@@ -63,9 +63,12 @@ class ChangeListener:
                             key = parse_notification(notification.payload)
                             if key is not None:
                                 self.changed(*key)
-            except (psycopg.OperationalError, OSError) as error:
+            except Exception as error:  # whatever broke it, listen again: never go deaf
                 delay = RETRY_SECONDS[min(attempt, len(RETRY_SECONDS) - 1)]
-                logger.warning("change listener lost (%s); reconnecting in %ss", error, delay)
+                if isinstance(error, psycopg.OperationalError | OSError):
+                    logger.warning("change listener lost (%s); reconnecting in %ss", error, delay)
+                else:
+                    logger.exception("change listener failed; reconnecting in %ss", delay)
                 reported = self.lost(error)
                 if reported is not None:
                     await reported

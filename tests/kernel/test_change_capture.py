@@ -163,3 +163,12 @@ def test_a_session_is_named_by_the_hash_of_its_key_never_the_key(listener):
     assert found == [f"django_session:={session_row_key(key)}"] * 2  # created, deleted
     assert not any(key in payload for payload in found)
     assert not Change.objects.filter(row_key=key).exists()
+
+
+def test_only_ascii_digits_name_an_organization_in_a_notification():
+    from kernel.change_capture import parse_notification
+
+    assert parse_notification("notes:12") == ("notes", 12)
+    assert parse_notification("accounts_user:=7") == ("accounts_user", "7")
+    assert parse_notification("notes:²") is None  # str.isdigit() says yes; int() fails
+    assert parse_notification("garbage") is None

@@ -169,3 +169,32 @@ def test_inside_a_transaction_nothing_is_cached(make_key: Any) -> None:
     with transaction.atomic():
         actors.resolve(scope)
     assert len(CACHE) == before
+
+
+@pytest.mark.usefixtures("listening")
+def test_a_cached_key_stops_at_its_expiry_though_no_row_changes(make_key: Any) -> None:
+    from datetime import timedelta
+
+    api = Client()
+    headers = bearer(make_key(Role.MEMBER, expires_at=timezone.now() + timedelta(seconds=1.5)))
+    warm(api, headers)
+    assert credential_queries(api, "/api/v1/test-notes", headers) == []  # served from cache
+    time.sleep(1.6)
+    assert api.get("/api/v1/test-notes", **headers).status_code == 401
+
+
+@pytest.mark.usefixtures("listening")
+def test_a_cached_plan_ends_when_its_grant_expires(make_key: Any, org: Any) -> None:
+    from datetime import timedelta
+
+    Grant.objects.create(
+        organization=org, capability="feature.pro", plan="pro", source="operator",
+        source_type=SourceType.MANUAL, expires_at=timezone.now() + timedelta(seconds=1.5),
+    )  # fmt: skip
+    api, headers = Client(), bearer(make_key(Role.MEMBER))
+    for n in range(FREE_NOTES + 1):  # past the free limit: the grant's plan allows it
+        created = api.post("/api/v1/test-notes", {"title": f"{n}"}, content_type=JSON, **headers)
+        assert created.status_code == 201
+    time.sleep(1.6)
+    over = api.post("/api/v1/test-notes", {"title": "late"}, content_type=JSON, **headers)
+    assert over.status_code == 402
