@@ -158,11 +158,6 @@ def row_captured_tables(models: Iterable[type[Any]]) -> dict[str, RowKey]:
     return found
 
 
-def all_captured_tables(models: Iterable[type[Any]]) -> frozenset[str]:
-    models = list(models)
-    return frozenset(captured_tables(models)) | frozenset(row_captured_tables(models))
-
-
 @functools.cache
 def people_table() -> str:
     from django.contrib.auth import get_user_model

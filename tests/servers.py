@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP_NAME = "saas-starter-test-server"
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
@@ -55,7 +55,7 @@ def app_server_process(
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Yield the base URL and the process of a fresh server; stop it afterwards.
     `database_port`: reach the test database on another port (a proxy the test owns)."""
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         **environment,

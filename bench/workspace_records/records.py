@@ -26,6 +26,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -161,13 +162,18 @@ def load(port: int, path: str, headers: dict[str, str], seconds: float, threads:
                 raise RuntimeError(f"{path} answered {response.status}")
             counts[slot] += 1
 
+    return sum(counts) / in_threads(worker, threads)
+
+
+def in_threads(worker: Callable[[int], None], threads: int) -> float:
+    """Run `worker(slot)` in `threads` threads at once; the seconds they took."""
     started = time.monotonic()
     pool = [threading.Thread(target=worker, args=(slot,)) for slot in range(threads)]
     for thread in pool:
         thread.start()
     for thread in pool:
         thread.join()
-    return sum(counts) / (time.monotonic() - started)
+    return time.monotonic() - started
 
 
 # One process each way, so both endpoints are measured in the same process model.
@@ -235,13 +241,8 @@ def post_load(
                 statuses[response.status] = statuses.get(response.status, 0) + 1
             n += 1
 
-    started = time.monotonic()
-    pool = [threading.Thread(target=worker, args=(slot,)) for slot in range(threads)]
-    for thread in pool:
-        thread.start()
-    for thread in pool:
-        thread.join()
-    return sum(statuses.values()) / (time.monotonic() - started), statuses
+    seconds_taken = in_threads(worker, threads)
+    return sum(statuses.values()) / seconds_taken, statuses
 
 
 def rollbacks() -> int:

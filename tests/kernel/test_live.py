@@ -20,26 +20,13 @@ from kernel.door import call
 from kernel.functions import FUNCTIONS
 from kernel.permissions import Role
 from organizations.models import ApiKey
-from organizations.mutations import api_key_issue
 from tests.factories import MembershipFactory, OrganizationFactory
+from tests.kernel.live_helpers import HOST, ORIGIN, key_for
 from tests.tenant_app import mutations
 from tests.tenant_app.models import Note
 from tests.tenant_app.schemas import NoteFilters
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("stop_hub")]
-ORIGIN = (b"origin", b"http://localhost:8000")
-HOST = (b"host", b"localhost:8000")
-
-
-def key_for(organization_id: int, role: Role = Role.MEMBER) -> str:
-    creator = MembershipFactory(organization_id=organization_id, role=role)
-    _key, raw = api_key_issue(
-        organization_id=organization_id,
-        name="live",
-        permissions=["notes.read", "notes.write"],
-        created_by_id=creator.user_id,
-    )
-    return raw
 
 
 def setup_org() -> tuple[int, str]:

@@ -23,24 +23,13 @@ from kernel.live.hub import hub
 from kernel.live.reads import recording
 from kernel.permissions import Role
 from organizations.models import ApiKey, Membership
-from organizations.mutations import api_key_issue
 from tests.factories import MembershipFactory, OrganizationFactory
+from tests.kernel.live_helpers import HOST, ORIGIN, key_for
 from tests.tenant_app.models import Note
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("stop_hub")]
 ONE_CYCLE = 5  # seconds: a change cycle here is milliseconds; this only bounds a hang
-HOST, ORIGIN = (b"host", b"localhost:8000"), (b"origin", b"http://localhost:8000")
-
-
-def key_for(organization_id: int, role: Role) -> str:
-    creator = MembershipFactory(organization_id=organization_id, role=role)
-    _key, raw = api_key_issue(
-        organization_id=organization_id,
-        name="live",
-        permissions=["notes.read", "notes.write", "member.read"],
-        created_by_id=creator.user_id,
-    )
-    return raw
+PERMISSIONS = ("notes.read", "notes.write", "member.read")
 
 
 async def socket_of(raw_key: str) -> WebsocketCommunicator:
@@ -68,7 +57,7 @@ async def ended_with(socket: WebsocketCommunicator) -> str:
 
 def member_key(role: Role = Role.ADMIN) -> tuple[int, str, int]:
     org = OrganizationFactory()
-    raw = key_for(org.pk, role)
+    raw = key_for(org.pk, role, PERMISSIONS)
     creator = Membership.objects.for_organization(org.pk).get().user_id
     return org.pk, raw, creator
 
