@@ -285,8 +285,12 @@ def _note_writes(
 
 
 def _install_wrapper(sender: Any, connection: Any, **kwargs: Any) -> None:
+    # Outermost, never last: a connection is often (re)opened by a statement inside
+    # `connection.execute_wrapper(...)` (a cache read's recording), which on leaving pops
+    # the *last* wrapper. Appended, this one was popped instead, and the recording was
+    # left behind: one more per reconnect, until statements hit the recursion limit.
     if _note_writes not in connection.execute_wrappers:
-        connection.execute_wrappers.append(_note_writes)
+        connection.execute_wrappers.insert(0, _note_writes)
 
 
 connection_created.connect(_install_wrapper)

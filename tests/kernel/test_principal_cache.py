@@ -198,3 +198,33 @@ def test_a_cached_plan_ends_when_its_grant_expires(make_key: Any, org: Any) -> N
     time.sleep(1.6)
     over = api.post("/api/v1/test-notes", {"title": "late"}, content_type=JSON, **headers)
     assert over.status_code == 402
+
+
+@pytest.mark.usefixtures("listening")
+def test_connections_opened_while_a_key_is_read_leave_no_wrapper_behind(make_key: Any) -> None:
+    """A server thread's requests each open their connection (the pool's CONN_MAX_AGE =
+    0) with their first statement: for an API key not cached yet, inside the cache's
+    recording of the lookup. The connection's own wrapper used to be appended then,
+    popped by the recording on leaving, and the recording left behind: one more per
+    request, until the thread's statements hit the recursion limit (seen in daphne at
+    ~1,000 socket subscriptions with distinct keys)."""
+    import threading
+
+    from kernel.principal_cache import _note_writes
+
+    keys = [bearer(make_key(Role.MEMBER)) for _ in range(5)]
+    left: list[Any] = []
+
+    def serve() -> None:  # a new thread: its first connection opens inside a request
+        try:
+            for headers in keys:
+                assert Client().get("/api/v1/test-notes", **headers).status_code == 200
+                connection.close()  # as at the end of a server's request
+            left.extend(connection.execute_wrappers)
+        finally:
+            connection.close()
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    thread.join()
+    assert left == [_note_writes]
