@@ -28,7 +28,6 @@ from collections.abc import Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from channels.db import database_sync_to_async
 from django.db import connection, transaction
 
 from kernel import door, errors
@@ -47,6 +46,7 @@ from kernel.inputs import Input
 from kernel.live.flow import text_frame
 from kernel.live.listener import RETRY_SECONDS, ChangeListener
 from kernel.live.reads import ReadSet, recording, tables
+from kernel.live.thread import DatabaseThread
 from kernel.rendering import as_app_error, is_unavailable
 
 logger = logging.getLogger(__name__)
@@ -147,6 +147,7 @@ class Hub:
         self._expirer: asyncio.Task[None] | None = None
         self._listening = False
         self.degraded = False
+        self._database = DatabaseThread()
         self.executions = 0  # query runs so far: a benchmark divides it by pushes
 
     # --- subscriptions ------------------------------------------------------------------
@@ -321,7 +322,7 @@ class Hub:
             if (found := self._credentials.get(s.credential)) is not None
         }
         try:
-            run = await database_sync_to_async(self._evaluate_or_fail)(batch, known)
+            run = await self._database.run(self._evaluate_or_fail, batch, known)
         finally:
             self._in_flight = [log for log in self._in_flight if log is not noticed]
         self._credential_tables |= run.credential_tables
@@ -471,6 +472,7 @@ class Hub:
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self._database.aclose()
 
     # --- the listener ----------------------------------------------------------------------
 
@@ -505,7 +507,7 @@ class Hub:
         """Keep the durable change record short: an hour is plenty to catch up from."""
         while True:
             try:
-                await database_sync_to_async(prune_changes)()
+                await self._database.run(prune_changes)
             except Exception:  # the next round tries again
                 logger.exception("live queries: pruning kernel_change failed")
             await asyncio.sleep(PRUNE_EVERY_SECONDS)

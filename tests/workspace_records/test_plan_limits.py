@@ -3,6 +3,8 @@ webhook lifts it at once."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -39,6 +41,29 @@ def fill(organization_id: int) -> None:
         WorkspaceRecord(organization_id=organization_id, title=f"r{n}")
         for n in range(FREE_RECORD_LIMIT)
     )
+
+
+@contextmanager
+def holding_the_lock(organization_id: int) -> Iterator[None]:
+    """Another creator's turn: the organization's plan-limit lock on records, held on a
+    connection of its own."""
+    import psycopg
+    from django.db import connection
+
+    from kernel.limits import lock_key
+    from workspace_records.mutations import RECORDS
+
+    settings_dict = connection.settings_dict
+    with psycopg.connect(
+        dbname=settings_dict["NAME"],
+        user=settings_dict["USER"],
+        host=settings_dict["HOST"],
+        port=settings_dict["PORT"] or 5432,
+        autocommit=True,
+    ) as holder:
+        key = lock_key(organization_id, RECORDS)
+        assert holder.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone() == (True,)
+        yield
 
 
 def upgrade(organization_id: int) -> None:
@@ -163,3 +188,95 @@ def test_concurrent_creators_on_a_limited_plan_never_conflict(
     assert answers.count(201) == 4
     assert WorkspaceRecord.objects.for_organization(org.pk).count() == FREE_RECORD_LIMIT
     assert "conflicted" not in caplog.text  # no attempt was retried
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_create_waiting_too_long_for_its_turn_is_rate_limited_and_writes_nothing(
+    org: Any, make_key: Any, monkeypatch: Any
+) -> None:
+    """Another creator in the organization holds the plan-limit lock: the create queues
+    for LOCK_WAIT_SECONDS, then answers `rate_limited` (429), creates nothing, and leaves
+    its connection with the session's own lock timeout."""
+    from django.db import connection
+
+    from kernel import limits
+
+    monkeypatch.setattr(limits, "LOCK_WAIT_SECONDS", 0.3)
+    with holding_the_lock(org.pk):
+        response = Client().post(
+            "/api/v1/records",
+            {"title": "waited"},
+            content_type="application/json",
+            **bearer(make_key(Role.OWNER)),
+        )
+        assert response.status_code == 429, response.content
+        assert response.json()["error"]["code"] == "rate_limited"
+        assert response["Retry-After"] == "1"
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW lock_timeout")
+            assert cursor.fetchone() == ("0",)
+
+    assert not WorkspaceRecord.objects.for_organization(org.pk).filter(title="waited").exists()
+    created = Client().post(  # the holder is gone: the next create takes its turn at once
+        "/api/v1/records",
+        {"title": "later"},
+        content_type="application/json",
+        **bearer(make_key(Role.OWNER)),
+    )
+    assert created.status_code == 201, created.content
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("stop_hub")
+async def test_a_socket_create_waiting_for_its_turn_holds_back_no_one_s_live_values(
+    monkeypatch: Any,
+) -> None:
+    """A socket create queues for its organization's plan-limit lock; meanwhile a write in
+    another organization still reaches that organization's subscriber, before the create
+    is answered. (The hub used the thread every socket's sync work shares, so one waiting
+    mutation held every push in the process back until it was done.)"""
+    import asyncio
+    import contextlib
+
+    from kernel import limits
+    from tests.kernel.live_helpers import key_for
+
+    monkeypatch.setattr(limits, "LOCK_WAIT_SECONDS", 30)
+
+    def setup() -> tuple[int, str, int, str]:
+        waiting, watched = OrganizationFactory(), OrganizationFactory()
+        creator = key_for(waiting.pk, permissions=["workspace.records.create"])
+        reader = key_for(watched.pk, permissions=["workspace.records.read"])
+        return waiting.pk, creator, watched.pk, reader
+
+    waiting_id, creator_key, watched_id, reader_key = await database_sync_to_async(setup)()
+    watcher = WebsocketCommunicator(
+        application, "/ws/", headers=[(b"authorization", f"Bearer {reader_key}".encode())]
+    )
+    creator = WebsocketCommunicator(
+        application, "/ws/", headers=[(b"authorization", f"Bearer {creator_key}".encode())]
+    )
+    assert (await watcher.connect())[0]
+    assert (await creator.connect())[0]
+    await watcher.send_json_to({"type": "subscribe", "id": "s", "query": "records.list"})
+    assert (await watcher.receive_json_from(timeout=5))["value"]["records"] == []
+
+    with contextlib.ExitStack() as stack:
+        await asyncio.to_thread(stack.enter_context, holding_the_lock(waiting_id))
+        await creator.send_json_to(
+            {"type": "mutation", "id": 1, "name": "records.create", "args": {"title": "queued"}}
+        )
+        assert await creator.receive_nothing(timeout=0.3)  # waiting for its turn
+
+        await asyncio.to_thread(
+            lambda: WorkspaceRecord.objects.create(organization_id=watched_id, title="pushed")
+        )
+        pushed = await watcher.receive_json_from(timeout=5)
+        assert [r["title"] for r in pushed["value"]["records"]] == ["pushed"]
+        assert await creator.receive_nothing(timeout=0.1)  # still waiting
+        await asyncio.to_thread(stack.close)  # the other creator is done
+
+    created = await creator.receive_json_from(timeout=5)
+    assert (created["type"], created["value"]["title"]) == ("result", "queued")
+    await watcher.disconnect()
+    await creator.disconnect()
