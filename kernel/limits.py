@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Final
 
-from django.db import connection
+from django.db import OperationalError, connection
+from django.db.backends.utils import CursorWrapper
+from psycopg.errors import LockNotAvailable
 
 from kernel import errors
 from kernel.actor import Actor, Limits
@@ -110,19 +111,11 @@ def one_at_a_time(organization_id: int, kind: str) -> Iterator[None]:
     PostgreSQL finds nothing to abort. Inside the transaction the same check made 8
     concurrent creators retry thousands of times and answer some with `conflict`.
     Session-level, so released explicitly; a lost connection releases it too."""
-    digest = hashlib.blake2b(f"{kind}:{organization_id}".encode(), digest_size=8).digest()
-    key = int.from_bytes(digest, "big", signed=True)
-    deadline = time.monotonic() + LOCK_WAIT_SECONDS
+    key = lock_key(organization_id, kind)
     with connection.cursor() as cursor:
-        # Tried, not waited for: a waiter holds a pooled connection, so the wait is bounded.
         cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
-        while not cursor.fetchone()[0]:
-            if time.monotonic() > deadline:
-                raise errors.rate_limited(
-                    1, "Too many of these at once in this organization. Try again in a moment."
-                )
-            time.sleep(0.002)
-            cursor.execute("SELECT pg_try_advisory_lock(%s)", [key])
+        if not cursor.fetchone()[0]:
+            _wait_for_lock(cursor, key)
     try:
         yield
     finally:
@@ -130,6 +123,28 @@ def one_at_a_time(organization_id: int, kind: str) -> Iterator[None]:
             cursor.execute("SELECT pg_advisory_unlock(%s)", [key])
             if not cursor.fetchone()[0]:  # never expected: the session changed under us
                 logger.error("plan-limit lock %s was not held at unlock", key)
+
+
+def lock_key(organization_id: int, kind: str) -> int:
+    """The advisory lock's key for `kind` in the organization."""
+    digest = hashlib.blake2b(f"{kind}:{organization_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _wait_for_lock(cursor: CursorWrapper, key: int) -> None:
+    """Queue for the lock, woken the moment its holder lets go, for LOCK_WAIT_SECONDS at
+    most: a waiter holds a pooled connection, so the wait is bounded."""
+    cursor.execute(f"SET lock_timeout = '{int(LOCK_WAIT_SECONDS * 1000)}ms'")
+    try:
+        cursor.execute("SELECT pg_advisory_lock(%s)", [key])
+    except OperationalError as error:
+        if not isinstance(error.__cause__, LockNotAvailable):
+            raise
+        raise errors.rate_limited(
+            1, "Too many of these at once in this organization. Try again in a moment."
+        ) from None
+    finally:
+        cursor.execute("SET lock_timeout TO DEFAULT")
 
 
 def usage(organization_id: int) -> list[tuple[Limit, int]]:
