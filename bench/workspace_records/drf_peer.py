@@ -6,6 +6,7 @@ from bench/peers/requirements.txt, for the benchmark only)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.db.models import QuerySet
@@ -75,6 +76,22 @@ class RecordViewSet(ModelViewSet):
         return WorkspaceRecord.objects.for_organization(self.request.auth.organization_id)
 
     def perform_create(self, serializer: Any) -> None:
-        serializer.save(
-            organization_id=self.request.auth.organization_id, created_by=self.request.user
-        )
+        """With the plan's record limit, checked the conventional way: count, then save
+        (in autocommit: two creates at once can both pass at the limit, which the
+        project's lock and SERIALIZABLE transaction rule out)."""
+        organization_id = self.request.auth.organization_id
+        if WorkspaceRecord.objects.for_organization(organization_id).count() >= _pro_limit():
+            raise exceptions.PermissionDenied("The plan's record limit is reached.")
+        serializer.save(organization_id=organization_id, created_by=self.request.user)
+
+
+@functools.cache
+def _pro_limit() -> int:
+    """The records limit of the plan the benchmark's creates run on (records.py
+    `grant_pro`), from the project's limit declarations."""
+    from kernel.limits import LIMITS
+    from workspace_records.mutations import RECORDS
+
+    allowed = LIMITS[RECORDS].allowed({"feature.pro"})
+    assert allowed is not None
+    return allowed
