@@ -350,7 +350,7 @@ def measure(
 
 
 def memory(database_url: str, setup: Setup, requests: int = 30_000) -> dict[str, object]:
-    """Each list endpoint alone in a fresh gunicorn worker, one keep-alive client: the
+    """Each list endpoint alone in a fresh gunicorn worker, one request at a time: the
     worker's RSS every 2,000 requests, and its slope over the last third (after
     warm-up) in KB per 1,000 requests."""
     headers = {"Authorization": f"Bearer {setup.key}"}
@@ -362,14 +362,9 @@ def memory(database_url: str, setup: Setup, requests: int = 30_000) -> dict[str,
         )
         try:
             wait_until_up(port)
-            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             series = []
             for _ in range(requests // 2000):
-                for _ in range(2000):
-                    connection.request("GET", path, headers=headers)
-                    response = connection.getresponse()
-                    response.read()
-                    assert response.status == 200, (path, response.status)
+                sample(port, path, headers, 2000)
                 series.append(worker_rss(server) / 1024)
         finally:
             server.terminate()

@@ -48,19 +48,12 @@ def holding_the_lock(organization_id: int) -> Iterator[None]:
     """Another creator's turn: the organization's plan-limit lock on records, held on a
     connection of its own."""
     import psycopg
-    from django.db import connection
 
+    from kernel.change_capture import database_conninfo
     from kernel.limits import lock_key
     from workspace_records.mutations import RECORDS
 
-    settings_dict = connection.settings_dict
-    with psycopg.connect(
-        dbname=settings_dict["NAME"],
-        user=settings_dict["USER"],
-        host=settings_dict["HOST"],
-        port=settings_dict["PORT"] or 5432,
-        autocommit=True,
-    ) as holder:
+    with psycopg.connect(database_conninfo(), autocommit=True) as holder:
         key = lock_key(organization_id, RECORDS)
         assert holder.execute("SELECT pg_try_advisory_lock(%s)", [key]).fetchone() == (True,)
         yield
