@@ -12,8 +12,10 @@ process (a lean Sans-I/O client, so client work is small but inside the figures)
     query's SQL; and the same round trip with the query run as the app runs it (the
     registered function: ORM, output schema, JSON), which no transport can beat;
   * the bare fan-out floor: NOTIFY → LISTEN in a plain asyncio process that writes one
-    prebuilt frame of the value's size to 1 and to 100 sockets (no query, no framework),
-    read by the same client — what fanning out from one Python process costs by itself;
+    prebuilt frame of the value's size to 1, 100 and 1,000 sockets (no query, no
+    framework), read by the same client — what fanning out from one Python process costs
+    by itself — measured in blocks of rounds alternating with the live query's at the same
+    socket count, so the machine's noise falls on both alike;
   * server memory per idle socket and per subscription (RSS deltas);
 and in process: the cost of matching a change that touches no subscription with 10,000
 vs 100 subscriptions in the hub.
@@ -73,7 +75,7 @@ def keys_for_organizations(count: int) -> list[tuple[int, str]]:
     from workspace_records.models import WorkspaceRecord
 
     ApiKey.objects.unscoped().filter(name="live").delete()
-    # Earlier runs' writes: every run starts from empty lists, so runs compare.
+    # Earlier runs' writes: every run starts from the same page (full_page), so runs compare.
     WorkspaceRecord.objects.unscoped().filter(organization__slug__startswith="bench-live-").delete()
     User.objects.filter(email__startswith="live-", email__endswith="@bench.invalid").delete()
     pairs = []
@@ -328,36 +330,56 @@ async def serve_bare_fanout(port: int, database_url: str, size: int) -> None:
                 transport.write(frame)
 
 
-async def bare_fanout(database_url: str, counts: tuple[int, ...], size: int) -> dict[str, Any]:
-    import psycopg
+class BareFanout:
+    """The bare fan-out floor's server process (`serve_bare_fanout`), and a writer that
+    wakes it: NOTIFY on its channel, returning when the NOTIFY has committed."""
 
-    port = free_port()
-    server = subprocess.Popen(  # noqa: S603
-        [sys.executable, __file__, "--bare-fanout-server", str(port), str(size)],
-        cwd=ROOT,
-        env=server_env(database_url),
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    report: dict[str, Any] = {}
-    try:
-        assert server.stdout is not None
-        await asyncio.to_thread(server.stdout.readline)  # "ready"
-        with psycopg.connect(database_url, autocommit=True) as writing:
+    def __init__(self, database_url: str, size: int) -> None:
+        import psycopg
 
-            def notify(n: int) -> float:
-                writing.execute("NOTIFY bench_fanout")
-                return time.perf_counter()
+        self.port = free_port()
+        self.server = subprocess.Popen(  # noqa: S603
+            [sys.executable, __file__, "--bare-fanout-server", str(self.port), str(size)],
+            cwd=ROOT,
+            env=server_env(database_url),
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.server.stdout is not None
+        self.server.stdout.readline()  # "ready"
+        self.writing = psycopg.connect(database_url, autocommit=True)
 
-            for count in counts:
-                clients = await open_clients(port, [""] * count, subscribe=False)
-                measured, _ = await latencies(clients, notify, ROUNDS)
-                report[f"{count}_sockets"] = ms(measured)
-                await close_all(clients)
-    finally:
-        server.terminate()
-        server.wait(10)
-    return report
+    def notify(self, n: int) -> float:
+        self.writing.execute("NOTIFY bench_fanout")
+        return time.perf_counter()
+
+    def close(self) -> None:
+        self.writing.close()
+        self.server.terminate()
+        self.server.wait(10)
+
+
+async def against_the_floor(
+    clients: list[LiveClient],
+    commit: Callable[[int], float],
+    bare: list[LiveClient],
+    notify: Callable[[int], float],
+    rounds: int = ROUNDS,
+    block: int = 10,
+) -> tuple[list[float], list[float], list[float]]:
+    """The live query's latencies and the bare floor's at the same socket count, in
+    alternating blocks of rounds, so that the machine's noise (2 shared cores) falls on
+    both alike: (live, live first receivers, bare)."""
+    live: list[float] = []
+    firsts: list[float] = []
+    floor_: list[float] = []
+    for start in range(0, rounds, block):
+        measured, first = await latencies(clients, commit, min(block, rounds - start))
+        live.extend(measured)
+        firsts.extend(first)
+        measured, _ = await latencies(bare, notify, min(block, rounds - start))
+        floor_.extend(measured)
+    return live, firsts, floor_
 
 
 async def run(port: int, pid: int, database_url: str) -> dict[str, Any]:
@@ -367,6 +389,7 @@ async def run(port: int, pid: int, database_url: str) -> dict[str, Any]:
     same_org, same_key = pairs[0]
     # Every subscriber of the same query is a different key (actor) with equal permissions.
     keys = [same_key, *[await database_sync_to_async(viewer_key)(same_org) for _ in range(999)]]
+    await database_sync_to_async(full_page)(same_org)
     await database_sync_to_async(vacuum_analyze)()
     report: dict[str, Any] = {}
 
@@ -389,15 +412,24 @@ async def run(port: int, pid: int, database_url: str) -> dict[str, Any]:
     report["value_bytes"] = value_size
 
     write_same_org = record_writer(same_org)
-    for count in (1, 100, 1000):
-        clients = await open_clients(port, keys[:count], subscribe=True)
-        runs_before = await asyncio.to_thread(executions, port)
-        measured, firsts = await latencies(clients, write_same_org, ROUNDS)
-        row = report[f"same_query_{count}_subscribers"] = ms(measured)
-        row["first_receiver_p50_ms"] = ms(firsts)["p50_ms"]
-        runs = await asyncio.to_thread(executions, port) - runs_before
-        row["executions_per_subscriber_notified"] = round(runs / (ROUNDS * count), 4)
-        await close_all(clients)
+    bare = await asyncio.to_thread(BareFanout, database_url, value_size)
+    report["bare_fanout_floor"] = {}
+    try:
+        for count in (1, 100, 1000):
+            clients = await open_clients(port, keys[:count], subscribe=True)
+            bare_clients = await open_clients(bare.port, [""] * count, subscribe=False)
+            runs_before = await asyncio.to_thread(executions, port)
+            measured, firsts, floor_ = await against_the_floor(
+                clients, write_same_org, bare_clients, bare.notify
+            )
+            row = report[f"same_query_{count}_subscribers"] = ms(measured)
+            row["first_receiver_p50_ms"] = ms(firsts)["p50_ms"]
+            runs = await asyncio.to_thread(executions, port) - runs_before
+            row["executions_per_subscriber_notified"] = round(runs / (ROUNDS * count), 4)
+            report["bare_fanout_floor"][f"{count}_sockets"] = ms(floor_)
+            await close_all([*clients, *bare_clients])
+    finally:
+        await asyncio.to_thread(bare.close)
 
     clients = await open_clients(port, [raw for _, raw in pairs], subscribe=True)
     changed, _ = await latencies(clients[:1], record_writer(pairs[0][0]), ROUNDS)
@@ -411,8 +443,18 @@ async def run(port: int, pid: int, database_url: str) -> dict[str, Any]:
     report["floor_notify_listen_plus_the_app_s_query"] = ms(
         await database_sync_to_async(floor)(database_url, same_org, query=app_query)
     )
-    report["bare_fanout_floor"] = await bare_fanout(database_url, (1, 100, 1000), value_size)
     return report
+
+
+def full_page(organization_id: int) -> None:
+    """A full first page before any subscriber: every value pushed is then a page of the
+    same size, and the bare floor's frame (sized from the first value) matches it."""
+    from workspace_records.models import WorkspaceRecord
+
+    WorkspaceRecord.objects.bulk_create(
+        WorkspaceRecord(organization_id=organization_id, title=f"seed {n}", body="x" * 40)
+        for n in range(50)
+    )
 
 
 def vacuum_analyze() -> None:
