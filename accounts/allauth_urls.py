@@ -34,6 +34,7 @@ def change_email(view: View_) -> View_:
 
     return email
 
+
 change_password = step_up_first("account.change_password")
 remove_factor = step_up_first("mfa.remove_authenticator")
 sign_out_sessions = step_up_first("account.sign_out_sessions", unsafe_only=True)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import contextlib
 import zoneinfo
 from collections.abc import Callable
 
@@ -56,10 +57,9 @@ class TimeZoneMiddleware:
         zone = getattr(user, "time_zone", "") if user.is_authenticated else ""
         timezone.deactivate()
         if zone:
-            try:
+            # A zone this system no longer knows: the site's.
+            with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
                 timezone.activate(zoneinfo.ZoneInfo(zone))
-            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-                pass  # a zone this system no longer knows: the site's
         try:
             return self.get_response(request)
         finally:

@@ -33,7 +33,7 @@ def check_time_zone(value: str) -> str:
 
 def check_language(value: str) -> str:
     if value not in dict(settings.LANGUAGES):
-        raise ValueError(f"Choose one of: {', '.join(str(l) for _, l in languages())}.")
+        raise ValueError(f"Choose one of: {', '.join(label for _, label in languages())}.")
     return value
 
 

@@ -216,7 +216,8 @@ def _session_actor(
 
 def _active_membership(user_id: int, preferred: Any) -> MembershipRecord:
     """The membership in the preferred organization, else the one the user used last
-    (after signing in, a session has none), else their oldest one. Re-validated on every call, so a removed member loses access at once."""
+    (after signing in, a session has none), else their oldest one. Re-validated on
+    every call, so a removed member loses access at once."""
     if isinstance(preferred, int) and not isinstance(preferred, bool):
         membership = _membership(user_id, preferred)
         if membership is not None:

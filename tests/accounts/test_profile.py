@@ -144,8 +144,10 @@ def test_uploading_an_avatar(browser, person, media, django_capture_on_commit_ca
     assert response.status_code == 302
     person.refresh_from_db()
     name = person.avatar.name
-    assert name.startswith("avatars/") and name.endswith(".png")
-    assert str(person.pk) not in name and "ada" not in name.lower()  # says nothing of whose
+    assert name.startswith("avatars/")
+    assert name.endswith(".png")
+    assert str(person.pk) not in name  # the address says nothing of whose it is
+    assert "ada" not in name.lower()
     assert default_storage.open(name).read() == PNG
     page = browser.get("/account/profile/").content.decode()
     assert f'src="{person.avatar.url}"' in page
@@ -185,7 +187,8 @@ def test_replacing_and_removing_the_avatar_deletes_the_old_file(
         browser.post("/account/profile/", {**form(), "avatar": upload(JPEG, "me.jpg")})
     person.refresh_from_db()
     second = person.avatar.name
-    assert second.endswith(".jpg") and second != first
+    assert second.endswith(".jpg")
+    assert second != first
     assert not default_storage.exists(first)
     with django_capture_on_commit_callbacks(execute=True):
         browser.post("/account/profile/", {**form(), "remove_avatar": "true"})
@@ -200,7 +203,9 @@ def test_replacing_and_removing_the_avatar_deletes_the_old_file(
 
 def test_nobody_edits_another_persons_profile(browser, person, other_org):
     other = MembershipFactory(organization=other_org, user__display_name="Other").user
-    response = browser.post("/account/profile/", {**form(display_name="Hijack"), "user_id": other.pk})
+    response = browser.post(
+        "/account/profile/", {**form(display_name="Hijack"), "user_id": other.pk}
+    )
     assert response.status_code == 422  # there is no such field: only one's own profile
     other.refresh_from_db()
     person.refresh_from_db()
@@ -237,7 +242,8 @@ def test_the_api_reads_and_patches_the_profile(browser, person):
     )
     assert response.status_code == 200, response.content
     body = response.json()
-    assert body["name"] == "Ada" and body["initials"] == "A"
+    assert body["name"] == "Ada"
+    assert body["initials"] == "A"
     assert body["avatar_url"].startswith("/media/avatars/")
     assert body["time_zone"] == ""  # left out: unchanged
     refused = browser.patch(
@@ -267,7 +273,8 @@ def test_members_and_the_audit_log_show_names(org):
     unnamed = MembershipFactory(organization=org, role=Role.MEMBER, user__display_name="")
     client = client_for(owner)
     members = client.get("/organization/").content.decode()
-    assert "Olive Owner" in members and owner.user.email in members  # name, email under it
+    assert "Olive Owner" in members
+    assert owner.user.email in members  # under the name
     assert unnamed.user.email in members
     audit(
         organization_id=org.pk,

@@ -37,7 +37,7 @@ def sign_out_and_in(client: Client, email: str) -> None:
 
 
 def test_signing_in_again_returns_to_the_organization_used_last(person):
-    user, first, second = person
+    user, _first, second = person
     client = Client()
     login(client, user.email)
     assert active(client) == "First"  # never chosen: the oldest
@@ -53,7 +53,7 @@ def test_signing_in_again_returns_to_the_organization_used_last(person):
 
 
 def test_a_removed_members_remembered_organization_is_not_used(person):
-    user, first, second = person
+    user, _first, second = person
     client = Client()
     login(client, user.email)
     client.post("/organization/switch/", {"organization_id": second.pk})
@@ -69,7 +69,7 @@ def test_a_removed_members_remembered_organization_is_not_used(person):
 
 
 def test_switching_to_a_stranger_organization_remembers_nothing(person, other_org):
-    user, first, second = person
+    user, _first, _second = person
     client = Client()
     login(client, user.email)
     response = client.post("/organization/switch/", {"organization_id": other_org.pk})
@@ -77,4 +77,3 @@ def test_switching_to_a_stranger_organization_remembers_nothing(person, other_or
     assert not Membership.objects.unscoped().filter(user=user, last_used_at__isnull=False).exists()
     sign_out_and_in(client, user.email)
     assert active(client) == "First"
-
