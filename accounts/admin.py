@@ -18,7 +18,8 @@ class UserAdmin(DjangoUserAdmin[User]):
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
-    readonly_fields = ("last_login", "date_joined")
+    # The photo is checked by the profile's mutation only: the admin shows it, never takes one.
+    readonly_fields = ("last_login", "date_joined", "avatar")
 
 
 @admin.register(SecurityEvent)

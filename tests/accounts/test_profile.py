@@ -15,14 +15,14 @@ from django.test import Client
 from accounts.models import User
 from kernel.permissions import Role
 from organizations.audit import AuditAction, audit
+from tests.accounts.images import jpeg, png
 from tests.conftest import JSON, bearer, client_for
 from tests.factories import MembershipFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 
-# The smallest images each signature check accepts (the bytes decide, not the name).
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
-JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 64
+PNG = png(size=4)
+JPEG = jpeg()
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
 
 
@@ -168,7 +168,7 @@ def test_the_file_is_judged_by_its_bytes_not_its_name(browser, person, media):
 
 
 def test_an_avatar_over_the_limit_is_refused(browser, person, media):
-    too_big = PNG + b"\x00" * 5000
+    too_big = png(size=4, text=b"Comment\x00" + b"x" * 5000)
     response = browser.post("/account/profile/", {**form(), "avatar": upload(too_big)})
     assert response.status_code == 422
     assert b"Use an image of at most 4 KB." in response.content
@@ -196,6 +196,29 @@ def test_replacing_and_removing_the_avatar_deletes_the_old_file(
     assert person.avatar.name == ""
     assert not default_storage.exists(second)
     assert f">{person.initials}</span>" in browser.get("/account/profile/").content.decode()
+
+
+def test_the_photos_metadata_is_removed(browser, person, django_capture_on_commit_callbacks):
+    """EXIF can hold where a photo was taken; every teammate sees the avatar."""
+    located = jpeg(exif=b"GPS 48.8584 N 2.2945 E")
+    with django_capture_on_commit_callbacks(execute=True):
+        browser.post("/account/profile/", {**form(), "avatar": upload(located, "me.jpg")})
+    person.refresh_from_db()
+    stored = default_storage.open(person.avatar.name).read()
+    assert stored == jpeg()  # the same image, without its EXIF segment
+    with django_capture_on_commit_callbacks(execute=True):
+        browser.post(
+            "/account/profile/", {**form(), "avatar": upload(png(4, text=b"Author\x00Ada"))}
+        )
+    person.refresh_from_db()
+    assert default_storage.open(person.avatar.name).read() == png(4)
+
+
+def test_a_damaged_image_is_refused(browser, person):
+    cut = png(4)[:30]  # a PNG signature, then nothing that ends
+    response = browser.post("/account/profile/", {**form(), "avatar": upload(cut)})
+    assert response.status_code == 422
+    assert b"This PNG image is damaged." in response.content
 
 
 # --- only one's own -----------------------------------------------------------------------

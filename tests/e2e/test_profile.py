@@ -4,36 +4,17 @@ refused on the form; the name then shows on the members page. Screenshots at 128
 
 from __future__ import annotations
 
-import struct
-import zlib
-
 import pytest
 
 from accounts.models import User
 from kernel.permissions import Role
 from tests.accounts.helpers import PASSWORD
+from tests.accounts.images import png
 from tests.browser import browser_user
 from tests.factories import MembershipFactory, OrganizationFactory
 from tests.servers import app_server_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def png(size: int = 96, rgb: tuple[int, int, int] = (79, 70, 229)) -> bytes:
-    """A real (solid colour) PNG, so the browser draws it."""
-
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    row = b"\x00" + bytes(rgb) * size
-    header = struct.pack(">IIBBBBB", size, size, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(row * size))
-        + chunk(b"IEND", b"")
-    )
 
 
 def test_editing_the_profile_in_a_browser(browser, artifacts, tmp_path):
