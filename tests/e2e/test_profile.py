@@ -58,6 +58,10 @@ def test_editing_the_profile_in_a_browser(browser, artifacts, tmp_path):
         assert (saved.display_name, saved.time_zone) == ("Ada Lovelace", "Europe/London")
         page.screenshot(path=str(artifacts / "profile-saved-1280.png"), full_page=True)
 
+        page.goto(f"{base}/account/")
+        assert "Ada Lovelace" in page.inner_text("main")
+        page.screenshot(path=str(artifacts / "account-overview-1280.png"), full_page=True)
+
         page.set_viewport_size({"width": 390, "height": 844})
         page.goto(f"{base}/account/profile/")
         assert page.evaluate("() => document.documentElement.scrollWidth") <= 390
