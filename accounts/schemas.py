@@ -21,6 +21,36 @@ def time_zones() -> list[str]:
     return sorted(available_timezones())
 
 
+REGIONS: Final = frozenset(
+    {"Africa", "America", "Antarctica", "Arctic", "Asia", "Atlantic", "Australia", "Europe"}
+    | {"Indian", "Pacific"}
+)
+"""The regions of current IANA names; the rest (US/Eastern, Cuba, Etc/GMT+5) are legacy
+aliases: accepted, not offered."""
+
+
+@cache
+def _offered_groups() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for zone in time_zones():
+        region, _, place = zone.partition("/")
+        if region in REGIONS and place:
+            groups.setdefault(region, []).append((zone, place.replace("_", " ")))
+    return (("General", (("UTC", "UTC"),)),) + tuple(
+        (region, tuple(zones)) for region, zones in sorted(groups.items())
+    )
+
+
+def time_zone_groups(current: str = "") -> list[tuple[str, list[tuple[str, str]]]]:
+    """The zones by region, for the select's <optgroup>s: [("Europe", [("Europe/Paris",
+    "Paris"), ...]), ...], UTC first; `current` is offered too if it is a legacy alias,
+    so saving the form keeps it."""
+    groups = [(region, list(zones)) for region, zones in _offered_groups()]
+    if current and all(current != zone for _, zones in groups for zone, _label in zones):
+        groups[0][1].append((current, current))
+    return groups
+
+
 def languages() -> list[tuple[str, str]]:
     return [(code, str(label)) for code, label in settings.LANGUAGES]
 

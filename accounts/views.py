@@ -30,7 +30,7 @@ from accounts.mutations import (
     profile_update,
 )
 from accounts.queries import profile_get
-from accounts.schemas import DISPLAY_NAME_MAX, languages, time_zones
+from accounts.schemas import DISPLAY_NAME_MAX, languages, time_zone_groups
 from accounts.stepup import issue_code, redeem_code
 from kernel import actors, errors
 from kernel.door import call
@@ -72,9 +72,10 @@ class ProfilePage(FormView):
     success_message = "Profile saved."
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        profile = call(profile_get, request)  # signed in, or off to sign in
         return {
-            "profile": call(profile_get, request),  # signed in, or off to sign in
-            "time_zones": time_zones(),
+            "profile": profile,
+            "time_zone_groups": time_zone_groups(profile.time_zone),
             "languages": languages(),
             "default_time_zone": settings.TIME_ZONE,
             "display_name_max": DISPLAY_NAME_MAX,

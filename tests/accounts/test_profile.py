@@ -73,6 +73,16 @@ def test_the_profile_page_shows_the_form_with_initials(browser, person):
     assert 'enctype="multipart/form-data"' in html
 
 
+def test_the_time_zones_are_grouped_and_a_legacy_choice_is_kept(browser, person):
+    html = browser.get("/account/profile/").content.decode()
+    assert '<optgroup label="Europe"><option value="Europe/Amsterdam" >Amsterdam</option>' in html
+    assert 'value="US/Eastern"' not in html  # an alias: accepted, not offered
+    person.time_zone = "US/Eastern"
+    person.save()
+    html = browser.get("/account/profile/").content.decode()
+    assert '<option value="US/Eastern" selected>' in html  # saving again keeps it
+
+
 def test_saving_the_profile(browser, person):
     response = browser.post(
         "/account/profile/",
