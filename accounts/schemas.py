@@ -36,9 +36,8 @@ def _offered_groups() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
         region, _, place = zone.partition("/")
         if region in REGIONS and place:
             groups.setdefault(region, []).append((zone, place.replace("_", " ")))
-    return (("General", (("UTC", "UTC"),)),) + tuple(
-        (region, tuple(zones)) for region, zones in sorted(groups.items())
-    )
+    regions = tuple((region, tuple(zones)) for region, zones in sorted(groups.items()))
+    return (("General", (("UTC", "UTC"),)), *regions)
 
 
 def time_zone_groups(current: str = "") -> list[tuple[str, list[tuple[str, str]]]]:
