@@ -14,7 +14,14 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import User
-from tests.accounts.helpers import PASSWORD, is_signed_in, login, make_verified_user, secret_code
+from tests.accounts.helpers import (
+    PASSWORD,
+    is_signed_in,
+    link_in_last_mail,
+    login,
+    make_verified_user,
+    secret_code,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -115,3 +122,11 @@ def test_a_person_with_two_factor_changes_their_email(two_factor):
     assert any("ada@new.example" in message.to for message in mail.outbox)
     user.refresh_from_db()
     assert user.email == "ada@example.com"  # replaced once the new one is verified
+
+    confirm = link_in_last_mail()
+    assert client.post(confirm).status_code == 302
+    user.refresh_from_db()
+    assert user.email == "ada@new.example"
+    assert list(EmailAddress.objects.filter(user=user).values_list("email", flat=True)) == [
+        "ada@new.example"
+    ]
