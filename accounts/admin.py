@@ -8,17 +8,18 @@ from kernel.admin import ReadOnlyAdminMixin
 @admin.register(User)
 class UserAdmin(DjangoUserAdmin[User]):
     ordering = ("email",)
-    list_display = ("email", "name", "is_staff", "is_active", "date_joined")
+    list_display = ("email", "display_name", "is_staff", "is_active", "date_joined")
     list_filter = ("is_staff", "is_superuser", "is_active")
-    search_fields = ("email", "name")
+    search_fields = ("email", "display_name")
     fieldsets = (
         (None, {"fields": ("email", "password")}),
-        ("Profile", {"fields": ("name",)}),
+        ("Profile", {"fields": ("display_name", "avatar", "time_zone", "language")}),
         ("Access", {"fields": ("is_active", "is_staff", "is_superuser", "groups")}),
         ("Dates", {"fields": ("last_login", "date_joined")}),
     )
     add_fieldsets = ((None, {"classes": ("wide",), "fields": ("email", "password1", "password2")}),)
-    readonly_fields = ("last_login", "date_joined")
+    # The photo is checked by the profile's mutation only: the admin shows it, never takes one.
+    readonly_fields = ("last_login", "date_joined", "avatar")
 
 
 @admin.register(SecurityEvent)

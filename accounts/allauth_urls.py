@@ -2,15 +2,39 @@
 before `allauth.urls` (config/urls.py), so the guarded versions answer on allauth's own
 paths and names."""
 
+from __future__ import annotations
+
+from functools import wraps
+from typing import Any, Final
+
 from allauth.account import views as account_views
 from allauth.mfa.totp import views as totp_views
 from allauth.mfa.webauthn import views as webauthn_views
 from allauth.usersessions import views as usersessions_views
+from django.http import HttpRequest
+from django.http.response import HttpResponseBase
 from django.urls import path
 
-from kernel.pages import step_up_first
+from accounts.views import email_page
+from kernel.pages import View_, step_up_first
 
-change_email = step_up_first("account.change_email")
+EMAIL_CHANGES: Final = ("action_add", "action_remove", "action_primary")
+"""The email page's buttons that change an address ("re-send verification" does not)."""
+
+
+def change_email(view: View_) -> View_:
+    """Step up when an address is added, removed or made primary; never to look."""
+    guarded = step_up_first("account.change_email", unsafe_only=True)(view)
+
+    @wraps(view)
+    def email(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if any(name in request.POST for name in EMAIL_CHANGES):
+            return guarded(request, *args, **kwargs)
+        return view(request, *args, **kwargs)
+
+    return email
+
+
 change_password = step_up_first("account.change_password")
 remove_factor = step_up_first("mfa.remove_authenticator")
 sign_out_sessions = step_up_first("account.sign_out_sessions", unsafe_only=True)
@@ -21,7 +45,7 @@ urlpatterns = [
         sign_out_sessions(usersessions_views.list_usersessions),
         name="usersessions_list",
     ),
-    path("email/", change_email(account_views.email), name="account_email"),
+    path("email/", change_email(email_page), name="account_email"),
     path(
         "password/change/",
         change_password(account_views.password_change),

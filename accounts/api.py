@@ -4,11 +4,19 @@ from __future__ import annotations
 
 from ninja import Router
 
-from accounts.mutations import account_delete
+from accounts.mutations import account_delete, profile_update
+from accounts.queries import profile_get
 from kernel.api import route
 
 router = Router(tags=["account"])
 
+route(router, "GET /account/profile", profile_get, summary="The signed-in person's profile")
+route(
+    router,
+    "PATCH /account/profile",
+    profile_update,
+    summary="Change the signed-in person's profile (fields left out stay as they are)",
+)
 route(
     router,
     "DELETE /account",

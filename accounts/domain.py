@@ -8,6 +8,7 @@ domain = Domain(
     "accounts",
     sensitive_actions=[
         SensitiveAction("account.sign_out_sessions", 1, "sign out your other sessions"),
+        SensitiveAction("mfa.manage", 2, "set up two-factor authentication"),
         SensitiveAction("account.change_email", 3, "change your email address"),
         SensitiveAction("account.change_password", 3, "change your password"),
         SensitiveAction("mfa.remove_authenticator", 3, "remove a sign-in factor"),

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
+import contextlib
+import zoneinfo
 from collections.abc import Callable
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.utils import is_mfa_enabled
 from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
+from django.utils import timezone
 
 from kernel import errors
 from kernel.rendering import page_error_response
@@ -40,3 +43,24 @@ class AdminAccessMiddleware:
                     ),
                 )
         return self.get_response(request)
+
+
+class TimeZoneMiddleware:
+    """Dates render in the viewer's time zone on every page: their profile's zone is the
+    current one while the request runs (signed out: settings.TIME_ZONE)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        zone = getattr(user, "time_zone", "") if user.is_authenticated else ""
+        timezone.deactivate()
+        if zone:
+            # A zone this system no longer knows: the site's.
+            with contextlib.suppress(zoneinfo.ZoneInfoNotFoundError, ValueError):
+                timezone.activate(zoneinfo.ZoneInfo(zone))
+        try:
+            return self.get_response(request)
+        finally:
+            timezone.deactivate()

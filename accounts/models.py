@@ -1,7 +1,10 @@
 from __future__ import annotations
 
+import secrets
 from typing import Any, ClassVar
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
 from django.contrib.auth.models import PermissionsMixin
 from django.db import models
@@ -29,11 +32,25 @@ class UserManager(BaseUserManager["User"]):
         return self.create_user(email, password, **fields)
 
 
+def avatar_path(user: User, filename: str) -> str:
+    """A fresh unguessable name per upload: an avatar's address says nothing about whose
+    it is, and a replaced image is never served again from a cached address."""
+    extension = filename.rsplit(".", 1)[-1]
+    return f"avatars/{secrets.token_urlsafe(18)}.{extension}"
+
+
 class User(AbstractBaseUser, PermissionsMixin):
-    """A person. Signs in by email; there are no user names."""
+    """A person. Signs in by email; there are no user names. Their profile (display
+    name, avatar, time zone, language) is edited on /account/profile/."""
 
     email = models.EmailField("email address", max_length=254, unique=True)
-    name = models.CharField(max_length=150, blank=True)
+    display_name = models.CharField(max_length=150, blank=True)
+    avatar = models.FileField(upload_to=avatar_path, blank=True)
+    """An uploaded image (accounts/avatars.py checked what it is); empty: initials."""
+    time_zone = models.CharField(max_length=64, blank=True)
+    """An IANA zone; empty: settings.TIME_ZONE. Activated per request (middleware)."""
+    language = models.CharField(max_length=16, blank=True)
+    """A code of settings.LANGUAGES; empty: settings.LANGUAGE_CODE."""
     is_staff = models.BooleanField(
         default=False, help_text="Operators: may sign in to the admin (with MFA)."
     )
@@ -57,11 +74,36 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = self.email.strip().lower()
         super().save(*args, **kwargs)
 
+    @property
+    def name(self) -> str:
+        """What people see: the display name, else the email address."""
+        return self.display_name or self.email
+
+    @property
+    def initials(self) -> str:
+        """Up to two letters for the default avatar: of the name's first and last
+        words, else of the address before the @."""
+        words = [w for w in self.display_name.split() if w[:1].isalnum()]
+        if words:
+            letters = words[0][0] + (words[-1][0] if len(words) > 1 else "")
+        else:
+            local = self.email.split("@")[0]
+            letters = next((c for c in local if c.isalnum()), "?")
+        return letters.upper()
+
+    @property
+    def avatar_url(self) -> str | None:
+        return self.avatar.url if self.avatar else None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone or settings.TIME_ZONE)
+
     def get_full_name(self) -> str:
-        return self.name or self.email
+        return self.name
 
     def get_short_name(self) -> str:
-        return self.name or self.email.split("@")[0]
+        return self.display_name or self.email.split("@")[0]
 
 
 class SecurityEvent(models.Model):

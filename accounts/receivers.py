@@ -14,7 +14,7 @@ from accounts.audit import record_security_event
 from accounts.models import SecurityEvent, User
 from accounts.stepup import mint_grant
 from kernel.actor import Person, Principal
-from kernel.errors import AppError
+from kernel.errors import AppError, ErrorCode
 from kernel.functions import Function, function_refused
 
 
@@ -49,6 +49,8 @@ def audit_refused_deletion(
     whatever it wrote, was rolled back)."""
     if function.name != "account.delete" or not isinstance(principal, Person):
         return
+    if error.code == ErrorCode.STEP_UP_REQUIRED:
+        return  # not refused: asked to confirm it is them (the step-up is audited)
     record_security_event(
         request=None,
         ip_address=principal.auth.client_ip,

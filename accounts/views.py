@@ -1,29 +1,41 @@
-"""Account pages: overview, the step-up page, and account deletion."""
+"""Account pages: overview, profile, the step-up page, and account deletion."""
 
 from __future__ import annotations
 
+import base64
 import time
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
 
+from allauth.account.views import EmailView
 from allauth.mfa.models import Authenticator
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.decorators import method_decorator
 from django.views.decorators.http import require_http_methods
 
 from accounts import pending
+from accounts.avatars import ACCEPT, max_size_text
 from accounts.mail import send_templated_mail
 from accounts.models import User
-from accounts.mutations import account_delete, deletion_blockers
+from accounts.mutations import (
+    account_delete,
+    blocked_message,
+    deletion_blockers,
+    profile_update,
+)
+from accounts.queries import profile_get
+from accounts.schemas import DISPLAY_NAME_MAX, languages, time_zone_groups
 from accounts.stepup import issue_code, redeem_code
 from kernel import actors, errors
+from kernel.door import call
 from kernel.errors import AppError
-from kernel.pages import FormView, step_up_first
+from kernel.pages import FormView, take_kept_input
 from kernel.sensitive import get_sensitive_action
 
 
@@ -50,6 +62,45 @@ def account_overview(request: HttpRequest) -> HttpResponse:
             "has_password": user.has_usable_password(),
         },
     )
+
+
+class ProfilePage(FormView):
+    """The person's own profile: display name, avatar, time zone, language."""
+
+    function = profile_update
+    template_name = "accounts/profile.html"
+    success_message = "Profile saved."
+
+    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        profile = call(profile_get, request)  # signed in, or off to sign in
+        return {
+            "profile": profile,
+            "time_zone_groups": time_zone_groups(profile.time_zone),
+            "languages": languages(),
+            "default_time_zone": settings.TIME_ZONE,
+            "display_name_max": DISPLAY_NAME_MAX,
+            "avatar_accept": ACCEPT,
+            "avatar_max": max_size_text(),
+        }
+
+    def initial(
+        self, request: HttpRequest, page: Mapping[str, Any], **kwargs: Any
+    ) -> Mapping[str, Any]:
+        profile = page["profile"]
+        return {
+            "display_name": profile.display_name,
+            "time_zone": profile.time_zone or settings.TIME_ZONE,
+            "language": profile.language or settings.LANGUAGE_CODE.split("-")[0],
+        }
+
+    def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        """The uploaded file, as the API takes it (base64). One byte past the limit is
+        enough to refuse it, so a huge upload is never read whole."""
+        upload = request.FILES.get("avatar")
+        if upload is None:
+            return {}
+        content = upload.read(settings.AVATAR_MAX_BYTES + 1)
+        return {"avatar": base64.b64encode(content).decode()}
 
 
 @login_required
@@ -123,18 +174,35 @@ def step_up_done(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(step_up.next_url)
 
 
-@method_decorator(step_up_first("account.delete"), name="dispatch")
 class DeletePage(FormView):
-    """Delete the account: the email typed to confirm, then the registered mutation."""
+    """Delete the account: the email typed to confirm, then the registered mutation.
+    Who cannot delete is told so on the page; step-up is asked when the form is sent
+    (the mutation asks; kernel/middleware.py brings the user back with what they typed)."""
 
     function = account_delete
     template_name = "accounts/delete.html"
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         actors.resolve_person(request)  # signed in, or off to sign in
-        return {"blocking": deletion_blockers(_user(request))}
+        blocking = deletion_blockers(_user(request))
+        return {"blocking": blocking, "blocked": blocked_message(blocking) if blocking else ""}
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
         logout(request)
         messages.success(request, "Your account and its data have been deleted.")
         return redirect("landing")
+
+
+class EmailPage(EmailView):  # type: ignore[misc]  # allauth is untyped
+    """allauth's email page. Viewing it needs no step-up (accounts/allauth_urls.py asks
+    when a change is sent); after the step-up, the form shows the address typed."""
+
+    def get_initial(self) -> dict[str, Any]:
+        initial: dict[str, Any] = super().get_initial()
+        kept = take_kept_input(self.request) if self.request.method == "GET" else None
+        if kept is not None and "action_add" in kept and kept.get("email"):
+            initial["email"] = kept["email"]
+        return initial
+
+
+email_page = EmailPage.as_view()

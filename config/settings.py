@@ -92,6 +92,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "accounts.middleware.TimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -236,6 +237,11 @@ MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
 MFA_TOTP_ISSUER = env.string("SITE_NAME", "SaaS Starter")
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG  # http://localhost in development
+# allauth refuses new addresses on accounts with two-factor, lest someone sign up with an
+# address they do not own and lock its owner out with MFA. Verification is mandatory
+# here (nobody signs in unverified) and a changed address replaces the old one only once
+# verified, so that cannot happen: people with two-factor can change their email.
+MFA_ALLOW_UNVERIFIED_EMAIL = True
 USERSESSIONS_TRACK_ACTIVITY = True
 
 # Step-up (sensitive actions, see accounts/stepup.py): how recent a sign-in counts as a
@@ -350,6 +356,14 @@ STORAGES = {
     },
 }
 
+# --- Uploads --------------------------------------------------------------------------
+# Avatars go through the default storage. In development runserver serves them
+# (config/urls.py); in production serve MEDIA_URL from the storage (a bucket, or the web
+# server from MEDIA_ROOT), with `X-Content-Type-Options: nosniff`.
+MEDIA_URL = env.string("MEDIA_URL", "/media/")
+MEDIA_ROOT = env.string("MEDIA_ROOT", str(BASE_DIR / "media"))
+AVATAR_MAX_BYTES = env.integer("AVATAR_MAX_BYTES", 1024 * 1024, minimum=1024)
+
 # --- Security -------------------------------------------------------------------------
 # Strict Content Security Policy: only our own origin; inline scripts need the nonce
 # from {{ csp_nonce }}.
@@ -384,7 +398,9 @@ if env.boolean("SECURE_PROXY_SSL_HEADER", default=False):
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
+# What a person may choose on their profile (stored on the user; translations come later).
+LANGUAGES = [("en", "English")]
+TIME_ZONE = "UTC"  # for people who chose none; accounts' middleware activates theirs
 USE_I18N = True
 USE_TZ = True
 

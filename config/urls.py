@@ -2,6 +2,8 @@
 own views, the admin and the API. Adding or deleting a domain changes nothing here."""
 
 from allauth.account.decorators import secure_admin_login
+from django.conf import settings
+from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
@@ -19,6 +21,7 @@ urlpatterns = [
     *domain_urlpatterns(),  # before allauth's: accounts overrides some of its views
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),
+    *static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT),  # development only
 ]
 
 handler400 = "config.views.bad_request"

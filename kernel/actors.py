@@ -215,8 +215,9 @@ def _session_actor(
 
 
 def _active_membership(user_id: int, preferred: Any) -> MembershipRecord:
-    """The membership in the preferred organization, else the user's oldest one.
-    Re-validated on every call, so a removed member loses access at once."""
+    """The membership in the preferred organization, else the one the user used last
+    (after signing in, a session has none), else their oldest one. Re-validated on
+    every call, so a removed member loses access at once."""
     if isinstance(preferred, int) and not isinstance(preferred, bool):
         membership = _membership(user_id, preferred)
         if membership is not None:
@@ -395,9 +396,13 @@ def recheck(scopes: Sequence[Mapping[str, Any]]) -> list[Actor | AppError]:
 
 
 def set_active_organization(request: HttpRequest, organization_id: int | None) -> None:
-    """Remember which organization the session acts in (None: back to the oldest)."""
+    """Remember which organization the session acts in, and for the person, so their next
+    session starts there too (None: back to the one used last, else the oldest)."""
     if organization_id is None:
         request.session.pop(ACTIVE_ORGANIZATION_SESSION_KEY, None)
     else:
         request.session[ACTIVE_ORGANIZATION_SESSION_KEY] = organization_id
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated:
+            sources().require_directory().organization_used(user.pk, organization_id)
     request.__dict__.pop(_CACHE, None)

@@ -55,11 +55,16 @@ class Entitlement:
 
 class Directory(Protocol):
     def memberships(self, user_ids: Collection[int]) -> Mapping[int, Sequence[MembershipRecord]]:
-        """Each active user's memberships, oldest first; none for inactive users."""
+        """Each active user's memberships, the one used last first (`organization_used`),
+        then oldest first; none for inactive users."""
         ...
 
     def membership(self, user_id: int, organization_id: int) -> MembershipRecord | None:
         """The active user's membership there, if any."""
+        ...
+
+    def organization_used(self, user_id: int, organization_id: int) -> None:
+        """Record that the user chose to act in this organization (where they return)."""
         ...
 
     def api_keys(self, raw_keys: Collection[str]) -> Mapping[str, KeyRecord]:

@@ -15,6 +15,7 @@ from typing import Any, Final, Literal
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.db.models import F
 from django.utils import timezone
 
 from kernel.permissions import Role
@@ -79,7 +80,7 @@ class MembershipDirectory:
         rows = (
             Membership.objects.unscoped()  # the users' own memberships, across organizations
             .filter(user_id__in=user_ids, user__is_active=True)
-            .order_by("created_at", "pk")
+            .order_by(F("last_used_at").desc(nulls_last=True), "created_at", "pk")
             .values_list("user_id", "organization_id", "role")
         )
         for user_id, organization_id, role in rows:
@@ -110,6 +111,11 @@ class MembershipDirectory:
 
     def api_keys_by_id(self, key_ids: Collection[int]) -> Mapping[int, KeyRecord]:
         return {key.key_id: key for _, _, key in _valid_keys("id", list(key_ids))}
+
+    def organization_used(self, user_id: int, organization_id: int) -> None:
+        Membership.objects.for_organization(organization_id).filter(user_id=user_id).update(
+            last_used_at=timezone.now()
+        )
 
     def api_key_used(self, key_id: int) -> None:
         ApiKey.objects.unscoped().filter(pk=key_id).update(last_used_at=timezone.now())

@@ -33,6 +33,9 @@ class Membership(TenantModel):
     )
     role = models.CharField(max_length=16, choices=[(r.value, r.name.title()) for r in Role])
     created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    """When the person last chose to act here: a new session starts in the organization
+    used last. An ended membership is deleted, so it can never be chosen."""
 
     class Meta:
         constraints = [
@@ -130,6 +133,12 @@ class AuditEvent(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.action} {self.result} by {self.actor_label}"
+
+    @property
+    def actor_name(self) -> str:
+        """Who did it, as people are shown: the person's name if they still have an
+        account (select_related("actor")), else the label recorded then."""
+        return self.actor.name if self.actor is not None else self.actor_label
 
 
 class ApiKey(TenantModel):

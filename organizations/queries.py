@@ -128,7 +128,7 @@ class AuditPage:
 @query("audit.list", permission="audit.read", output=AuditPageOut)
 def audit_list(*, actor: Actor, args: AuditFilters) -> AuditPage:
     """Newest first, a page of 50; `before` is the cursor (an event id)."""
-    events = AuditEvent.objects.for_actor(actor).order_by("-id")
+    events = AuditEvent.objects.for_actor(actor).select_related("actor").order_by("-id")
     if args.action:
         events = events.filter(action=args.action)
     if args.result:

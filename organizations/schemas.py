@@ -31,7 +31,9 @@ class Output(BaseModel):
 class UserOut(Output):
     id: int
     email: str
-    name: str
+    name: str = Field(description="The display name, else the email address")
+    initials: str
+    avatar_url: str | None
 
 
 class OrganizationOut(Output):
@@ -72,6 +74,7 @@ class InvitationOut(Output):
 class AuditEventOut(Output):
     id: int
     actor_label: str
+    actor_name: str = Field(description="The actor's display name now, else the label")
     action: str
     target: str
     result: str

@@ -15,7 +15,7 @@ class UserFactory(DjangoModelFactory[User]):
         model = User
 
     email = factory.Sequence(lambda n: f"person{n}@example.com")
-    name = factory.Faker("name")
+    display_name = factory.Faker("name")
     password = factory.django.Password("correct horse battery staple")
 
 

@@ -151,10 +151,15 @@ def test_the_admin_login_goes_through_the_site_sign_in():
 
 
 def delete_with_step_up(client: Client, email: str):
-    page = client.get("/account/delete/")
-    step_up = page["Location"]
+    """Send the form, confirm it is you when asked, and come back to the form."""
+    asked = client.post("/account/delete/", {"confirm_email": email})
+    assert asked.status_code == 302
+    step_up = asked["Location"]
+    assert step_up.startswith("/account/step-up/account.delete/")
     client.get(step_up)  # starts the pending step-up
     client.post("/accounts/reauthenticate/?next=/account/step-up/done/", {"password": PASSWORD})
+    form = client.get("/account/delete/")
+    assert f'value="{email}"'.encode() in form.content  # what was typed, kept
     return client.post("/account/delete/", {"confirm_email": email})
 
 
@@ -180,7 +185,8 @@ def test_deleting_an_account_removes_the_user_and_their_solo_organizations():
     assert not is_signed_in(client)
 
 
-def test_the_only_owner_of_a_shared_organization_cannot_delete_their_account():
+def test_the_only_owner_is_told_before_any_step_up():
+    """Regression: the page asked for a password, then said the deletion was impossible."""
     user = make_verified_user("owner@example.com")
     org = OrganizationFactory(name="Acme")
     MembershipFactory(organization=org, user=user, role=Role.OWNER)
@@ -188,13 +194,27 @@ def test_the_only_owner_of_a_shared_organization_cannot_delete_their_account():
     client = Client()
     login(client, user.email)
 
-    response = delete_with_step_up(client, user.email)
+    page = client.get("/account/delete/")
+    assert page.status_code == 200
+    assert b"You are the only owner of Acme" in page.content
+    assert b"transfer ownership or delete it first" in page.content
+    assert b'name="confirm_email"' not in page.content  # no form that would refuse
 
-    assert response.status_code == 409  # the form again, with the refusal
-    assert b"only owner of" in response.content
-    assert b"Acme" in response.content
+    response = client.post("/account/delete/", {"confirm_email": user.email})
+    assert response.status_code == 409  # refused on the page, no step-up asked
+    assert b"only owner of Acme" in response.content
     assert User.objects.filter(pk=user.pk).exists()
     assert SecurityEvent.objects.filter(kind="account.delete", result="denied").exists()
+    assert not SecurityEvent.objects.filter(kind__startswith="step_up").exists()
+
+
+def test_a_mistyped_address_is_refused_before_any_step_up():
+    user = make_verified_user("ada@example.com")
+    client = Client()
+    login(client, user.email)
+    response = client.post("/account/delete/", {"confirm_email": "someone@example.com"})
+    assert response.status_code == 422
+    assert b"Type your email address exactly" in response.content
 
 
 def test_deletion_needs_a_fresh_step_up_each_time():

@@ -273,15 +273,30 @@ def test_sensitive_pages_send_the_user_through_step_up_and_back(signed_in):
 @pytest.mark.parametrize(
     "path",
     [
-        "/accounts/email/",
         "/accounts/password/change/",
         "/accounts/2fa/totp/deactivate/",
         "/accounts/2fa/webauthn/keys/1/remove/",
-        "/account/delete/",
     ],
 )
 def test_every_sensitive_page_is_guarded(signed_in, path):
     response = signed_in.get(path)
+    assert response.status_code == 302
+    assert response["Location"].startswith("/account/step-up/")
+
+
+@pytest.mark.parametrize(
+    ("path", "data"),
+    [
+        ("/accounts/email/", {"action_add": "", "email": "new@example.com"}),
+        ("/accounts/email/", {"action_remove": "", "email": "ada@example.com"}),
+        ("/account/delete/", {"confirm_email": "ada@example.com"}),
+    ],
+)
+def test_pages_that_ask_only_when_the_change_is_sent(signed_in, user, path, data):
+    """Regression: opening Account → Email (or Delete) asked for a password to look."""
+    assert signed_in.get(path).status_code == 200
+    data = {key: value.replace("ada@example.com", user.email) for key, value in data.items()}
+    response = signed_in.post(path, data)
     assert response.status_code == 302
     assert response["Location"].startswith("/account/step-up/")
 
