@@ -1,8 +1,22 @@
 """What the accounts app brings to the kernel (kernel/manifest.py)."""
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+
 from accounts.stepup import SessionStepUp
-from kernel.manifest import Domain
+from kernel.actor import Actor
+from kernel.manifest import Domain, Step
 from kernel.sensitive import SensitiveAction
+
+
+def email_verified(actor: Actor) -> bool:
+    return EmailAddress.objects.filter(user_id=actor.user_id, verified=True).exists()
+
+
+def two_factor_set_up(actor: Actor) -> bool:
+    second_factors = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+    return Authenticator.objects.filter(user_id=actor.user_id, type__in=second_factors).exists()
+
 
 domain = Domain(
     "accounts",
@@ -17,4 +31,8 @@ domain = Domain(
     urls=[("accounts/", "accounts.allauth_urls"), ("account/", "accounts.urls")],
     api="accounts.api",
     step_up=SessionStepUp(),
+    onboarding=[
+        Step("Verify your email address", "account_email", done=email_verified, order=10),
+        Step("Set up two-factor authentication", "mfa_index", done=two_factor_set_up, order=40),
+    ],
 )

@@ -5,7 +5,7 @@ from allauth.account.decorators import secure_admin_login
 from django.contrib import admin
 from django.urls import include, path
 
-from config import views
+from config import dashboard, views
 from config.api import api
 from kernel.manifest import domain_urlpatterns
 
@@ -14,6 +14,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api.urls),
     *domain_urlpatterns(),  # before allauth's: accounts overrides some of its views

@@ -40,10 +40,18 @@ class NavLink:
     current: bool
 
 
+def initials(name: str) -> str:
+    """The avatar's letters: the first of the first two words ("Ada Lovelace" → "AL"),
+    else the first of the address's local part."""
+    words = name.split("@")[0].replace(".", " ").split() if "@" in name else name.split()
+    return "".join(word[0] for word in words[:2]).upper() or "?"
+
+
 def shell(request: HttpRequest) -> dict[str, Any]:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"can": Permissions(None), "nav": []}
+    found_initials = initials(user.get_full_name())
     try:
         actor: Actor | None = actors.resolve(request)
     except AppError:
@@ -54,4 +62,9 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             if entry.permission is None or has_app_permission(actor, entry.permission):
                 url = reverse(entry.url_name)
                 links.append(NavLink(entry.label, url, request.path.startswith(url)))
-    return {"actor": actor, "can": Permissions(actor), "nav": links}
+    return {
+        "actor": actor,
+        "can": Permissions(actor),
+        "nav": links,
+        "user_initials": found_initials,
+    }
