@@ -9,13 +9,15 @@ from kernel.manifest import Domain, Step
 from kernel.sensitive import SensitiveAction
 
 
+# Onboarding steps (the dashboard's checklist), read from allauth's own tables.
 def email_verified(actor: Actor) -> bool:
-    return EmailAddress.objects.filter(user_id=actor.user_id, verified=True).exists()
+    return bool(EmailAddress.objects.filter(user_id=actor.user_id, verified=True).exists())
 
 
 def two_factor_set_up(actor: Actor) -> bool:
     second_factors = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
-    return Authenticator.objects.filter(user_id=actor.user_id, type__in=second_factors).exists()
+    found = Authenticator.objects.filter(user_id=actor.user_id, type__in=second_factors)
+    return bool(found.exists())
 
 
 domain = Domain(

@@ -23,7 +23,11 @@ domain = Domain(
     nav=[Nav("Billing", "billing:page", permission="billing.read", order=40)],
     onboarding=[
         Step(
-            "Choose a plan", "billing:plans", done=plan_chosen, permission="billing.manage", order=50
+            "Choose a plan",
+            "billing:plans",
+            done=plan_chosen,
+            permission="billing.manage",
+            order=50,
         )
     ],
     entitlements=GrantEntitlements(),

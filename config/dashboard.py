@@ -49,7 +49,9 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "organization": call(organization_get, request),
         "steps": steps,
         "steps_done": sum(step.done for step in steps),
-        "billing": call(billing_get, request) if has_app_permission(actor, "billing.read") else None,
+        "billing": call(billing_get, request)
+        if has_app_permission(actor, "billing.read")
+        else None,
         "events": (
             call(audit_list, request, {}).events[:RECENT_EVENTS]
             if has_app_permission(actor, "audit.read")

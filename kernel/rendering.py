@@ -18,12 +18,12 @@ from typing import Any, Final
 import psycopg
 from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.utils.http import url_has_allowed_host_and_scheme
 from psycopg_pool import PoolTimeout
 
 from kernel import errors

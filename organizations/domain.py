@@ -2,8 +2,8 @@
 
 from django.conf import settings
 
-from kernel.limits import UNLIMITED, Limit
 from kernel.actor import Actor
+from kernel.limits import UNLIMITED, Limit
 from kernel.manifest import Domain, Nav, Step
 from kernel.permissions import EVERYONE, MANAGERS, OWNERS, Permission
 from kernel.policies import actor_outranks_target, keep_last_owner

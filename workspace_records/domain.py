@@ -1,7 +1,7 @@
 """What the demo domain brings (kernel/manifest.py). Deleting the app takes all of it away."""
 
-from kernel.limits import UNLIMITED, Limit
 from kernel.actor import Actor
+from kernel.limits import UNLIMITED, Limit
 from kernel.manifest import Domain, Nav, Step
 from kernel.permissions import EDITORS, EVERYONE, MANAGERS, Permission
 from workspace_records.models import WorkspaceRecord

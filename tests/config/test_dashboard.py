@@ -32,7 +32,12 @@ def ticked(html: str) -> dict[str, bool]:
 
 @pytest.mark.parametrize("role", list(Role))
 def test_each_role_sees_only_what_it_may(role, team, org):
-    audit(organization_id=org.pk, action=AuditAction.ORGANIZATION_RENAME, actor=System(), target="Acme")
+    audit(
+        organization_id=org.pk,
+        action=AuditAction.ORGANIZATION_RENAME,
+        actor=System(),
+        target="Acme",
+    )
     membership = team[role]
     actor = actor_for(membership)
 
@@ -60,8 +65,15 @@ def test_the_checklist_ticks_from_real_data(org, member):
 
 def test_another_organizations_data_never_shows(org, other_org, member):
     owner = member(Role.OWNER)
-    MembershipFactory(organization=other_org, role=Role.OWNER, user=UserFactory(email="globex-boss@example.com"))
-    audit(organization_id=other_org.pk, action=AuditAction.ORGANIZATION_RENAME, actor=System(), target="Globex secret")
+    MembershipFactory(
+        organization=other_org, role=Role.OWNER, user=UserFactory(email="globex-boss@example.com")
+    )
+    audit(
+        organization_id=other_org.pk,
+        action=AuditAction.ORGANIZATION_RENAME,
+        actor=System(),
+        target="Globex secret",
+    )
 
     html = client_for(owner).get(DASHBOARD).content.decode()
 
@@ -78,7 +90,8 @@ def test_the_switcher_lists_only_the_users_own_organizations(org, other_org, mem
     html = client_for(owner).get(DASHBOARD).content.decode()
 
     switcher = html[html.index("data-org-switcher") : html.index("</details>")]
-    assert "Acme" in switcher and "Initech" in switcher
+    assert "Acme" in switcher
+    assert "Initech" in switcher
     assert "Globex" not in switcher
     assert switcher.count('aria-current="true"') == 1
 

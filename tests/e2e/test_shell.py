@@ -36,7 +36,9 @@ def test_sign_up_lands_on_the_dashboard_and_the_checklist_ticks(browser, artifac
 
         # The emailed link (allauth's HMAC key: the server and this process share the key).
         address = EmailAddress.objects.get(email=email)
-        page.goto(f"{server}{reverse('account_confirm_email', args=[EmailConfirmationHMAC(address).key])}")
+        page.goto(
+            f"{server}{reverse('account_confirm_email', args=[EmailConfirmationHMAC(address).key])}"
+        )
         page.click("main button[type=submit]")
         page.wait_for_url(f"{server}{reverse('dashboard')}")
 
@@ -86,7 +88,11 @@ def test_the_organization_switcher_marks_the_active_one_and_switches(browser):
         assert page.locator("[data-org-switcher] summary .truncate").inner_text() == other
         assert other in page.locator("main").inner_text()
         page.locator("[data-org-switcher] summary").click()
-        assert page.locator("[data-org-switcher] button[aria-current=true]").inner_text().startswith(other)
+        assert (
+            page.locator("[data-org-switcher] button[aria-current=true]")
+            .inner_text()
+            .startswith(other)
+        )
 
         # A long name is cut with an ellipsis in the header, not wrapped.
         name = page.locator("[data-org-switcher] summary .truncate")
@@ -98,7 +104,9 @@ def test_the_organization_switcher_marks_the_active_one_and_switches(browser):
 
 def test_on_a_phone_a_menu_button_holds_the_sections(browser, artifacts):
     owner = browser_user("phone@example.com")
-    MembershipFactory(organization=OrganizationFactory(name="Pocket Co"), user=owner, role=Role.OWNER)
+    MembershipFactory(
+        organization=OrganizationFactory(name="Pocket Co"), user=owner, role=Role.OWNER
+    )
 
     with app_server() as server:
         context = browser.new_context(viewport={"width": 390, "height": 844})
