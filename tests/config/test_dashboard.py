@@ -139,3 +139,10 @@ def test_the_landing_page_prices_every_plan_in_the_catalogue(client):
 def test_signed_in_the_brand_goes_to_the_dashboard(org, member):
     html = client_for(member(Role.VIEWER)).get("/").content.decode()
     assert f'class="brand" href="{DASHBOARD}"' in html
+
+
+@pytest.mark.parametrize("role", list(Role))
+def test_signed_in_the_pricing_offers_plans_only_to_who_may_change_them(role, team):
+    html = client_for(team[role]).get("/").content.decode()
+    may = has_app_permission(actor_for(team[role]), "billing.manage")
+    assert (reverse("billing:plans") in html) is may
