@@ -101,5 +101,15 @@ def test_every_main_page_at_desktop_and_phone_width(browser, artifacts):
                 taken.append(f"record-{width}")
             context.close()
 
+        # Dark mode follows the system: the two pages most people see first.
+        dark = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
+        page = dark.new_page()
+        page.goto(f"{server}/")
+        shoot(page, folder, "landing-dark", 1280)
+        sign_in(page, server, owner.email)
+        shoot(page, folder, "dashboard-dark", 1280)
+        taken += ["landing-dark-1280", "dashboard-dark-1280"]
+        dark.close()
+
     assert all((folder / f"{name}.png").stat().st_size > 0 for name in taken)
     assert {f"dashboard-{width}" for width in WIDTHS} <= set(taken)
