@@ -146,3 +146,31 @@ def test_signed_in_the_pricing_offers_plans_only_to_who_may_change_them(role, te
     html = client_for(team[role]).get("/").content.decode()
     may = has_app_permission(actor_for(team[role]), "billing.manage")
     assert (reverse("billing:plans") in html) is may
+
+
+def _step_done(membership, url_name: str) -> bool:
+    """Whether the shell's checklist shows the step behind `url_name` ticked."""
+    label = next(step.label for step in onboarding_steps() if step.url_name == url_name)
+    return ticked(client_for(membership).get(DASHBOARD).content.decode())[label]
+
+
+def test_two_factor_ticks_once_an_authenticator_app_is_set_up(org, member):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    owner = member(Role.OWNER)
+    assert _step_done(owner, "mfa_index") is False
+    TOTP.activate(owner.user, generate_totp_secret())
+    assert _step_done(owner, "mfa_index") is True
+
+
+def test_choosing_a_plan_ticks_once_the_organization_is_on_one(org, member):
+    from billing import mutations
+    from kernel.door import call
+    from kernel.principal_cache import CACHE
+
+    owner = member(Role.OWNER)
+    assert _step_done(owner, "billing:plans") is False
+    grant = {"organization_id": org.pk, "plan_code": "pro_monthly", "note": "test"}
+    call(mutations.manual_grant_create, System("operator ops@example.com"), grant)
+    CACHE.clear()  # as the change capture would tell a server process
+    assert _step_done(owner, "billing:plans") is True
