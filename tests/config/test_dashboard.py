@@ -174,3 +174,31 @@ def test_choosing_a_plan_ticks_once_the_organization_is_on_one(org, member):
     call(mutations.manual_grant_create, System("operator ops@example.com"), grant)
     CACHE.clear()  # as the change capture would tell a server process
     assert _step_done(owner, "billing:plans") is True
+
+
+def test_switching_from_the_header_lands_on_the_other_organizations_dashboard(org, member):
+    owner = member(Role.OWNER)
+    mine = OrganizationFactory(name="Initech")
+    MembershipFactory(organization=mine, user=owner.user, role=Role.VIEWER)
+    client = client_for(owner)
+
+    response = client.post(
+        reverse("organization_switch"), {"organization_id": mine.pk, "next": DASHBOARD}
+    )
+
+    assert response["Location"] == DASHBOARD
+    assert "Initech" in client.get(DASHBOARD).content.decode()
+
+
+def test_the_switch_never_follows_an_address_off_this_site(org, member, other_org):
+    owner = member(Role.OWNER)
+    client = client_for(owner)
+
+    response = client.post(
+        reverse("organization_switch"), {"organization_id": org.pk, "next": "https://evil.example/"}
+    )
+    assert response["Location"] == reverse("organization_members")
+    # Another organization's id: not found, and the active one stays.
+    refused = client.post(reverse("organization_switch"), {"organization_id": other_org.pk})
+    assert refused.status_code == 404
+    assert "Globex" not in client.get(DASHBOARD).content.decode()

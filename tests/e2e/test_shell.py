@@ -83,8 +83,7 @@ def test_the_organization_switcher_marks_the_active_one_and_switches(browser):
         assert switcher.locator("a:text-is('+ New organization')").is_visible()
 
         switcher.locator(f"button.menu-item:has-text('{other}')").click()
-        page.wait_for_load_state()
-        page.goto(f"{server}{reverse('dashboard')}")
+        page.wait_for_url(f"{server}{reverse('dashboard')}")
         assert page.locator("[data-org-switcher] summary .truncate").inner_text() == other
         assert other in page.locator("main").inner_text()
         page.locator("[data-org-switcher] summary").click()
