@@ -61,6 +61,7 @@ def test_every_main_page_at_desktop_and_phone_width(browser, artifacts):
     MembershipFactory(organization=org, user=owner, role=Role.OWNER)
     MembershipFactory(organization=org, role=Role.MEMBER)
     MembershipFactory(organization=OrganizationFactory(name="Contoso Research"), user=owner)
+    newcomer = browser_user("newcomer@example.com")  # in no organization yet
     taken: list[str] = []
 
     with app_server() as server:
@@ -99,6 +100,15 @@ def test_every_main_page_at_desktop_and_phone_width(browser, artifacts):
                 page.wait_for_url(lambda url: url.rstrip("/").split("/")[-1].isdigit())
                 shoot(page, folder, "record", width)
                 taken.append(f"record-{width}")
+            context.close()
+
+            context = browser.new_context(viewport=viewport)
+            page = context.new_page()
+            sign_in(page, server, newcomer.email)
+            page.goto(f"{server}{reverse('dashboard')}")
+            assert page.locator("[data-empty-state]").count() == 1
+            shoot(page, folder, "dashboard-no-organization", width)
+            taken.append(f"dashboard-no-organization-{width}")
             context.close()
 
         # Dark mode follows the system: the two pages most people see first.

@@ -57,7 +57,7 @@ def test_sign_up_lands_on_the_dashboard_and_the_checklist_ticks(browser, artifac
         context.close()
 
 
-def test_the_organization_switcher_marks_the_active_one_and_switches(browser):
+def test_the_organization_switcher_marks_the_active_one_and_switches(browser, artifacts):
     owner = browser_user("two-hats@example.com")
     first = OrganizationFactory(name="Alpha Aviation")
     second = OrganizationFactory(name="Beta Bakery with a remarkably long organization name")
@@ -81,6 +81,7 @@ def test_the_organization_switcher_marks_the_active_one_and_switches(browser):
         assert "Gamma" not in switcher.inner_text()
         assert switcher.locator("button[aria-current=true]").inner_text().startswith(active)
         assert switcher.locator("a:text-is('+ New organization')").is_visible()
+        page.screenshot(path=str(artifacts / "organization-switcher-open.png"))
 
         switcher.locator(f"button.menu-item:has-text('{other}')").click()
         page.wait_for_url(f"{server}{reverse('dashboard')}")
