@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,8 +43,9 @@ class NavLink:
 
 def initials(name: str) -> str:
     """The avatar's letters: the first of the first two words ("Ada Lovelace" → "AL"),
-    else the first of the address's local part."""
-    words = name.split("@")[0].replace(".", " ").split() if "@" in name else name.split()
+    else of the address's local part split at dots and dashes ("j.doe@…" → "JD")."""
+    words = re.split(r"[._+\-\s]+", name.split("@")[0]) if "@" in name else name.split()
+    words = [word for word in words if word]
     return "".join(word[0] for word in words[:2]).upper() or "?"
 
 

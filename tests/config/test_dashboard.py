@@ -202,3 +202,13 @@ def test_the_switch_never_follows_an_address_off_this_site(org, member, other_or
     refused = client.post(reverse("organization_switch"), {"organization_id": other_org.pk})
     assert refused.status_code == 404
     assert "Globex" not in client.get(DASHBOARD).content.decode()
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [("Ada Lovelace", "AL"), ("ada", "A"), ("two-hats@example.com", "TH"), ("j.doe@x.io", "JD")],
+)
+def test_avatar_initials(name, expected):
+    from kernel.context_processors import initials
+
+    assert initials(name) == expected
