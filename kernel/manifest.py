@@ -14,9 +14,9 @@
 When Django starts (kernel/apps.py), `load()` imports every installed app's manifest,
 fills the catalogue, the sensitive actions, the limits and the sources, imports the apps'
 `queries`, `mutations` and `actions` modules (their decorators register the functions),
-and freezes it all. `config/urls.py`, `config/api.py` and the header mount what the
-manifests list, so adding or deleting a domain touches nothing in `config/` but
-`INSTALLED_APPS`.
+and freezes it all. `config/urls.py`, `config/api.py`, the header and the dashboard's
+onboarding checklist (config/dashboard.py) use what the manifests list, so adding or
+deleting a domain touches nothing in `config/` but `INSTALLED_APPS`.
 """
 
 from __future__ import annotations
