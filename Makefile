@@ -4,7 +4,8 @@
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
-HOST ?= 127.0.0.1
+# runserver prints http://$(HOST):$(PORT); WebAuthn (passkeys) refuses 127.0.0.1, so localhost.
+HOST ?= localhost
 PORT ?= 8000
 
 # Development mode unless the caller says otherwise (production needs SECRET_KEY etc.).

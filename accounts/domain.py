@@ -1,8 +1,24 @@
 """What the accounts app brings to the kernel (kernel/manifest.py)."""
 
+from allauth.account.models import EmailAddress
+from allauth.mfa.models import Authenticator
+
 from accounts.stepup import SessionStepUp
-from kernel.manifest import Domain
+from kernel.actor import Actor
+from kernel.manifest import Domain, Step
 from kernel.sensitive import SensitiveAction
+
+
+# Onboarding steps (the dashboard's checklist), read from allauth's own tables.
+def email_verified(actor: Actor) -> bool:
+    return bool(EmailAddress.objects.filter(user_id=actor.user_id, verified=True).exists())
+
+
+def two_factor_set_up(actor: Actor) -> bool:
+    second_factors = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+    found = Authenticator.objects.filter(user_id=actor.user_id, type__in=second_factors)
+    return bool(found.exists())
+
 
 domain = Domain(
     "accounts",
@@ -18,4 +34,8 @@ domain = Domain(
     urls=[("accounts/", "accounts.allauth_urls"), ("account/", "accounts.urls")],
     api="accounts.api",
     step_up=SessionStepUp(),
+    onboarding=[
+        Step("Verify your email address", "account_email", done=email_verified, order=10),
+        Step("Set up two-factor authentication", "mfa_index", done=two_factor_set_up, order=40),
+    ],
 )

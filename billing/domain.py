@@ -2,8 +2,15 @@
 pages, and the entitlement source that tells the kernel each organization's plan."""
 
 from billing.entitlements import GrantEntitlements
-from kernel.manifest import Domain, Nav
+from billing.plans import FREE
+from kernel.actor import Actor
+from kernel.manifest import Domain, Nav, Step
 from kernel.permissions import MANAGERS, OWNERS, Permission
+
+
+def plan_chosen(actor: Actor) -> bool:
+    return actor.plan != FREE.name
+
 
 domain = Domain(
     "billing",
@@ -14,5 +21,14 @@ domain = Domain(
     urls=[("billing/", "billing.urls"), ("webhooks/", "billing.webhook_urls")],
     api="billing.api",
     nav=[Nav("Billing", "billing:page", permission="billing.read", order=40)],
+    onboarding=[
+        Step(
+            "Choose a plan",
+            "billing:plans",
+            done=plan_chosen,
+            permission="billing.manage",
+            order=50,
+        )
+    ],
     entitlements=GrantEntitlements(),
 )

@@ -203,7 +203,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "account_login"
-LOGIN_REDIRECT_URL = "landing"
+LOGIN_REDIRECT_URL = "dashboard"
 
 # django-allauth: email sign-in (no user names), verification before use, login by an
 # emailed code, MFA (TOTP, recovery codes, passkeys), session list, rate limits, and no

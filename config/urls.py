@@ -7,7 +7,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 
-from config import views
+from config import dashboard, views
 from config.api import api
 from kernel.manifest import domain_urlpatterns
 
@@ -16,6 +16,7 @@ admin.site.login = secure_admin_login(admin.site.login)  # type: ignore[method-a
 
 urlpatterns = [
     path("", views.landing, name="landing"),
+    path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
     path("api/v1/", api.urls),
     *domain_urlpatterns(),  # before allauth's: accounts overrides some of its views

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 
 from django.db import DatabaseError, connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
@@ -10,6 +11,7 @@ from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from billing.plans import PLANS, Plan
 from kernel import errors
 from kernel.errors import AppError
 from kernel.rendering import api_error_response, page_error_response, wants_json
@@ -33,8 +35,21 @@ def healthz(request: HttpRequest) -> JsonResponse:
     return JsonResponse({"status": "ok", "database": "ok", "database_ms": elapsed_ms})
 
 
+@dataclass(frozen=True)
+class PriceCard:
+    plan: Plan
+    amount: int
+    """Whole currency units, for display: the providers hold the real prices."""
+    featured: bool
+
+
 def landing(request: HttpRequest) -> HttpResponse:
-    return render(request, "pages/landing.html")
+    """For visitors (signed-in people may read it too; the header takes them home):
+    the pricing section is the plan catalogue, cheapest-ranked first."""
+    plans = sorted(PLANS.values(), key=lambda plan: plan.rank)
+    first_paid = next((plan for plan in plans if not plan.is_free), None)
+    pricing = [PriceCard(plan, plan.price_cents // 100, plan is first_paid) for plan in plans]
+    return render(request, "pages/landing.html", {"pricing": pricing})
 
 
 # Django's error handlers, so framework errors render like AppErrors: JSON under /api/.

@@ -54,4 +54,8 @@ def shell(request: HttpRequest) -> dict[str, Any]:
             if entry.permission is None or has_app_permission(actor, entry.permission):
                 url = reverse(entry.url_name)
                 links.append(NavLink(entry.label, url, request.path.startswith(url)))
-    return {"actor": actor, "can": Permissions(actor), "nav": links}
+    return {
+        "actor": actor,
+        "can": Permissions(actor),
+        "nav": links,
+    }

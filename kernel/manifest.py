@@ -7,19 +7,21 @@
         urls=[("widgets/", "widgets.urls")],
         api="widgets.api",
         nav=[Nav("Widgets", "widgets_list", permission="widgets.read")],
+        onboarding=[Step("Create your first widget", "widgets_list", done=has_widgets,
+                         permission="widgets.create")],
     )
 
 When Django starts (kernel/apps.py), `load()` imports every installed app's manifest,
 fills the catalogue, the sensitive actions, the limits and the sources, imports the apps'
 `queries`, `mutations` and `actions` modules (their decorators register the functions),
-and freezes it all. `config/urls.py`, `config/api.py` and the header mount what the
-manifests list, so adding or deleting a domain touches nothing in `config/` but
-`INSTALLED_APPS`.
+and freezes it all. `config/urls.py`, `config/api.py`, the header and the dashboard's
+onboarding checklist (config/dashboard.py) use what the manifests list, so adding or
+deleting a domain touches nothing in `config/` but `INSTALLED_APPS`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.util import find_spec
@@ -28,6 +30,7 @@ from typing import Final
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, include, path
 
+from kernel.actor import Actor
 from kernel.functions import FUNCTIONS
 from kernel.limits import LIMITS, Limit
 from kernel.permissions import CATALOGUE, Permission
@@ -48,6 +51,20 @@ class Nav:
 
 
 @dataclass(frozen=True)
+class Step:
+    """A step of a new organization's onboarding checklist (the dashboard's), shown to
+    actors holding `permission` and ticked once `done(actor)` says so from real data."""
+
+    label: str
+    url_name: str
+    done: Callable[[Actor], bool]
+    permission: str | None = None
+    applies: Callable[[], bool] = lambda: True
+    """False where the step means nothing (inviting people when there are no teams)."""
+    order: int = 100
+
+
+@dataclass(frozen=True)
 class Domain:
     label: str
     """The app's label."""
@@ -59,6 +76,7 @@ class Domain:
     api: str | None = None
     """A module with a Ninja `router`, mounted under /api/v1/."""
     nav: Sequence[Nav] = ()
+    onboarding: Sequence[Step] = ()
     directory: Directory | None = None
     entitlements: EntitlementSource | None = None
     step_up: StepUpSource | None = None
@@ -114,3 +132,7 @@ def api_modules() -> list[str]:
 
 def navigation() -> list[Nav]:
     return sorted((entry for d in DOMAINS for entry in d.nav), key=lambda entry: entry.order)
+
+
+def onboarding_steps() -> list[Step]:
+    return sorted((step for d in DOMAINS for step in d.onboarding), key=lambda step: step.order)

@@ -23,6 +23,7 @@ from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
+from django.utils.http import url_has_allowed_host_and_scheme
 from psycopg_pool import PoolTimeout
 
 from kernel import errors
@@ -109,11 +110,25 @@ def page_error_response(request: HttpRequest, error: AppError) -> HttpResponse:
         if error.retry_after is not None:
             response["Retry-After"] = str(error.retry_after)
         return response
-    context = {"error": error, "heading": PAGE_HEADINGS.get(error.code, "Something went wrong")}
+    context = {
+        "error": error,
+        "heading": PAGE_HEADINGS.get(error.code, "Something went wrong"),
+        "back_url": _back_url(request),
+    }
     response = TemplateResponse(request, "errors/app_error.html", context, status=error.status)
     if error.retry_after is not None:
         response["Retry-After"] = str(error.retry_after)
     return response.render()
+
+
+def _back_url(request: HttpRequest) -> str | None:
+    """Where the person came from, for the error page's "Back" (works without JavaScript);
+    only an address on this site, and never the page that failed."""
+    referer = request.headers.get("referer", "")
+    same_site = url_has_allowed_host_and_scheme(
+        referer, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return referer if same_site and referer != request.build_absolute_uri() else None
 
 
 def socket_error_frame(error: AppError, frame_id: str | int | None) -> dict[str, Any]:

@@ -1,12 +1,25 @@
 """What the organizations app brings to the kernel (kernel/manifest.py)."""
 
+from django.conf import settings
+
+from kernel.actor import Actor
 from kernel.limits import UNLIMITED, Limit
-from kernel.manifest import Domain, Nav
+from kernel.manifest import Domain, Nav, Step
 from kernel.permissions import EVERYONE, MANAGERS, OWNERS, Permission
 from kernel.policies import actor_outranks_target, keep_last_owner
 from kernel.sensitive import SensitiveAction
 from organizations.directory import MembershipDirectory
-from organizations.queries import seats_used
+from organizations.models import Invitation
+from organizations.queries import members_of, seats_used
+
+
+def teammate_invited(actor: Actor) -> bool:
+    """Someone else is a member, or was invited (whatever became of the invitation)."""
+    return (
+        len(members_of(actor.organization_id)) > 1
+        or Invitation.objects.for_organization(actor.organization_id).exists()
+    )
+
 
 domain = Domain(
     "organizations",
@@ -58,6 +71,16 @@ domain = Domain(
     nav=[
         Nav("Members", "organization_members", permission="member.read", order=20),
         Nav("Audit log", "organization_audit", permission="audit.read", order=30),
+    ],
+    onboarding=[
+        Step(
+            "Invite a teammate",
+            "organization_members",
+            done=teammate_invited,
+            permission="member.invite",
+            applies=lambda: settings.ORGANIZATIONS_MODE == "team",
+            order=20,
+        )
     ],
     directory=MembershipDirectory(),
 )

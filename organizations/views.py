@@ -11,6 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
@@ -33,6 +34,11 @@ def switch(request: HttpRequest) -> HttpResponse:
         return redirect("organization_settings")
     actor = actors.resolve(request, organization_id=int(organization_id))  # not_found unless member
     actors.set_active_organization(request, actor.organization_id)
+    # The header's switcher goes to the dashboard: the page it was on may show an object
+    # of the organization just left.
+    after = request.POST.get("next", "")
+    if url_has_allowed_host_and_scheme(after, {request.get_host()}, request.is_secure()):
+        return redirect(after)
     return redirect("organization_members")
 
 

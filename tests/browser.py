@@ -82,3 +82,9 @@ def signed_in_page(browser, base: str, email: str, path: str = "/organization/")
     page.goto(f"{base}{path}")
     page.wait_for_function("() => window.live !== undefined")
     return context, page
+
+
+def sign_out(page) -> None:
+    """Through the header's user menu, as a person would."""
+    page.click("[data-user-menu] summary")
+    page.click("[data-user-menu] button:text-is('Sign out')")

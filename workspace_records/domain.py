@@ -1,13 +1,18 @@
 """What the demo domain brings (kernel/manifest.py). Deleting the app takes all of it away."""
 
+from kernel.actor import Actor
 from kernel.limits import UNLIMITED, Limit
-from kernel.manifest import Domain, Nav
+from kernel.manifest import Domain, Nav, Step
 from kernel.permissions import EDITORS, EVERYONE, MANAGERS, Permission
 from workspace_records.models import WorkspaceRecord
 
 
 def count_records(organization_id: int) -> int:
     return WorkspaceRecord.objects.for_organization(organization_id).count()
+
+
+def has_records(actor: Actor) -> bool:
+    return WorkspaceRecord.objects.for_organization(actor.organization_id).exists()
 
 
 domain = Domain(
@@ -30,4 +35,13 @@ domain = Domain(
     urls=[("records/", "workspace_records.urls")],
     api="workspace_records.api",
     nav=[Nav("Records", "record_list", permission="workspace.records.read", order=10)],
+    onboarding=[
+        Step(
+            "Create your first record",
+            "record_list",
+            done=has_records,
+            permission="workspace.records.create",
+            order=30,
+        )
+    ],
 )

@@ -25,7 +25,8 @@ def test_landing_page_for_a_visitor(client: Client, db):
     response = client.get("/")
     assert response.status_code == 200
     html = response.content.decode()
-    assert "Ship your product" in html
+    assert "One workspace for your whole team" in html
+    assert 'id="pricing"' in html
     assert 'href="/accounts/signup/"' in html
     assert "/static/css/app.css" in html
 

@@ -6,7 +6,7 @@ import pytest
 from allauth.mfa.models import Authenticator
 
 from tests.accounts.helpers import PASSWORD
-from tests.browser import browser_user
+from tests.browser import browser_user, sign_out
 from tests.servers import app_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
@@ -56,7 +56,7 @@ def passkey_round_trip(browser, base, user, artifacts) -> None:  # localhost: a 
     assert Authenticator.objects.filter(user=user, type=Authenticator.Type.WEBAUTHN).exists()
 
     # Sign out, then sign in with the passkey alone (no email, no password).
-    page.click("header button[type=submit]")
+    sign_out(page)
     page.goto(f"{base}/accounts/login/")
     page.click("text=Sign in with a passkey")
     page.wait_for_url(lambda url: "/accounts/login" not in url)

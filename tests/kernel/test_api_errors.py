@@ -174,5 +174,5 @@ def test_a_post_only_page_answers_405_with_a_page_and_a_way_back(client, team):
     response = client.get("/organization/leave/")
     assert response.status_code == 405
     assert b"GET is not allowed here." in response.content
-    assert b'href="/"' in response.content
+    assert b'href="/dashboard/"' in response.content  # "Go to dashboard"
     assert "POST" in response["Allow"]

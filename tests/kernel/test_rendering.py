@@ -187,3 +187,19 @@ def test_unknown_page_is_the_404_page(client, db):
     assert response.status_code == 404
     assert b"There is nothing at this address." in response.content
     assert response["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.parametrize(
+    ("referer", "back"),
+    [("http://testserver/organization/", True), ("https://elsewhere.example/", False), ("", False)],
+)
+def test_an_error_page_offers_back_only_to_this_site(referer, back, rf: RequestFactory, db):
+    from django.contrib.auth.models import AnonymousUser
+
+    request = rf.get("/somewhere", HTTP_REFERER=referer)
+    request.user = AnonymousUser()
+
+    html = page_error_response(request, errors.not_found()).content.decode()
+
+    assert ("← Back" in html) is back
+    assert html.index("<h1>") < html.index("<code>not_found</code>")  # words before the code

@@ -1,0 +1,125 @@
+"""Every main page at a desktop and a phone width, full page, into
+test-artifacts/screenshots/ (docs/pages.md): CI keeps the folder for a reviewer to look
+at. Pages of a domain that is not installed are skipped (found by URL resolution)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from django.urls import NoReverseMatch, reverse
+
+from kernel.permissions import Role
+from tests.accounts.helpers import PASSWORD
+from tests.browser import browser_user
+from tests.factories import MembershipFactory, OrganizationFactory
+from tests.servers import app_server
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
+WIDTHS = (1280, 390)
+SIGNED_OUT = {"landing": "landing", "sign-in": "account_login", "sign-up": "account_signup"}
+SIGNED_IN = {
+    "dashboard": "dashboard",
+    "members": "organization_members",
+    "settings": "organization_settings",
+    "audit": "organization_audit",
+    "api-keys": "api_keys",
+    "billing": "billing:page",
+    "plans": "billing:plans",
+    "account": "account_overview",
+    "records": "record_list",
+}
+
+
+def sign_in(page, base: str, email: str) -> None:
+    page.goto(f"{base}{reverse('account_login')}")
+    page.fill("input[name=login]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url(lambda url: "/accounts/login" not in url)
+
+
+def path_of(url_name: str) -> str | None:
+    try:
+        return reverse(url_name)
+    except NoReverseMatch:  # its domain is not installed
+        return None
+
+
+def shoot(page, folder: Path, name: str, width: int) -> None:
+    page.wait_for_load_state("networkidle")
+    page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
+
+
+def test_every_main_page_at_desktop_and_phone_width(browser, artifacts):
+    folder = artifacts / "screenshots"
+    folder.mkdir(exist_ok=True)
+    org = OrganizationFactory(name="Northwind Traders")
+    owner = browser_user("owner@example.com")
+    owner.name = "Olivia Owner"
+    owner.save(update_fields=["name"])
+    MembershipFactory(organization=org, user=owner, role=Role.OWNER)
+    MembershipFactory(organization=org, role=Role.MEMBER)
+    MembershipFactory(organization=OrganizationFactory(name="Contoso Research"), user=owner)
+    newcomer = browser_user("newcomer@example.com")  # in no organization yet
+    taken: list[str] = []
+
+    with app_server() as server:
+        for width in WIDTHS:
+            viewport = {"width": width, "height": 900}
+            visitor = browser.new_context(viewport=viewport)
+            page = visitor.new_page()
+            for name, url_name in SIGNED_OUT.items():
+                page.goto(f"{server}{reverse(url_name)}")
+                shoot(page, folder, name, width)
+                taken.append(f"{name}-{width}")
+            visitor.close()
+
+            context = browser.new_context(viewport=viewport)
+            page = context.new_page()
+            sign_in(page, server, owner.email)
+            for name, url_name in SIGNED_IN.items():
+                path = path_of(url_name)
+                if path is None:
+                    continue
+                page.goto(f"{server}{path}")
+                assert page.locator("h1").count() >= 1, name
+                shoot(page, folder, name, width)
+                taken.append(f"{name}-{width}")
+            # An error page (DEBUG servers show Django's own 404, so: a POST-only page).
+            page.goto(f"{server}{reverse('organization_leave')}")
+            assert page.locator("[data-error]").count() == 1
+            shoot(page, folder, "error", width)
+            taken.append(f"error-{width}")
+            records = path_of("record_list")
+            if records is not None:  # one record, made as a person would, then its page
+                page.goto(f"{server}{records}")
+                page.fill("main input[name=title]", f"Quarterly plan {width}")
+                page.click("main form[method=post] button[type=submit]")
+                page.click(f"main a:text-is('Quarterly plan {width}')")
+                page.wait_for_url(lambda url: url.rstrip("/").split("/")[-1].isdigit())
+                shoot(page, folder, "record", width)
+                taken.append(f"record-{width}")
+            context.close()
+
+            context = browser.new_context(viewport=viewport)
+            page = context.new_page()
+            sign_in(page, server, newcomer.email)
+            page.goto(f"{server}{reverse('dashboard')}")
+            assert page.locator("[data-empty-state]").count() == 1
+            shoot(page, folder, "dashboard-no-organization", width)
+            taken.append(f"dashboard-no-organization-{width}")
+            context.close()
+
+        # Dark mode follows the system: the two pages most people see first.
+        dark = browser.new_context(viewport={"width": 1280, "height": 900}, color_scheme="dark")
+        page = dark.new_page()
+        page.goto(f"{server}/")
+        shoot(page, folder, "landing-dark", 1280)
+        sign_in(page, server, owner.email)
+        shoot(page, folder, "dashboard-dark", 1280)
+        taken += ["landing-dark-1280", "dashboard-dark-1280"]
+        dark.close()
+
+    assert all((folder / f"{name}.png").stat().st_size > 0 for name in taken)
+    assert {f"dashboard-{width}" for width in WIDTHS} <= set(taken)
