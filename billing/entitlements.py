@@ -70,6 +70,5 @@ class GrantEntitlements:
         ranked = sorted(paid_plans(), key=lambda plan: plan.rank)  # stable: catalogue order
         url = reverse("billing:plans")
         return [
-            Offer(plan.name, plan.grants(), url=url, permission="billing.manage")
-            for plan in ranked
+            Offer(plan.name, plan.grants(), url=url, permission="billing.manage") for plan in ranked
         ]

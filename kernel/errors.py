@@ -123,9 +123,7 @@ def plan_limit(
 ) -> AppError:
     """The organization's plan does not allow this; the message names what lifts it, and
     `action_url` is where the viewer can lift it (the plans page), if they may."""
-    return AppError(
-        ErrorCode.PLAN_LIMIT, message, action_url=action_url, action_label=action_label
-    )
+    return AppError(ErrorCode.PLAN_LIMIT, message, action_url=action_url, action_label=action_label)
 
 
 def rate_limited(

@@ -24,7 +24,7 @@ from django.core.exceptions import PermissionDenied, RequestDataTooBig, Validati
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
 from django.shortcuts import render
-from django.template.base import Node
+from django.template.base import Node, Template
 from django.template.defaulttags import PartialDefNode
 from django.template.loader import get_template, render_to_string
 from django.template.loader_tags import BlockNode, ExtendsNode
@@ -164,7 +164,9 @@ def offered_partials(template_name: str) -> frozenset[str]:
     """The partials the page always renders where it defines them: those reached from the
     template's top through `{% extends %}` and `{% block %}` only."""
     found: set[str] = set()
-    pending: list[Node] = list(get_template(template_name).template.nodelist)
+    # The Django backend's wrapper holds the parsed template (the stubs do not say so).
+    page: Template = get_template(template_name).template  # type: ignore[attr-defined]
+    pending: list[Node] = list(page.nodelist)
     while pending:
         node = pending.pop()
         if isinstance(node, PartialDefNode):

@@ -20,7 +20,9 @@ def test_a_managers_members_table_updates_in_place_with_its_forms(browser, artif
     with app_server() as server:
         context, page = signed_in_page(browser, server, "owner@example.com")
         page.goto(f"{server}/organization/")
-        page.wait_for_selector("tbody[data-live-rows][data-live-updated]")  # subscribed, first value in
+        page.wait_for_selector(
+            "tbody[data-live-rows][data-live-updated]"
+        )  # subscribed, first value in
 
         MembershipFactory(organization=org, user=browser_user("newcomer@example.com"))  # a shell
 

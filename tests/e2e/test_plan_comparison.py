@@ -28,7 +28,8 @@ def test_plans_sit_side_by_side_with_the_current_one_marked(browser, artifacts):
         rows = [cards.nth(n).locator(".plan-rows > div").count() for n in range(cards.count())]
         assert len(set(rows)) == 1  # the same rows in every card
         current = page.locator(".plan-current")
-        assert current.count() == 1 and "Current plan" in current.inner_text()
+        assert current.count() == 1
+        assert "Current plan" in current.inner_text()
         assert "Free" in current.locator("h2").inner_text()
         assert "10,000" in page.locator(".plan", has_text="Pro (yearly)").inner_text()
         page.screenshot(path=str(artifacts / "plans-1280.png"), full_page=True)

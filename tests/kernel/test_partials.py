@@ -13,7 +13,7 @@ TEMPLATES = {
         "{% partialdef rows inline %}<tr></tr>{% endpartialdef %}"
         "{% if secret %}{% partialdef hidden inline %}s{% endpartialdef %}{% endif %}"
         "{% for x in xs %}{% partialdef looped %}{{ x }}{% endpartialdef %}{% endfor %}"
-        '{% with y=1 %}{% partialdef scoped inline %}{{ y }}{% endpartialdef %}{% endwith %}'
+        "{% with y=1 %}{% partialdef scoped inline %}{{ y }}{% endpartialdef %}{% endwith %}"
         "{% endblock %}"
     ),
 }

@@ -21,7 +21,9 @@ def test_a_record_created_by_one_member_appears_for_the_other(browser, artifacts
     with app_server() as server_a, app_server() as server_b:
         ada_context, ada = signed_in_page(browser, server_a, "ada@example.com", "/records/")
         grace_context, grace = signed_in_page(browser, server_b, "grace@example.com", "/records/")
-        grace.wait_for_selector("tbody[data-live-rows][data-live-updated]")  # subscribed, first value in
+        grace.wait_for_selector(
+            "tbody[data-live-rows][data-live-updated]"
+        )  # subscribed, first value in
 
         ada.fill("#id_title", "Written by Ada")
         ada.click("button:text-is('Create record')")

@@ -8,8 +8,8 @@ import pytest
 
 from kernel.permissions import Role
 from tests.browser import browser_user, signed_in_page
-from tests.factories import MembershipFactory, OrganizationFactory
 from tests.e2e.test_live_notices import remove_member
+from tests.factories import MembershipFactory, OrganizationFactory
 from tests.servers import app_server
 from workspace_records.models import WorkspaceRecord
 
@@ -40,9 +40,10 @@ def test_a_pushed_row_is_rendered_by_the_server_as_on_a_fresh_page(browser, arti
 
         fresh = context.new_page()
         fresh.goto(f"{server}/records/")
-        assert fresh.locator(f"{ROWS} tr", has_text="Pushed row").evaluate(
-            "(tr) => tr.outerHTML"
-        ) == pushed
+        assert (
+            fresh.locator(f"{ROWS} tr", has_text="Pushed row").evaluate("(tr) => tr.outerHTML")
+            == pushed
+        )
 
         page.goto(f"{server}/records/{record.pk}/")
         page.set_viewport_size({"width": 1280, "height": 800})
