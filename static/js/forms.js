@@ -48,7 +48,11 @@
 
   function dismiss(message) {
     message.classList.add("is-leaving");
-    setTimeout(() => message.remove(), 200);
+    setTimeout(() => {
+      const list = message.parentElement;
+      message.remove();
+      if (list && list.matches(".messages") && !list.children.length) list.remove(); // no gap left
+    }, 200);
   }
 
   for (const message of document.querySelectorAll("[data-dismiss]")) {

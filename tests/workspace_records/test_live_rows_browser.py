@@ -1,6 +1,7 @@
 """Live rows in a browser: a pushed row is the server's rendering (the same markup and
 date format as a fresh page), an emptied list keeps its empty row, a member removed
-while looking at the list is told, and a submit button shows its request running."""
+while looking at the list is told; forms.js: a submit button shows its request running,
+flash messages close and go, copy buttons copy."""
 
 from __future__ import annotations
 
@@ -127,4 +128,27 @@ def test_the_submit_button_is_disabled_while_its_request_runs(browser, artifacts
         assert len(posts) == 1  # one request, however often it is clicked
         assert WorkspaceRecord.objects.for_organization(org.pk).count() == 1
         assert not page.locator(".records-create button").is_disabled()  # the next page
+
+        # The flash message can be closed, and goes by itself after a few seconds.
+        assert page.locator(".messages .message-close").count() == 1
+        page.wait_for_selector(".messages", state="detached", timeout=9_000)
+        context.close()
+
+
+def test_a_copy_button_copies_its_elements_text(browser):
+    org = OrganizationFactory(name="Copy Co")
+    MembershipFactory(organization=org, user=browser_user("ada@example.com"), role=Role.OWNER)
+
+    with app_server() as server:
+        context, page = signed_in_page(browser, server, "ada@example.com", "/records/")
+        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server)
+        page.evaluate(
+            """() => document.querySelector("main").insertAdjacentHTML("beforeend",
+                '<code id="secret">sk_test_123</code>' +
+                '<button type="button" class="button button-quiet" data-copy="#secret">Copy</button>')"""
+        )
+        page.click("[data-copy]")
+        page.wait_for_selector("[data-copy]:text-is('Copied')")
+        assert page.evaluate("() => navigator.clipboard.readText()") == "sk_test_123"
+        page.wait_for_selector("[data-copy]:text-is('Copy')", timeout=5_000)
         context.close()
