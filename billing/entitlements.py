@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import connection
+from django.urls import reverse
 from django.utils import timezone
 
 from billing.grants import best_plan
@@ -67,4 +68,7 @@ class GrantEntitlements:
 
     def offers(self) -> Sequence[Offer]:
         ranked = sorted(paid_plans(), key=lambda plan: plan.rank)  # stable: catalogue order
-        return [Offer(plan.name, plan.grants()) for plan in ranked]
+        url = reverse("billing:plans")
+        return [
+            Offer(plan.name, plan.grants(), url=url, permission="billing.manage") for plan in ranked
+        ]

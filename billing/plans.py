@@ -15,6 +15,7 @@ from typing import Final, Literal
 from django.conf import settings
 
 from kernel.limits import LIMITS
+from kernel.permissions import CATALOGUE
 
 Interval = Literal["month", "year", "lifetime"]
 FREE_CAPABILITIES: Final = frozenset({"members.invite"})
@@ -57,6 +58,22 @@ class Plan:
     def limits(self) -> list[tuple[str, int | None]]:
         """(what, how many; None: unlimited) under this plan, for the plan picker."""
         return [(limit.label, limit.allowed(self.capabilities)) for limit in LIMITS.values()]
+
+    @property
+    def features(self) -> list[tuple[str, bool]]:
+        """(what people may do, included?) for every permission a capability gates: the
+        plan picker's comparison rows, the same on every plan."""
+        return [
+            (permission.description, permission.capability in self.capabilities)
+            for permission in CATALOGUE.values()
+            if permission.capability
+        ]
+
+    @property
+    def price(self) -> str:
+        """For people: "$15", "$1,500", "$12.50"; the providers charge the real price."""
+        dollars, cents = divmod(self.price_cents, 100)
+        return f"${dollars:,}" + (f".{cents:02}" if cents else "")
 
 
 _PRO = FREE_CAPABILITIES | {"feature.pro"}

@@ -11,7 +11,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 
 from billing import actions
-from billing.plans import paid_plans
+from billing.plans import PLANS
 from billing.providers.local import LocalProvider
 from billing.queries import billing_get
 from billing.schemas import CancelWhen
@@ -28,7 +28,7 @@ def plans(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "billing/plans.html",
-        {"overview": call(billing_get, request), "plans": paid_plans()},
+        {"overview": call(billing_get, request), "plans": list(PLANS.values())},
     )
 
 

@@ -61,6 +61,8 @@ class AppError(Exception):
         fields: FieldErrors | None = None,
         retry_after: int | None = None,
         step_up_action: str | None = None,
+        action_url: str | None = None,
+        action_label: str | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -69,6 +71,10 @@ class AppError(Exception):
         self.retry_after = retry_after
         self.step_up_action = step_up_action
         """For `step_up_required`: the sensitive action, so a page can route to its step-up."""
+        self.action_url = action_url
+        self.action_label = action_label
+        """What lifts the refusal, as a link a page shows beside the message ("Upgrade to
+        Pro" → the plans page); only when the viewer may follow it. Not in the API body."""
 
     @property
     def status(self) -> int:
@@ -112,9 +118,12 @@ def step_up_required(
     return AppError(ErrorCode.STEP_UP_REQUIRED, message, step_up_action=action)
 
 
-def plan_limit(message: str) -> AppError:
-    """The organization's plan does not allow this; the message names what lifts it."""
-    return AppError(ErrorCode.PLAN_LIMIT, message)
+def plan_limit(
+    message: str, *, action_url: str | None = None, action_label: str | None = None
+) -> AppError:
+    """The organization's plan does not allow this; the message names what lifts it, and
+    `action_url` is where the viewer can lift it (the plans page), if they may."""
+    return AppError(ErrorCode.PLAN_LIMIT, message, action_url=action_url, action_label=action_label)
 
 
 def rate_limited(

@@ -25,6 +25,7 @@ from psycopg.errors import LockNotAvailable
 
 from kernel import errors
 from kernel.actor import Actor, Limits
+from kernel.guard import has_app_permission
 from kernel.registry import Registry
 
 logger = logging.getLogger(__name__)
@@ -59,6 +60,16 @@ class Offer:
 
     name: str
     capabilities: frozenset[str]
+    url: str = ""
+    """Where it is bought (the plans page), for a link beside a `plan_limit` message."""
+    permission: str | None = None
+    """Who may buy it: the link is offered only to actors holding this permission."""
+
+    def action_for(self, actor: Actor) -> dict[str, str | None]:
+        """`plan_limit`'s link to this offer, if the actor may follow it."""
+        if not self.url or (self.permission and not has_app_permission(actor, self.permission)):
+            return {}
+        return {"action_url": self.url, "action_label": f"Upgrade to {self.name}"}
 
 
 LIMITS: Final = Registry[Limit]("limit")
@@ -93,7 +104,10 @@ def require_within_limit(actor: Actor, kind: str, *, used: int, adding: int = 1)
     limit = LIMITS[kind]
     offer = _lifting_offer(limit, allowed, sources().offers())
     lift = f"Upgrade to {offer.name} for more." if offer else "Contact us to raise it."
-    raise errors.plan_limit(f"The {actor.plan} plan allows up to {allowed:,} {limit.label}. {lift}")
+    raise errors.plan_limit(
+        f"The {actor.plan} plan allows up to {allowed:,} {limit.label}. {lift}",
+        **(offer.action_for(actor) if offer else {}),
+    )
 
 
 def bounded(actor: Actor, kind: str) -> bool:

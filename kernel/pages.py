@@ -29,7 +29,7 @@ from typing import Any, ClassVar, Final
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
-from django.shortcuts import redirect, render, resolve_url
+from django.shortcuts import redirect, resolve_url
 from django.utils.safestring import SafeString
 from django.views import View
 from pydantic.fields import FieldInfo
@@ -38,6 +38,7 @@ from kernel import actors, door
 from kernel.errors import AppError, ErrorCode
 from kernel.functions import Function
 from kernel.inputs import Input, form_input, html_attrs
+from kernel.rendering import render_page
 from kernel.sensitive import get_sensitive_action
 from kernel.stepup import satisfied, step_up_url
 
@@ -236,7 +237,7 @@ class FormView(View):
     def render(
         self, request: HttpRequest, page: Mapping[str, Any], form: Form, status: int = 200
     ) -> HttpResponse:
-        return render(request, self.template_name, {**page, "form": form}, status=status)
+        return render_page(request, self.template_name, {**page, "form": form}, status)
 
 
 class ActionView(View):

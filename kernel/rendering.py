@@ -4,6 +4,8 @@
     pages    the error page with the same status; `unauthenticated` redirects to sign-in
     socket   {"type": "error", "id", "code", "message", "fields"}
 
+`render_page` renders a page, or one of its partials for a live table (`X-Partial`).
+
 `as_app_error` first turns the framework's own exceptions (404, PermissionDenied,
 Django ValidationError, ...) into AppErrors, so they render the same way.
 """
@@ -20,9 +22,14 @@ from django.conf import settings
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied, RequestDataTooBig, ValidationError
 from django.db import InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
-from django.template.loader import render_to_string
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseBadRequest, JsonResponse
+from django.shortcuts import render
+from django.template.base import Node, Template
+from django.template.defaulttags import PartialDefNode
+from django.template.loader import get_template, render_to_string
+from django.template.loader_tags import BlockNode, ExtendsNode
 from django.template.response import TemplateResponse
+from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from psycopg_pool import PoolTimeout
 
@@ -138,3 +145,47 @@ def socket_error_frame(error: AppError, frame_id: str | int | None) -> dict[str,
 def wants_json(request: HttpRequest) -> bool:
     """API paths always answer JSON, whatever failed."""
     return request.path.startswith("/api/")
+
+
+# --- pages and their partials -----------------------------------------------------------------
+
+PARTIAL_HEADER: Final = "X-Partial"
+"""A GET with `X-Partial: rows` gets the page's `{% partialdef rows %}` only (live tables)."""
+
+
+def render_page(
+    request: HttpRequest, template_name: str, context: Mapping[str, Any], status: int = 200
+) -> HttpResponse:
+    """The page, or for a GET naming one of its partials in `X-Partial`, that partial,
+    rendered from the same context: the view ran (and refused) exactly as for the page.
+
+    A name the page does not offer is a 400, and so is a partial inside a condition, a
+    loop or a `{% with %}` of its template: rendered alone it could show what the page,
+    rendered whole, would not."""
+    name = request.headers.get(PARTIAL_HEADER)
+    if name is None or request.method not in ("GET", "HEAD"):
+        response = render(request, template_name, context, status=status)
+    elif name not in offered_partials(template_name):
+        response = HttpResponseBadRequest(
+            f"This page has no partial named {name[:40]!r}.", content_type="text/plain"
+        )
+    else:
+        response = render(request, f"{template_name}#{name}", context, status=status)
+    patch_vary_headers(response, [PARTIAL_HEADER])
+    return response
+
+
+def offered_partials(template_name: str) -> frozenset[str]:
+    """The partials the page always renders where it defines them: those reached from the
+    template's top through `{% extends %}` and `{% block %}` only."""
+    found: set[str] = set()
+    # The Django backend's wrapper holds the parsed template (the stubs do not say so).
+    page: Template = get_template(template_name).template  # type: ignore[attr-defined]
+    pending: list[Node] = list(page.nodelist)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, PartialDefNode):
+            found.add(node.partial_name)
+        if isinstance(node, PartialDefNode | ExtendsNode | BlockNode):
+            pending.extend(node.nodelist)
+    return frozenset(found)

@@ -7,31 +7,71 @@
 // re-subscribes, and the server then sends each value again.
 //
 // live.state is "connecting", "live" (values are current), "unavailable" (the server
-// cannot keep them current: its database is away), "offline" (no socket: retrying) or
-// "signed-out". Every change is dispatched as a `live:state` event on document, set as
-// <html data-live="...">, and shown in any [data-live-status] element on the page.
+// cannot keep them current: its database is away), "offline" (no socket: retrying),
+// "signed-out" (the session ended) or "forbidden" (the viewer lost access to what the
+// page shows). The last two end the page's live updates: a notice says so instead of
+// letting it go stale. Every change is dispatched as a `live:state` event on document,
+// set as <html data-live="...">, and shown by any [data-live-status] indicator.
 (function () {
   "use strict";
   const subscriptions = new Map();
   let socket = null;
   let nextId = 1;
   let retry = 0;
+  let timer = null;
   let state = "connecting";
-  const MESSAGES = {
-    unavailable: "Live updates are paused: the server is recovering. What you see may be out of date.",
-    offline: "Connection lost. Reconnecting…",
-    "signed-out": "You signed out. Reload the page to continue.",
+  const ENDED = new Set(["signed-out", "forbidden"]);
+  // What the indicator says (short) and its tooltip (long); no entry: hidden.
+  const INDICATOR = {
+    live: ["Live", "Updates appear as they happen."],
+    unavailable: ["Paused", "Live updates are paused: the server is recovering. What you see may be out of date."],
+    offline: ["Reconnecting…", "Connection lost. Reconnecting…"],
+  };
+  const NOTICES = {
+    "signed-out": ["Your session ended.", "Sign in again", "signIn"],
+    forbidden: ["You no longer have access to this organization.", "Back to the start page", "home"],
   };
 
+  function indicator(element) {
+    let label = INDICATOR[state];
+    if (state === "offline" && (navigator.onLine === false || retry > 4)) {
+      label = ["Offline", "No connection to the server. Retrying…"];
+    }
+    element.dataset.state = state;
+    element.hidden = !label;
+    element.textContent = label ? label[0] : "";
+    element.title = label ? label[1] : "";
+  }
+
+  function notice(anchor) {
+    const [text, action, target] = NOTICES[state];
+    let url = anchor.dataset[target] || "/";
+    if (target === "signIn") url += `?next=${encodeURIComponent(location.pathname + location.search)}`;
+    const box = document.createElement("div");
+    box.className = "message message-warning live-notice";
+    box.setAttribute("role", "alert");
+    box.dataset.liveNotice = state;
+    const link = Object.assign(document.createElement("a"), {href: url, textContent: action});
+    box.append(`${text} What you see here is no longer updated. `, link);
+    anchor.before(box);
+  }
+
   function setState(next) {
-    if (next === state) return;
+    if (next === state || ENDED.has(state)) return; // an ended page stays ended
     state = next;
     document.documentElement.dataset.live = next;
     for (const element of document.querySelectorAll("[data-live-status]")) {
-      element.textContent = MESSAGES[next] || "";
-      element.hidden = !MESSAGES[next];
+      indicator(element);
+      if (ENDED.has(next)) notice(element);
     }
     document.dispatchEvent(new CustomEvent("live:state", {detail: {state: next}}));
+  }
+
+  // The page's live updates are over (signed out, access gone): stop, say so.
+  function end(reason) {
+    setState(reason);
+    clearTimeout(timer);
+    if (socket && socket.readyState <= WebSocket.OPEN) socket.close();
   }
 
   function url() {
@@ -44,6 +84,7 @@
   }
 
   function connect() {
+    timer = null;
     socket = new WebSocket(url());
     socket.addEventListener("open", () => {
       retry = 0;
@@ -64,18 +105,31 @@
       if (frame.type === "error") {
         subscriptions.delete(frame.id);
         if (sub.onError) sub.onError(frame);
+        // A removed member's or a signed-out session's subscriptions end like this.
+        if (frame.code === "forbidden") end("forbidden");
+        if (frame.code === "unauthenticated") end("signed-out");
       }
     });
     socket.addEventListener("close", (event) => {
+      if (ENDED.has(state)) return;
       if (event.code === 4001) {
-        setState("signed-out"); // the page is stale: do not reconnect
+        end("signed-out"); // the session is gone: reconnecting would not help
         return;
       }
       setState("offline");
-      const delay = Math.min(30000, 500 * 2 ** retry++);
-      setTimeout(connect, delay);
+      retry += 1;
+      for (const element of document.querySelectorAll("[data-live-status]")) indicator(element);
+      timer = setTimeout(connect, Math.min(30000, 500 * 2 ** (retry - 1)));
     });
   }
+
+  // Back online: try now rather than at the end of the backoff.
+  window.addEventListener("online", () => {
+    if (timer !== null) { clearTimeout(timer); connect(); }
+  });
+  window.addEventListener("offline", () => {
+    for (const element of document.querySelectorAll("[data-live-status]")) indicator(element);
+  });
 
   function subscribe(query, args, onValue, onError) {
     const id = `s${nextId++}`;
@@ -90,6 +144,7 @@
 
   window.live = {
     subscribe,
+    end,
     get state() { return state; },
   };
 })();

@@ -37,7 +37,7 @@ def test_landing_page_for_a_signed_in_member(client: Client, member):
     html = client.get("/").content.decode()
     assert membership.user.email in html
     assert "Sign out" in html
-    assert 'href="/account/"' in html
+    assert 'href="/account/profile/"' in html
 
 
 def test_me_endpoint_describes_the_actor(client: Client, member, org):

@@ -21,10 +21,12 @@ def test_a_record_created_by_one_member_appears_for_the_other(browser, artifacts
     with app_server() as server_a, app_server() as server_b:
         ada_context, ada = signed_in_page(browser, server_a, "ada@example.com", "/records/")
         grace_context, grace = signed_in_page(browser, server_b, "grace@example.com", "/records/")
-        grace.wait_for_selector("table[data-live-updated]")  # subscribed, first value in
+        grace.wait_for_selector(
+            "tbody[data-live-rows][data-live-updated]"
+        )  # subscribed, first value in
 
         ada.fill("#id_title", "Written by Ada")
-        ada.click("button:text-is('Create')")
+        ada.click("button:text-is('Create record')")
         ada.wait_for_selector("text=Record created.")
 
         grace.wait_for_selector("text=Written by Ada", timeout=10_000)  # no reload
