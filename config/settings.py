@@ -59,6 +59,8 @@ else:
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS")
 # Absolute links in emails sent outside a request (e.g. from the API of a background job).
 SITE_URL = env.string("SITE_URL", "http://localhost:8000").rstrip("/")
+# The product's name: page titles, emails ("Welcome to …"), the admin header, TOTP apps.
+SITE_NAME = env.string("SITE_NAME", "SaaS Starter")
 
 INSTALLED_APPS = [
     "daphne",  # first, so that runserver serves ASGI (HTTP + WebSocket)
@@ -72,7 +74,7 @@ INSTALLED_APPS = [
     "channels",
     "ninja",
     "allauth",
-    "allauth.account",
+    "accounts.apps.EmailAddressesConfig",  # allauth.account, named "Email addresses"
     "allauth.mfa",
     "allauth.usersessions",
     "config",
@@ -120,6 +122,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kernel.context_processors.shell",
+                "config.context_processors.site",
                 "organizations.context_processors.active_organization",
                 "billing.context_processors.billing_banner_context",
             ],
@@ -208,6 +211,7 @@ LOGIN_REDIRECT_URL = "landing"
 # emailed code, MFA (TOTP, recovery codes, passkeys), session list, rate limits, and no
 # account enumeration. See docs/accounts.md.
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+MFA_ADAPTER = "accounts.adapter.MFAAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -220,7 +224,7 @@ ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # this session stays; the others are signed out
 ACCOUNT_SESSION_REMEMBER = None  # ask ("Remember me")
-ACCOUNT_EMAIL_SUBJECT_PREFIX = env.string("EMAIL_SUBJECT_PREFIX", "[SaaS Starter]") + " "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = env.string("EMAIL_SUBJECT_PREFIX", f"[{SITE_NAME}]") + " "
 ACCOUNT_RATE_LIMITS = {
     # allauth's defaults, spelled out because they are part of the product's contract.
     "login": "30/m/ip",
@@ -234,7 +238,7 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
-MFA_TOTP_ISSUER = env.string("SITE_NAME", "SaaS Starter")
+MFA_TOTP_ISSUER = SITE_NAME
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG  # http://localhost in development
 USERSESSIONS_TRACK_ACTIVITY = True
 
@@ -300,7 +304,10 @@ PRINCIPAL_CACHE = env.boolean("PRINCIPAL_CACHE", default=True)
 # Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "SaaS Starter <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-MAILERS = {"default": default_mailer_from_url(env)}
+# In development (no EMAIL_URL) each email is printed decoded and kept under DEV_MAIL_DIR,
+# readable at /dev/mail/ (config/dev_mail.py).
+DEV_MAIL_DIR = DATA_DIR / "dev-mail"
+MAILERS = {"default": default_mailer_from_url(env, development=DEBUG)}
 
 # --- Billing providers ----------------------------------------------------------------
 # Each provider is on when its keys are set; billing/checks.py reports a half-configured one.
