@@ -30,10 +30,12 @@ from django.views.decorators.http import require_GET
 KEPT = 200  # the newest emails kept; older ones are deleted as new ones arrive
 NAME = re.compile(r"^[0-9]{8}T[0-9]{6}-[0-9a-f]{32}$")
 # The HTML part runs in a sandboxed frame: its inline styles, data/https images, no script.
-HTML_PART_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; frame-ancestors 'self'"
+HTML_PART_CSP = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data: https:; frame-ancestors 'self'"
+)
 
 
-class DevelopmentEmailBackend(ConsoleBackend):  # type: ignore[misc]  # console is untyped
+class DevelopmentEmailBackend(ConsoleBackend):
     def write_message(self, message: EmailMessage) -> None:
         mime = message.message()
         store(mime.as_bytes())
@@ -57,7 +59,7 @@ def store(raw: bytes) -> str:
 
 
 def parse(raw: bytes) -> MimeMessage:
-    message: MimeMessage = BytesParser(policy=policy.default).parsebytes(raw)  # type: ignore[assignment]
+    message: MimeMessage = BytesParser(policy=policy.default).parsebytes(raw)
     return message
 
 
@@ -133,4 +135,3 @@ def mail_html(request: HttpRequest, mail_id: str) -> HttpResponse:
     response = HttpResponse(html)
     response["Content-Security-Policy"] = HTML_PART_CSP
     return response
-

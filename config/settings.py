@@ -64,6 +64,8 @@ SITE_NAME = env.string("SITE_NAME", "SaaS Starter")
 
 INSTALLED_APPS = [
     "daphne",  # first, so that runserver serves ASGI (HTTP + WebSocket)
+    # Before django.contrib.auth: its createsuperuser command adds the admin's next steps.
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -79,7 +81,6 @@ INSTALLED_APPS = [
     "allauth.usersessions",
     "config",
     "kernel",
-    "accounts",
     "organizations",
     "billing",
     "workspace_records",  # workspace-demo

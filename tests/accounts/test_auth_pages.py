@@ -18,7 +18,9 @@ from tests.accounts.test_stepup import reauthenticate
 
 pytestmark = pytest.mark.django_db
 
-FIREFOX_ON_MAC = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0"
+FIREFOX_ON_MAC = (
+    "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:128.0) Gecko/20100101 Firefox/128.0"
+)
 
 
 class Forms(HTMLParser):
@@ -38,7 +40,9 @@ class Forms(HTMLParser):
         elif tag == "label":
             self._in_label = True
             self.labels.append("")
-        elif self._in_form and (tag == "button" or (tag == "a" and "button" in (values.get("class") or ""))):
+        elif self._in_form and (
+            tag == "button" or (tag == "a" and "button" in (values.get("class") or ""))
+        ):
             self.forms[-1].append(" ".join((values.get("class") or "").split()))
 
     def handle_endtag(self, tag: str) -> None:
@@ -97,7 +101,8 @@ def test_entrance_pages_use_the_centered_card_and_the_product_form(path):
     response = client.get(path)
     assert response.status_code == 200
     html = response.content.decode()
-    assert 'class="auth-brand"' in html and "SaaS Starter" in html
+    assert 'class="auth-brand"' in html
+    assert "SaaS Starter" in html
     assert 'class="panel auth-card"' in html
     assert_product_form_page(html)
 
