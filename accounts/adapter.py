@@ -1,8 +1,12 @@
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from allauth.account.adapter import DefaultAccountAdapter
+from allauth.core import context as allauth_context
+from allauth.mfa.adapter import DefaultMFAAdapter
+from django.conf import settings
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 
 from accounts.audit import record_security_event
@@ -11,6 +15,21 @@ from accounts.models import SecurityEvent, User
 from kernel import actors
 from kernel.errors import AppError
 from kernel.stepup import satisfied
+
+
+@dataclass(frozen=True)
+class Site:
+    """What allauth's emails call `current_site`: the product's name, not the request's
+    host (without the Sites framework allauth would name the site "127.0.0.1:8000")."""
+
+    name: str
+    domain: str
+
+
+def current_site() -> Site:
+    request = getattr(allauth_context, "request", None)
+    domain = request.get_host() if request is not None else settings.SITE_URL.split("://")[-1]
+    return Site(settings.SITE_NAME, domain)
 
 
 class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth is untyped
@@ -42,6 +61,8 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth is
         except AppError:
             return True
         return not satisfied(person, "mfa.manage")
+    def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
+        super().send_mail(template_prefix, email, {**context, "current_site": current_site()})
 
     def render_mail(
         self,
@@ -57,3 +78,9 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth is
             html = html_version(str(message.subject), str(message.body))
             message.attach_alternative(html, "text/html")
         return message
+
+
+class MFAAdapter(DefaultMFAAdapter):  # type: ignore[misc]  # allauth is untyped
+    def _get_site_name(self) -> str:
+        """Authenticator apps and passkey prompts show the product's name."""
+        return str(settings.SITE_NAME)

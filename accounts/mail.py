@@ -12,7 +12,8 @@ from django.template.loader import render_to_string
 def html_version(subject: str, text: str) -> str:
     """The HTML part: the text's paragraphs in the mail layout, links made clickable."""
     return render_to_string(
-        "emails/layout.html", {"subject": subject, "paragraphs": text.split("\n\n")}
+        "emails/layout.html",
+        {"subject": subject, "paragraphs": text.split("\n\n"), "site_name": settings.SITE_NAME},
     )
 
 

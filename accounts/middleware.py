@@ -7,11 +7,8 @@ from collections.abc import Callable
 from allauth.account.models import EmailAddress
 from allauth.mfa.utils import is_mfa_enabled
 from django.http import HttpRequest, HttpResponse
-from django.urls import reverse
+from django.template.response import TemplateResponse
 from django.utils import timezone
-
-from kernel import errors
-from kernel.rendering import page_error_response
 
 
 class AdminAccessMiddleware:
@@ -30,18 +27,9 @@ class AdminAccessMiddleware:
             and user.is_staff
         ):
             if not EmailAddress.objects.filter(user=user, verified=True).exists():
-                return page_error_response(
-                    request,
-                    errors.forbidden("Verify your email address before using the admin."),
-                )
+                return refused(request, missing="verified_email")
             if not is_mfa_enabled(user):
-                return page_error_response(
-                    request,
-                    errors.forbidden(
-                        "The admin requires two-factor authentication. Set it up under "
-                        f"{reverse('mfa_index')} and sign in again."
-                    ),
-                )
+                return refused(request, missing="two_factor")
         return self.get_response(request)
 
 
@@ -64,3 +52,9 @@ class TimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+def refused(request: HttpRequest, *, missing: str) -> HttpResponse:
+    """A 403 page that links to the page fixing what is missing."""
+    response = TemplateResponse(
+        request, "admin/access_refused.html", {"missing": missing}, status=403
+    )
+    return response.render()

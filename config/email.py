@@ -1,6 +1,7 @@
 """EMAIL_URL → Django's MAILERS setting (the "default" mailer).
 
-    (unset)                                  console backend (development default)
+    (unset)                                  development: printed decoded, kept for /dev/mail/
+                                             production: console backend
     smtp://user:password@host:587            SMTP with STARTTLS (the default for smtp://)
     smtp://host:25?tls=false                 SMTP without TLS, e.g. a local relay
     smtps://user:password@host:465           SMTP over implicit TLS
@@ -23,10 +24,13 @@ SIMPLE_BACKENDS = {
 SMTP_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 
 
-def default_mailer_from_url(env: Env) -> dict[str, Any]:
+DEVELOPMENT_BACKEND = "config.dev_mail.DevelopmentEmailBackend"
+
+
+def default_mailer_from_url(env: Env, *, development: bool = False) -> dict[str, Any]:
     url = env.string("EMAIL_URL")
     if not url:
-        return {"BACKEND": SIMPLE_BACKENDS["console"]}
+        return {"BACKEND": DEVELOPMENT_BACKEND if development else SIMPLE_BACKENDS["console"]}
     parts = urlsplit(url)
     if parts.scheme in SIMPLE_BACKENDS:
         return {"BACKEND": SIMPLE_BACKENDS[parts.scheme]}

@@ -59,9 +59,13 @@ else:
 CSRF_TRUSTED_ORIGINS = env.strings("CSRF_TRUSTED_ORIGINS")
 # Absolute links in emails sent outside a request (e.g. from the API of a background job).
 SITE_URL = env.string("SITE_URL", "http://localhost:8000").rstrip("/")
+# The product's name: page titles, emails ("Welcome to …"), the admin header, TOTP apps.
+SITE_NAME = env.string("SITE_NAME", "SaaS Starter")
 
 INSTALLED_APPS = [
     "daphne",  # first, so that runserver serves ASGI (HTTP + WebSocket)
+    # Before django.contrib.auth: its createsuperuser command adds the admin's next steps.
+    "accounts",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",
@@ -72,12 +76,11 @@ INSTALLED_APPS = [
     "channels",
     "ninja",
     "allauth",
-    "allauth.account",
+    "accounts.apps.EmailAddressesConfig",  # allauth.account, named "Email addresses"
     "allauth.mfa",
     "allauth.usersessions",
     "config",
     "kernel",
-    "accounts",
     "organizations",
     "billing",
     "workspace_records",  # workspace-demo
@@ -121,6 +124,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kernel.context_processors.shell",
+                "config.context_processors.site",
                 "organizations.context_processors.active_organization",
                 "billing.context_processors.billing_banner_context",
             ],
@@ -209,6 +213,7 @@ LOGIN_REDIRECT_URL = "dashboard"
 # emailed code, MFA (TOTP, recovery codes, passkeys), session list, rate limits, and no
 # account enumeration. See docs/accounts.md.
 ACCOUNT_ADAPTER = "accounts.adapter.AccountAdapter"
+MFA_ADAPTER = "accounts.adapter.MFAAdapter"
 ACCOUNT_LOGIN_METHODS = {"email"}
 ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*", "password2*"]
 ACCOUNT_USER_MODEL_USERNAME_FIELD = None
@@ -221,7 +226,7 @@ ACCOUNT_LOGIN_BY_CODE_ENABLED = True
 ACCOUNT_LOGIN_ON_EMAIL_CONFIRMATION = True
 ACCOUNT_LOGOUT_ON_PASSWORD_CHANGE = False  # this session stays; the others are signed out
 ACCOUNT_SESSION_REMEMBER = None  # ask ("Remember me")
-ACCOUNT_EMAIL_SUBJECT_PREFIX = env.string("EMAIL_SUBJECT_PREFIX", "[SaaS Starter]") + " "
+ACCOUNT_EMAIL_SUBJECT_PREFIX = env.string("EMAIL_SUBJECT_PREFIX", f"[{SITE_NAME}]") + " "
 ACCOUNT_RATE_LIMITS = {
     # allauth's defaults, spelled out because they are part of the product's contract.
     "login": "30/m/ip",
@@ -235,7 +240,7 @@ ACCOUNT_RATE_LIMITS = {
 }
 MFA_SUPPORTED_TYPES = ["totp", "recovery_codes", "webauthn"]
 MFA_PASSKEY_LOGIN_ENABLED = True
-MFA_TOTP_ISSUER = env.string("SITE_NAME", "SaaS Starter")
+MFA_TOTP_ISSUER = SITE_NAME
 MFA_WEBAUTHN_ALLOW_INSECURE_ORIGIN = DEBUG  # http://localhost in development
 # allauth refuses new addresses on accounts with two-factor, lest someone sign up with an
 # address they do not own and lock its owner out with MFA. Verification is mandatory
@@ -306,7 +311,10 @@ PRINCIPAL_CACHE = env.boolean("PRINCIPAL_CACHE", default=True)
 # Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "SaaS Starter <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
-MAILERS = {"default": default_mailer_from_url(env)}
+# In development (no EMAIL_URL) each email is printed decoded and kept under DEV_MAIL_DIR,
+# readable at /dev/mail/ (config/dev_mail.py).
+DEV_MAIL_DIR = DATA_DIR / "dev-mail"
+MAILERS = {"default": default_mailer_from_url(env, development=DEBUG)}
 
 # --- Billing providers ----------------------------------------------------------------
 # Each provider is on when its keys are set; billing/checks.py reports a half-configured one.

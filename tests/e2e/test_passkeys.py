@@ -63,3 +63,19 @@ def passkey_round_trip(browser, base, user, artifacts) -> None:  # localhost: a 
     page.screenshot(path=str(artifacts / "passkey-signed-in.png"))
     assert user.email in page.content()
     context.close()
+
+
+def test_on_an_ip_address_the_sign_in_page_explains_and_links_localhost(browser, artifacts):
+    """WebAuthn refuses an IP address as relying party id: the page says so and links the
+    same page on localhost, where the passkey button works."""
+    with app_server() as server:
+        assert "127.0.0.1" in server
+        page = browser.new_page()
+        page.goto(f"{server}/accounts/login/")
+        note = page.locator("text=Passkeys don't work on an IP address")
+        assert note.is_visible()
+        page.click("text=Open this page on localhost")
+        page.wait_for_url(server.replace("127.0.0.1", "localhost") + "/accounts/login/")
+        assert page.locator("text=Passkeys don't work on an IP address").count() == 0
+        page.screenshot(path=str(artifacts / "passkey-localhost-sign-in.png"))
+        page.close()
