@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from kernel.permissions import Role
-from tests.browser import browser_user, signed_in_page
+from tests.browser import browser_user, sign_out, signed_in_page
 from tests.factories import MembershipFactory, OrganizationFactory
 from tests.servers import app_server, app_server_process
 
@@ -55,7 +55,7 @@ def test_signing_out_in_another_tab_says_the_session_ended(browser, artifacts):
         page.wait_for_selector(SUBSCRIBED)
         other = context.new_page()  # the same session, another tab
         other.goto(f"{server}/organization/")
-        other.click("button:text-is('Sign out')")
+        sign_out(other)
         other.wait_for_url(lambda url: "/organization/" not in url)
 
         notice = page.locator("[data-live-notice=signed-out]")

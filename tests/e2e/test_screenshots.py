@@ -56,8 +56,8 @@ def test_every_main_page_at_desktop_and_phone_width(browser, artifacts):
     folder.mkdir(exist_ok=True)
     org = OrganizationFactory(name="Northwind Traders")
     owner = browser_user("owner@example.com")
-    owner.name = "Olivia Owner"
-    owner.save(update_fields=["name"])
+    owner.display_name = "Olivia Owner"
+    owner.save(update_fields=["display_name"])
     MembershipFactory(organization=org, user=owner, role=Role.OWNER)
     MembershipFactory(organization=org, role=Role.MEMBER)
     MembershipFactory(organization=OrganizationFactory(name="Contoso Research"), user=owner)
