@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.db.models.functions import Lower
 
 from kernel.outcomes import Outcome
@@ -97,6 +98,11 @@ class Invitation(TenantModel):
     @property
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.declined_at is None and self.revoked_at is None
+
+    @property
+    def is_expired(self) -> bool:
+        """Its link no longer works; resending renews it."""
+        return self.expires_at <= timezone.now()
 
 
 class AuditEvent(TenantModel):
