@@ -3,6 +3,8 @@
 // (kernel/pages.py confirmation), so the form works either way.
 (() => {
   "use strict";
+  if (window.confirmJsLoaded) return; // base.html and a page may both include it
+  window.confirmJsLoaded = true;
   let dialog = null;
 
   function build() {
