@@ -251,9 +251,7 @@ class FormView(View):
         return render(request, self.template_name, {**page, "form": form}, status=status)
 
 
-def confirmation(
-    request: HttpRequest, text: str, *, button: str, back: str
-) -> HttpResponse | None:
+def confirmation(request: HttpRequest, text: str, *, button: str, back: str) -> HttpResponse | None:
     """Without JavaScript a destructive POST first answers with a page that says what will
     happen and re-posts the same fields with `confirmed=yes` (static/js/confirm.js asks in
     a dialog and sends that field itself). None: confirmed, go ahead."""

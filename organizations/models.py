@@ -2,8 +2,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.utils import timezone
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from kernel.outcomes import Outcome
 from kernel.permissions import Role

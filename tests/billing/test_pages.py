@@ -114,10 +114,17 @@ def test_an_upgrade_and_a_downgrade_in_place(member: Any, org: Any) -> None:
     assert limits_of(org.pk)["organization.members"] == 10
     assert PlanSubscription.objects.for_organization(org.pk).get().plan == "pro_yearly"
 
-    refused = owner.post("/billing/change/", {"plan": "pro_lifetime", "confirmed": "yes"}, follow=True)
+    refused = owner.post(
+        "/billing/change/", {"plan": "pro_lifetime", "confirmed": "yes"}, follow=True
+    )
     assert "Choose a subscription plan" in refused.content.decode()
     member_client = client_for(member(Role.MEMBER))
-    assert member_client.post("/billing/change/", {"plan": "team_monthly", "confirmed": "yes"}).status_code == 403
+    assert (
+        member_client.post(
+            "/billing/change/", {"plan": "team_monthly", "confirmed": "yes"}
+        ).status_code
+        == 403
+    )
 
 
 def test_without_a_provider_nothing_is_sold_and_the_local_one_is_closed(

@@ -229,6 +229,8 @@ def test_a_provider_failure_while_cancelling_is_a_message_not_a_crash(
     stripe_api.expect_request("/v1/subscriptions/sub_123", method="DELETE").respond_with_json(
         {"error": {"message": "boom", "type": "api_error"}}, status=500
     )
-    response = client_for(owner).post("/billing/cancel/", {"when": "now", "confirmed": "yes"}, follow=True)
+    response = client_for(owner).post(
+        "/billing/cancel/", {"when": "now", "confirmed": "yes"}, follow=True
+    )
     assert response.status_code == 200
     assert "could not be reached" in response.content.decode()

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from django.test import Client
 
-from kernel.permissions import Role
+from kernel.permissions import CATALOGUE, Role
 from organizations.models import ApiKey, Membership
 from tests.accounts.helpers import PASSWORD, login, make_verified_user
 from tests.conftest import bearer, client_for
@@ -32,7 +32,7 @@ def test_a_key_is_shown_once_stored_hashed_and_works(admin_session, org):
     )
     assert response.redirect_chain == [("/organization/api-keys/", 302)]  # post/redirect/get
     raw = response.context["created_key"]
-    assert f'data-copy="#created-key"' in response.content.decode()
+    assert 'data-copy="#created-key"' in response.content.decode()
     assert raw.startswith("sk_")
     key = ApiKey.objects.for_organization(org.pk).get()
     assert raw not in (key.key_hash, key.prefix)
@@ -106,9 +106,6 @@ def test_another_organizations_member_is_not_found_in_the_confirm_flow(admin_ses
 
 def test_controls_per_member_follow_the_policies(org):
     """Derived from the same helper the mutations use, for every role and target."""
-    from kernel.actors import resolve  # noqa: F401  (the page builds actors the same way)
-    from organizations.views import member_controls
-
     people = {role: MembershipFactory(organization=org, role=role) for role in (O, A, M, V)}
     for viewer_role, viewer in people.items():
         page = client_for(viewer).get("/organization/").content.decode()
@@ -117,10 +114,35 @@ def test_controls_per_member_follow_the_policies(org):
             shown_remove = "Remove</button>" in row
             shown_change = "Change</button>" in row
             if target is viewer:
-                assert not shown_remove and not shown_change
+                assert not shown_remove
+                assert not shown_change
                 continue
-            expected_remove = target_role.rank <= viewer_role.rank and viewer_role in (O, A)
-            assert shown_remove == expected_remove, (viewer_role, target_role)
-            assert shown_change == expected_remove, (viewer_role, target_role)
+            # The catalogue's roles, then its policy: no one acts on a higher role.
+            outranked = target_role.rank > viewer_role.rank
+            for permission, shown in (
+                ("member.remove", shown_remove),
+                ("member.update_role", shown_change),
+            ):
+                expected = viewer_role in CATALOGUE[permission].roles and not outranked
+                assert shown == expected, (permission, viewer_role, target_role)
             assert f'data-role="{target_role}"' in row or shown_change
-    assert member_controls  # the helper exists for the page and its tests
+
+
+def test_leave_is_never_offered_to_the_last_owner(org):
+    owner = MembershipFactory(organization=org, role=O)
+    assert "Leave " not in client_for(owner).get("/organization/").content.decode()
+    MembershipFactory(organization=org, role=O)  # after a second owner exists, it is
+    assert "Leave " in client_for(owner).get("/organization/").content.decode()
+
+
+def test_after_a_transfer_the_new_owners_row_shows_owner_and_no_controls(org):
+    owner = MembershipFactory(organization=org, role=O)
+    admin = MembershipFactory(organization=org, role=A)
+    owner.role, admin.role = A, O  # what ownership_transfer leaves behind
+    owner.save(update_fields=["role"])
+    admin.save(update_fields=["role"])
+    page = client_for(owner).get("/organization/").content.decode()
+    row = page.split(f'id="member-{admin.pk}"')[1].split("</tr>")[0]
+    assert 'data-role="owner"' in row
+    assert "Change</button>" not in row
+    assert "Remove</button>" not in row
