@@ -52,6 +52,16 @@ class Portal(ToProvider):
 class Cancel(ActionView):
     function = actions.cancel_subscription
     back = "billing:page"
+    confirm_button = "Cancel now"
+
+    def confirm_text(self, request: HttpRequest, **kwargs: Any) -> str:
+        # At period end nothing is lost yet (and it can be resumed); now ends it at once.
+        if request.POST.get("when") != CancelWhen.NOW:
+            return ""
+        return (
+            "The subscription ends immediately: the organization moves to the free plan"
+            " and loses the paid plan's features and limits now."
+        )
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
         ended = request.POST.get("when") == CancelWhen.NOW
@@ -68,6 +78,8 @@ class Change(ActionView):
     function = actions.change_plan
     success_message = "Plan change requested."
     back = "billing:page"
+    confirm = "The plan changes now: its limits and features apply to the organization at once."
+    confirm_button = "Change plan"
 
 
 class Resume(ActionView):

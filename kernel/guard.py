@@ -60,3 +60,15 @@ def has_app_permission(actor: Actor | None, permission: str) -> bool:
     except errors.AppError:
         return False
     return True
+
+
+def may_act_on(actor: Actor | None, permission: str, target: object) -> bool:
+    """require_app_permission, policies included, as a yes/no: a page shows a control on
+    `target` only if the mutation behind it would let the viewer use it."""
+    if actor is None:
+        return False
+    try:
+        require_app_permission(actor, permission, target=target)
+    except errors.AppError:
+        return False
+    return True

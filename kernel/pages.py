@@ -37,6 +37,7 @@ from pydantic.fields import FieldInfo
 from kernel import actors, door
 from kernel.errors import AppError, ErrorCode
 from kernel.functions import Function
+from kernel.guard import has_app_permission
 from kernel.inputs import Input, form_input, html_attrs
 from kernel.rendering import render_page
 from kernel.sensitive import get_sensitive_action
@@ -48,10 +49,13 @@ FORM_ERRORS: Final = frozenset(
 """Refusals shown on the form; the rest are pages of their own (kernel/middleware.py)."""
 
 BUTTON_ERRORS: Final = FORM_ERRORS | {ErrorCode.UNAVAILABLE}
-"""A button (ActionView) also reports a service it could not reach, and goes back."""
+"""A button (ActionView) also reports a service it could not reach, and goes back. So
+does a `forbidden` from a policy on the target (the role may act, not on that member):
+a button the page showed in good faith; a role that never had it gets the 403 page."""
 
-TRANSPORT_FIELDS: Final = frozenset({"csrfmiddlewaretoken"})
+TRANSPORT_FIELDS: Final = frozenset({"csrfmiddlewaretoken", "confirmed"})
 KEPT_INPUT: Final = "kernel.kept_input"
+CONFIRM_TEMPLATE: Final = "components/confirm.html"
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,9 @@ class FormView(View):
     success_message: ClassVar[str] = ""
     success_url: ClassVar[str | None] = None
     """A URL name or path; None: this page again."""
+    confirm: ClassVar[str] = ""
+    """What will happen, asked before calling the function (a destructive form)."""
+    confirm_button: ClassVar[str] = "Confirm"
     http_method_names = ["get", "post"]
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
@@ -224,6 +231,11 @@ class FormView(View):
 
     def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         raw = {**submitted(request, self.function.input), **self.fixed_input(request, **kwargs)}
+        asked = confirmation(
+            request, self.confirm, button=self.confirm_button, back=request.get_full_path()
+        )
+        if asked is not None:
+            return asked
         try:
             value = door.call(self.function, request, raw)
         except AppError as error:
@@ -240,15 +252,50 @@ class FormView(View):
         return render_page(request, self.template_name, {**page, "form": form}, status)
 
 
+def confirmation(request: HttpRequest, text: str, *, button: str, back: str) -> HttpResponse | None:
+    """Without JavaScript a destructive POST first answers with a page that says what will
+    happen and re-posts the same fields with `confirmed=yes` (static/js/confirm.js asks in
+    a dialog and sends that field itself). None: confirmed, go ahead."""
+    if not text or request.POST.get("confirmed") == "yes":
+        return None
+    fields = [
+        (key, value)
+        for key, values in request.POST.lists()
+        if key not in TRANSPORT_FIELDS
+        for value in values
+    ]
+    context = {"text": text, "button": button, "fields": fields, "back": back}
+    return render_page(request, CONFIRM_TEMPLATE, context)
+
+
 class ActionView(View):
     """A POST-only control (remove, revoke, resend): calls the function, then goes back
-    with a message whatever happened."""
+    with a message whatever happened. `confirm`: what will happen, asked before doing it
+    (formatted with `confirm_context`)."""
 
     function: ClassVar[Function]
     success_message: ClassVar[str] = ""
     back: ClassVar[str]
     """A URL name or path to return to."""
+    confirm: ClassVar[str] = ""
+    confirm_button: ClassVar[str] = "Confirm"
     http_method_names = ["post"]
+
+    def confirm_context(self, request: HttpRequest, **kwargs: Any) -> Mapping[str, Any]:
+        """Names for the `confirm` text (the member's, the key's); reads through queries,
+        so another organization's id is not_found before anything is shown."""
+        return {}
+
+    def _may(self, request: HttpRequest) -> bool:
+        """Ask only someone whose role may act at all; the others get the refusal."""
+        permission = self.function.permission
+        return permission is None or has_app_permission(actors.resolve(request), permission)
+
+    def confirm_text(self, request: HttpRequest, **kwargs: Any) -> str:
+        """What will happen ("" asks nothing)."""
+        if not self.confirm:
+            return ""
+        return self.confirm.format_map(self.confirm_context(request, **kwargs))
 
     def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         return {}
@@ -264,10 +311,18 @@ class ActionView(View):
     def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
         raw = {**submitted(request, self.function.input), **self.fixed_input(request, **kwargs)}
         request.return_to = self.back_url(request, **kwargs)  # type: ignore[attr-defined]
+        if request.POST.get("confirmed") != "yes" and self._may(request):
+            text = self.confirm_text(request, **kwargs)
+            asked = confirmation(
+                request, text, button=self.confirm_button, back=self.back_url(request, **kwargs)
+            )
+            if asked is not None:
+                return asked
         try:
             value = door.call(self.function, request, raw)
         except AppError as error:
-            if error.code not in BUTTON_ERRORS:
+            on_target = error.code == ErrorCode.FORBIDDEN and self._may(request)
+            if error.code not in BUTTON_ERRORS and not on_target:
                 raise
             messages.error(request, error_text(error))
             return redirect(self.back_url(request, **kwargs))

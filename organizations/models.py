@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 from kernel.outcomes import Outcome
 from kernel.permissions import Role
@@ -100,6 +101,11 @@ class Invitation(TenantModel):
     @property
     def is_pending(self) -> bool:
         return self.accepted_at is None and self.declined_at is None and self.revoked_at is None
+
+    @property
+    def is_expired(self) -> bool:
+        """Its link no longer works; resending renews it."""
+        return self.expires_at <= timezone.now()
 
 
 class AuditEvent(TenantModel):

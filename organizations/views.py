@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -16,10 +17,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.models import User
 from kernel import actors
+from kernel.actor import Actor
 from kernel.door import call
-from kernel.pages import ActionView, Form, FormView, filtered, step_up_first
+from kernel.errors import not_found
+from kernel.guard import may_act_on
+from kernel.pages import ActionView, FormView, filtered, step_up_first
 from kernel.permissions import CATALOGUE, Role, role_permissions
 from organizations import mutations, queries
+from organizations.models import Membership
 from organizations.schemas import KeyLifetime
 
 # --- organizations ---------------------------------------------------------------------------
@@ -85,10 +90,27 @@ class DeletePage(FormView):
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
         actors.set_active_organization(request, None)
         messages.success(request, "The organization and all its data were deleted.")
-        return redirect("landing")
+        return redirect("dashboard")
 
 
 # --- members and invitations -------------------------------------------------------------------
+
+
+def member_controls(actor: Actor, membership: Any) -> dict[str, bool]:
+    """The controls the viewer may use on one member: the same checks (permission and
+    the catalogue's policies on that member) the mutations run."""
+    other = membership.user_id != actor.user_id
+    return {
+        "role": other and may_act_on(actor, "member.update_role", membership),
+        "remove": other and may_act_on(actor, "member.remove", membership),
+    }
+
+
+def member_rows(actor: Actor, members: list[Any]) -> list[tuple[Any, dict[str, bool]]]:
+    """Each shown member with its controls, checked on the membership itself (the
+    policies read its role and the other owners)."""
+    held = {m.id: m for m in Membership.objects.for_actor(actor)}
+    return [(m, member_controls(actor, held[m.id])) for m in members if m.id in held]
 
 
 class MembersPage(FormView):
@@ -100,9 +122,17 @@ class MembersPage(FormView):
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         actor = actors.resolve(request)
         can_see_invitations = actor.role in (Role.OWNER, Role.ADMIN)
+        members = call(queries.member_list, request)
+        owners = sum(1 for m in members if m.role == Role.OWNER)
+        mine = next((m for m in members if m.user.id == actor.user_id), None)
         return {
             "organization": call(queries.organization_get, request),
-            "members": call(queries.member_list, request),
+            "members": members,
+            # Per row, the same checks the mutations run (policies on that member).
+            "rows": member_rows(actor, members),
+            "invitation_ttl_days": settings.INVITATION_TTL_DAYS,
+            "can_leave": mine is not None
+            and not (mine.role == Role.OWNER and owners < 2),  # as member_leave refuses
             "invitations": call(queries.invitation_list, request) if can_see_invitations else [],
             "roles": [role for role in Role if role.rank <= actor.role.rank],
             "all_roles": list(Role),
@@ -129,10 +159,25 @@ class MemberRole(ActionView):
         return {"membership_id": kwargs["membership_id"]}
 
 
+def _member_of(request: HttpRequest, membership_id: int) -> Any:
+    """A member of the viewer's organization, or not_found (never another's)."""
+    for membership in call(queries.member_list, request):
+        if membership.id == membership_id:
+            return membership
+    raise not_found()
+
+
 class MemberRemove(ActionView):
     function = mutations.member_remove
     success_message = "Member removed."
     back = "organization_members"
+    confirm = "{name} will lose access to {organization} immediately. Their API keys stop working."
+    confirm_button = "Remove member"
+
+    def confirm_context(self, request: HttpRequest, **kwargs: Any) -> Mapping[str, Any]:
+        member = _member_of(request, kwargs["membership_id"])
+        organization = call(queries.organization_get, request)
+        return {"name": member.user.name, "organization": organization.name}
 
     def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         return {"membership_id": kwargs["membership_id"]}
@@ -141,11 +186,19 @@ class MemberRemove(ActionView):
 class Leave(ActionView):
     function = mutations.member_leave
     back = "organization_members"
+    confirm = (
+        "You will lose access to {organization} immediately, and your API keys for it stop"
+        " working. To come back you need a new invitation."
+    )
+    confirm_button = "Leave"
+
+    def confirm_context(self, request: HttpRequest, **kwargs: Any) -> Mapping[str, Any]:
+        return {"organization": call(queries.organization_get, request).name}
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
         actors.set_active_organization(request, None)
         messages.success(request, "You left the organization.")
-        return redirect("landing")
+        return redirect("dashboard")
 
 
 @method_decorator(step_up_first("organization.transfer"), name="dispatch")
@@ -154,6 +207,11 @@ class TransferPage(FormView):
     template_name = "organizations/transfer.html"
     success_message = "Ownership transferred. You are now an admin."
     success_url = "organization_members"
+    confirm = (
+        "The member you chose becomes the owner and you become an admin: you can no longer"
+        " delete the organization, manage billing or transfer it back yourself."
+    )
+    confirm_button = "Transfer ownership"
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         actor = actors.resolve(request)
@@ -165,6 +223,14 @@ class InvitationRevoke(ActionView):
     function = mutations.invitation_revoke
     success_message = "Invitation revoked."
     back = "organization_members"
+    confirm = "The invitation to {email} stops working. You can invite them again later."
+    confirm_button = "Revoke invitation"
+
+    def confirm_context(self, request: HttpRequest, **kwargs: Any) -> Mapping[str, Any]:
+        for invitation in call(queries.invitation_list, request):
+            if invitation.id == kwargs["invitation_id"]:
+                return {"email": invitation.email}
+        raise not_found()
 
     def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         return {"invitation_id": kwargs["invitation_id"]}
@@ -228,14 +294,14 @@ class InvitationAccept(ActionView):
 
 class InvitationDecline(ActionView):
     function = mutations.invitation_decline
-    back = "landing"
+    back = "dashboard"
 
     def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         return {"token": kwargs["token"]}
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
         messages.info(request, "You declined the invitation.")
-        return redirect("landing")
+        return redirect("dashboard")
 
 
 # --- audit log ------------------------------------------------------------------------------------
@@ -253,13 +319,15 @@ def audit(request: HttpRequest) -> HttpResponse:
 
 # --- API keys -------------------------------------------------------------------------------------
 
+CREATED_KEY = "organizations.created_key"
+
 
 @method_decorator(step_up_first("api_keys.create", unsafe_only=True), name="dispatch")
 class ApiKeysPage(FormView):
     function = mutations.api_key_create
     template_name = "organizations/api_keys.html"
 
-    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+    def _lists(self, request: HttpRequest) -> dict[str, Any]:
         actor = actors.resolve(request)
         return {
             "keys": call(queries.api_key_list, request),
@@ -272,16 +340,33 @@ class ApiKeysPage(FormView):
     ) -> Mapping[str, Any]:
         return {"expires_in_days": KeyLifetime.QUARTER.value}
 
+    def get(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
+        response = super().get(request, **kwargs)
+        response.headers["Cache-Control"] = "no-store"  # the once-shown secret
+        return response
+
+    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {**self._lists(request), "created_key": request.session.pop(CREATED_KEY, None)}
+
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
-        page = self.context(request, **kwargs)
-        page["created_key"] = value.secret
-        return self.render(request, page, Form(self.function))
+        # Post/redirect/get: a refresh must not create a second key; the secret is kept
+        # for exactly the next view of this page.
+        request.session[CREATED_KEY] = value.secret
+        return redirect("api_keys")
 
 
 class ApiKeyRevoke(ActionView):
     function = mutations.api_key_revoke
     success_message = "Key revoked."
     back = "api_keys"
+    confirm = "The key “{name}” stops working immediately for everything that uses it."
+    confirm_button = "Revoke key"
+
+    def confirm_context(self, request: HttpRequest, **kwargs: Any) -> Mapping[str, Any]:
+        for key in call(queries.api_key_list, request):
+            if key.id == kwargs["key_id"]:
+                return {"name": key.name}
+        raise not_found()
 
     def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         return {"key_id": kwargs["key_id"]}

@@ -71,7 +71,7 @@ def test_the_local_loop_upgrade_limits_lift_cancel_back_to_free(member: Any, org
     owner.post("/billing/resume/")
     assert not PlanSubscription.objects.for_organization(org.pk).get().cancel_at_period_end
 
-    owner.post("/billing/cancel/", {"when": "now"})
+    owner.post("/billing/cancel/", {"when": "now", "confirmed": "yes"})
     assert entitlements(org.pk).plan == FREE
     assert limits_of(org.pk)["organization.members"] == 5
     assert "Upgrade" in owner.get("/billing/").content.decode()
@@ -107,17 +107,24 @@ def test_an_upgrade_and_a_downgrade_in_place(member: Any, org: Any) -> None:
     owner.post(owner.post("/billing/checkout/", {"plan": "pro_monthly"})["Location"])
     assert "Switch to Team" in owner.get("/billing/plans/").content.decode()
 
-    owner.post("/billing/change/", {"plan": "team_monthly"})
+    owner.post("/billing/change/", {"plan": "team_monthly", "confirmed": "yes"})
     assert entitlements(org.pk).plan.code == "team_monthly"
     assert limits_of(org.pk)["organization.members"] is None
-    owner.post("/billing/change/", {"plan": "pro_yearly"})
+    owner.post("/billing/change/", {"plan": "pro_yearly", "confirmed": "yes"})
     assert limits_of(org.pk)["organization.members"] == 10
     assert PlanSubscription.objects.for_organization(org.pk).get().plan == "pro_yearly"
 
-    refused = owner.post("/billing/change/", {"plan": "pro_lifetime"}, follow=True)
+    refused = owner.post(
+        "/billing/change/", {"plan": "pro_lifetime", "confirmed": "yes"}, follow=True
+    )
     assert "Choose a subscription plan" in refused.content.decode()
     member_client = client_for(member(Role.MEMBER))
-    assert member_client.post("/billing/change/", {"plan": "team_monthly"}).status_code == 403
+    assert (
+        member_client.post(
+            "/billing/change/", {"plan": "team_monthly", "confirmed": "yes"}
+        ).status_code
+        == 403
+    )
 
 
 def test_without_a_provider_nothing_is_sold_and_the_local_one_is_closed(

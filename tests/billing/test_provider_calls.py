@@ -93,8 +93,8 @@ def test_stripe_portal_cancel_and_resume(stripe_api, member, org, client):
     browser.post("/billing/cancel/", {"when": "period_end"})
     PlanSubscription.objects.for_organization(org.pk).update(cancel_at_period_end=True)
     browser.post("/billing/resume/")
-    browser.post("/billing/change/", {"plan": "team_monthly"})
-    browser.post("/billing/cancel/", {"when": "now"})
+    browser.post("/billing/change/", {"plan": "team_monthly", "confirmed": "yes"})
+    browser.post("/billing/cancel/", {"when": "now", "confirmed": "yes"})
     calls = [(r.method, r.path, form(r)) for r, _ in stripe_api.log]
     assert calls[0][2]["customer"] == f"cus_{org.pk}"
     assert calls[1:] == [
@@ -203,9 +203,9 @@ def test_polar_portal_plan_change_seats_and_cancel(polar_api, member, org, clien
     )
     browser = client_for(owner)
     assert browser.post("/billing/portal/")["Location"] == "https://polar.example/portal/9"
-    browser.post("/billing/change/", {"plan": "pro_monthly"})
+    browser.post("/billing/change/", {"plan": "pro_monthly", "confirmed": "yes"})
     browser.post("/billing/cancel/", {"when": "period_end"})
-    browser.post("/billing/cancel/", {"when": "now"})
+    browser.post("/billing/cancel/", {"when": "now", "confirmed": "yes"})
     from billing.actions import sync_seats
     from kernel.actor import SYSTEM
 
@@ -229,6 +229,8 @@ def test_a_provider_failure_while_cancelling_is_a_message_not_a_crash(
     stripe_api.expect_request("/v1/subscriptions/sub_123", method="DELETE").respond_with_json(
         {"error": {"message": "boom", "type": "api_error"}}, status=500
     )
-    response = client_for(owner).post("/billing/cancel/", {"when": "now"}, follow=True)
+    response = client_for(owner).post(
+        "/billing/cancel/", {"when": "now", "confirmed": "yes"}, follow=True
+    )
     assert response.status_code == 200
     assert "could not be reached" in response.content.decode()

@@ -37,6 +37,8 @@ def test_an_owner_upgrades_sees_limits_lift_and_cancels_back_to_free(browser, ar
         page.screenshot(path=str(artifacts / "billing-pro.png"))
 
         page.click("button:text-is('Cancel now')")
+        # Asked first (the dialog, or the confirmation page without confirm.js): confirm.
+        page.locator("button:text-is('Cancel now')").last.click()
         page.wait_for_selector("h2:text-is('Plan: Free')")
         assert page.inner_text(SEATS) == "5"
         page.screenshot(path=str(artifacts / "billing-back-to-free.png"))

@@ -147,13 +147,18 @@ PAGE_CASES = [
     (
         "member.remove",
         MANAGERS,
-        lambda c, org: c.post(f"/organization/members/{target_viewer(org).pk}/remove/"),
+        lambda c, org: c.post(
+            f"/organization/members/{target_viewer(org).pk}/remove/", {"confirmed": "yes"}
+        ),
         302,
     ),
     (
         "invitation.cancel",
         MANAGERS,
-        lambda c, org: c.post(f"/organization/invitations/{pending_invitation(org).pk}/revoke/"),
+        lambda c, org: c.post(
+            f"/organization/invitations/{pending_invitation(org).pk}/revoke/",
+            {"confirmed": "yes"},
+        ),
         302,
     ),
     ("audit.read", MANAGERS, lambda c, org: c.get("/organization/audit/"), 200),
