@@ -52,6 +52,8 @@ class TimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
 def refused(request: HttpRequest, *, missing: str) -> HttpResponse:
     """A 403 page that links to the page fixing what is missing."""
     response = TemplateResponse(
