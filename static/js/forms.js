@@ -33,6 +33,7 @@
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
+    if (form.method === "dialog") return; // closes a <dialog>: no request to wait for
     if (form.dataset.submitting) { event.preventDefault(); return; } // a double click
     // After every listener (a confirmation dialog may cancel it) and after the browser
     // has read the fields: a button disabled earlier would not send its name and value.
