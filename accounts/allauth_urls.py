@@ -15,7 +15,7 @@ from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.urls import path
 
-from accounts.views import email_page
+from accounts.views import email_page, two_factor_sign_in
 from kernel.pages import View_, step_up_first
 
 EMAIL_CHANGES: Final = ("action_add", "action_remove", "action_primary")
@@ -46,6 +46,7 @@ urlpatterns = [
         name="usersessions_list",
     ),
     path("email/", change_email(email_page), name="account_email"),
+    path("2fa/authenticate/", two_factor_sign_in, name="mfa_authenticate"),
     path(
         "password/change/",
         change_password(account_views.password_change),

@@ -9,6 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from allauth.account.views import EmailView
+from allauth.mfa.base.views import AuthenticateView
 from allauth.mfa.models import Authenticator
 from django.conf import settings
 from django.contrib import messages
@@ -206,3 +207,18 @@ class EmailPage(EmailView):  # type: ignore[misc]  # allauth is untyped
 
 
 email_page = EmailPage.as_view()
+
+
+class TwoFactorSignIn(AuthenticateView):
+    """allauth's second sign-in step offers "Use a security key" whenever passkeys are
+    enabled on the site; here only to someone who has one."""
+
+    def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
+        context = super().get_context_data(**kwargs)
+        context["has_security_key"] = Authenticator.objects.filter(
+            user=self.stage.login.user, type=Authenticator.Type.WEBAUTHN
+        ).exists()
+        return context
+
+
+two_factor_sign_in = TwoFactorSignIn.as_view()

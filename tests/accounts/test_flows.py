@@ -134,3 +134,15 @@ def test_every_email_has_text_and_html(client: Client):
     html = str({mime: body for body, mime in message.alternatives}["text/html"])
     assert "<html" in html
     assert "/accounts/password/reset/key/" in html
+
+
+@pytest.mark.django_db
+def test_the_second_step_offers_no_security_key_to_someone_without_one(client: Client):
+    from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
+
+    user = make_verified_user("ada@example.com")
+    TOTP.activate(user, generate_totp_secret())
+    login(client, "ada@example.com")
+    page = client.get("/accounts/2fa/authenticate/").content.decode()
+    assert "authenticator code" in page
+    assert "Use a security key" not in page  # with one, it is (tests/e2e/test_passkeys.py)

@@ -62,6 +62,17 @@ def passkey_round_trip(browser, base, user, artifacts) -> None:  # localhost: a 
     page.wait_for_url(lambda url: "/accounts/login" not in url)
     page.screenshot(path=str(artifacts / "passkey-signed-in.png"))
     assert user.email in page.content()
+
+    # With a password, the key is now the second step, and it is offered there.
+    sign_out(page)
+    page.goto(f"{base}/accounts/login/")
+    page.fill("input[name=login]", user.email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main button[type=submit]")
+    page.wait_for_url("**/2fa/authenticate/")
+    page.click("text=Use a security key")
+    page.wait_for_url(lambda url: "/2fa/authenticate/" not in url)
+    assert user.email in page.content()
     context.close()
 
 
