@@ -209,12 +209,12 @@ class EmailPage(EmailView):  # type: ignore[misc]  # allauth is untyped
 email_page = EmailPage.as_view()
 
 
-class TwoFactorSignIn(AuthenticateView):
+class TwoFactorSignIn(AuthenticateView):  # type: ignore[misc]  # allauth is untyped
     """allauth's second sign-in step offers "Use a security key" whenever passkeys are
     enabled on the site; here only to someone who has one."""
 
     def get_context_data(self, **kwargs: Any) -> dict[str, Any]:
-        context = super().get_context_data(**kwargs)
+        context: dict[str, Any] = super().get_context_data(**kwargs)
         context["has_security_key"] = Authenticator.objects.filter(
             user=self.stage.login.user, type=Authenticator.Type.WEBAUTHN
         ).exists()
