@@ -76,8 +76,10 @@ class AuditEventOut(Output):
     actor_label: str
     actor_name: str = Field(description="The actor's display name now, else the label")
     action: str
+    summary: str = Field(description="What happened in words, after the actor's name")
     target: str
     result: str
+    reason: str = Field(description="Why a refused or failed attempt did not happen")
     created_at: datetime
     detail: dict[str, object]
 
