@@ -79,7 +79,10 @@ class AuditEventOut(Output):
     summary: str = Field(description="What happened in words, after the actor's name")
     target: str
     result: str
-    reason: str = Field(description="Why a refused or failed attempt did not happen")
+    reason: str = Field(
+        validation_alias="why",
+        description="Why a refused or failed attempt did not happen (older rows: 'Refused.')",
+    )
     created_at: datetime
     detail: dict[str, object]
 
