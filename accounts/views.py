@@ -138,7 +138,7 @@ def step_up(request: HttpRequest, action: str) -> HttpResponse:
                 # Post/redirect/get: a refresh shows the code form, it sends no second mail.
                 request.session[CODE_SENT] = action
                 return redirect(request.get_full_path())
-            elif "code" in request.POST:
+            if "code" in request.POST:
                 entered = request.POST.get("code", "").strip().replace(" ", "")
                 if redeem_code(request, action, entered, organization_id=organization_id):
                     pending.forget(request)
