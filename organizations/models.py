@@ -134,6 +134,9 @@ class AuditEvent(TenantModel):
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
 
+    target_name = ""
+    """The target as people are shown (a member's name; organizations.queries fills it)."""
+
     class Meta:
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="audit_org_time"),
@@ -157,7 +160,7 @@ class AuditEvent(TenantModel):
         if label is None:
             return self.action  # no domain names it (any more): the code is all there is
         if self.result == Outcome.SUCCESS:
-            return label.describe(self.target, self.detail)
+            return label.describe(self.target_name or self.target, self.detail)
         return f"tried to {label.describe(self.target, self.detail, done=False)}"
 
     @property

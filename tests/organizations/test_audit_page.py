@@ -3,6 +3,8 @@ what happened, what was refused and why, on the audit page, the dashboard and th
 
 from __future__ import annotations
 
+import html
+
 import pytest
 
 from kernel.actor import System
@@ -116,3 +118,26 @@ def test_another_organizations_events_never_show(org, other_org):
         target="globex-secret@example.com",
     )
     assert "globex-secret" not in client_for(owner).get(AUDIT).content.decode()
+
+
+def test_a_current_member_reads_as_their_name_a_former_one_as_the_address(org, other_org):
+    owner = MembershipFactory(organization=org, role=Role.OWNER)
+    bob = MembershipFactory(organization=org, role=Role.MEMBER, user__display_name="Bob Brown")
+    call(
+        mutations.member_update_role,
+        actor_for(owner),
+        {"membership_id": bob.pk, "role": "admin"},
+    )
+    MembershipFactory(
+        organization=other_org, user__email="elsewhere@x.io", user__display_name="Eve"
+    )
+    audit(
+        organization_id=org.pk,
+        action=AuditAction.INVITATION_CREATE,
+        actor=System(),
+        target="elsewhere@x.io",
+        role="member",
+    )
+    page = html.unescape(client_for(owner).get(AUDIT).content.decode())
+    assert "Changed Bob Brown's role from member to admin" in page
+    assert "Invited elsewhere@x.io as member" in page  # not a member here: no name shown
