@@ -104,6 +104,10 @@ class ProfilePage(FormView):
         return {"avatar": base64.b64encode(content).decode()}
 
 
+CODE_SENT = "accounts.step_up_code_sent"
+"""The action an emailed step-up code was last sent for (the page then asks for it)."""
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def step_up(request: HttpRequest, action: str) -> HttpResponse:
@@ -121,7 +125,7 @@ def step_up(request: HttpRequest, action: str) -> HttpResponse:
         request,
         pending.PendingStepUp(action, next_url, organization_id, time.time()),
     )
-    code_sent = False
+    code_sent = request.session.get(CODE_SENT) == action
     if request.method == "POST":
         try:
             if "send_code" in request.POST:
@@ -132,11 +136,14 @@ def step_up(request: HttpRequest, action: str) -> HttpResponse:
                     {"code": code, "action": sensitive, "user": user},
                 )
                 messages.info(request, f"We sent a 6-digit code to {user.email}.")
-                code_sent = True
-            elif "code" in request.POST:
+                # Post/redirect/get: a refresh shows the code form, it sends no second mail.
+                request.session[CODE_SENT] = action
+                return redirect(request.get_full_path())
+            if "code" in request.POST:
                 entered = request.POST.get("code", "").strip().replace(" ", "")
                 if redeem_code(request, action, entered, organization_id=organization_id):
                     pending.forget(request)
+                    request.session.pop(CODE_SENT, None)
                     return HttpResponseRedirect(next_url)
                 messages.error(request, "That code is not valid. Check it or ask for a new one.")
                 code_sent = True

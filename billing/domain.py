@@ -4,7 +4,7 @@ pages, and the entitlement source that tells the kernel each organization's plan
 from billing.entitlements import GrantEntitlements
 from billing.plans import FREE
 from kernel.actor import Actor
-from kernel.manifest import Domain, Nav, Step
+from kernel.manifest import AuditLabel, Domain, Nav, Step
 from kernel.permissions import MANAGERS, OWNERS, Permission
 
 
@@ -30,5 +30,9 @@ domain = Domain(
             order=50,
         )
     ],
+    audit_labels={
+        "billing.grant_create": AuditLabel("granted the {target} plan", "grant a plan"),
+        "billing.grant_revoke": AuditLabel("revoked a grant of {target}", "revoke a grant"),
+    },
     entitlements=GrantEntitlements(),
 )

@@ -9,6 +9,7 @@
         nav=[Nav("Widgets", "widgets_list", permission="widgets.read")],
         onboarding=[Step("Create your first widget", "widgets_list", done=has_widgets,
                          permission="widgets.create")],
+        audit_labels={"widgets.delete": AuditLabel("deleted widget “{target}”", "delete a widget")},
     )
 
 When Django starts (kernel/apps.py), `load()` imports every installed app's manifest,
@@ -21,7 +22,7 @@ deleting a domain touches nothing in `config/` but `INSTALLED_APPS`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.util import find_spec
@@ -64,6 +65,35 @@ class Step:
     order: int = 100
 
 
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
+
+
+@dataclass(frozen=True)
+class AuditLabel:
+    """An audit action in words, for the audit log and the dashboard's recent activity:
+    `done` says what happened ("removed {target}"), `attempt` what a refused call tried
+    ("remove a member"; a refused call's target is not recorded)."""
+
+    done: str
+    attempt: str
+    target: Callable[[str], str] = str
+    """How the stored target reads (a code the domain can name, say)."""
+    name: str = ""
+    """The action in a list of actions (a filter); else `attempt`, capitalised."""
+
+    @property
+    def title(self) -> str:
+        return self.name or self.attempt[:1].upper() + self.attempt[1:]
+
+    def describe(self, target: str, detail: Mapping[str, object], *, done: bool = True) -> str:
+        """`done` (or `attempt`) with `{target}` and the row's detail filled in; a
+        missing key reads as nothing rather than failing a page over an old row."""
+        values = _Blank({k: str(v) for k, v in detail.items()}, target=self.target(target))
+        return (self.done if done else self.attempt).format_map(values)
+
+
 @dataclass(frozen=True)
 class Domain:
     label: str
@@ -77,6 +107,8 @@ class Domain:
     """A module with a Ninja `router`, mounted under /api/v1/."""
     nav: Sequence[Nav] = ()
     onboarding: Sequence[Step] = ()
+    audit_labels: Mapping[str, AuditLabel] = field(default_factory=dict)
+    """The domain's audit actions (by code) in words."""
     directory: Directory | None = None
     entitlements: EntitlementSource | None = None
     step_up: StepUpSource | None = None
@@ -136,3 +168,8 @@ def navigation() -> list[Nav]:
 
 def onboarding_steps() -> list[Step]:
     return sorted((step for d in DOMAINS for step in d.onboarding), key=lambda step: step.order)
+
+
+def audit_label(action: str) -> AuditLabel | None:
+    """The words for an audit action code, from the manifest of the domain that owns it."""
+    return next((d.audit_labels[action] for d in DOMAINS if action in d.audit_labels), None)

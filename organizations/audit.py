@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Any
+from typing import Any, Final
 
 from django.dispatch import receiver
 
@@ -11,7 +11,9 @@ from accounts.models import User
 from kernel.actor import Actor, Person, Principal, System
 from kernel.errors import AppError, ErrorCode
 from kernel.functions import Function, function_refused
+from kernel.manifest import AuditLabel
 from kernel.outcomes import Outcome
+from kernel.sensitive import SENSITIVE_ACTIONS
 from organizations.models import AuditEvent
 
 
@@ -36,6 +38,55 @@ class AuditAction(StrEnum):
     GRANT_REVOKE = "billing.grant_revoke"
 
 
+def _sensitive_action(name: str) -> str:
+    entry = SENSITIVE_ACTIONS.get(name)
+    return entry.description if entry is not None else name
+
+
+AUDIT_LABELS: Final[dict[str, AuditLabel]] = {
+    AuditAction.ORGANIZATION_CREATE: AuditLabel(
+        "created the organization “{target}”", "create an organization"
+    ),
+    AuditAction.ORGANIZATION_RENAME: AuditLabel(
+        "renamed the organization “{previous}” to “{target}”", "rename the organization"
+    ),
+    AuditAction.ORGANIZATION_DELETE: AuditLabel(
+        "deleted the organization", "delete the organization"
+    ),
+    AuditAction.ORGANIZATION_TRANSFER: AuditLabel(
+        "transferred ownership to {target}", "transfer ownership"
+    ),
+    AuditAction.MEMBER_ADD: AuditLabel("added {target} as {role}", "add a member"),
+    AuditAction.MEMBER_UPDATE_ROLE: AuditLabel(
+        "changed {target}'s role from {previous} to {role}", "change a member's role"
+    ),
+    AuditAction.MEMBER_REMOVE: AuditLabel("removed {target}", "remove a member"),
+    AuditAction.MEMBER_LEAVE: AuditLabel("left the organization", "leave the organization"),
+    AuditAction.INVITATION_CREATE: AuditLabel("invited {target} as {role}", "invite someone"),
+    AuditAction.INVITATION_RESEND: AuditLabel(
+        "resent the invitation to {target}", "resend an invitation"
+    ),
+    AuditAction.INVITATION_REVOKE: AuditLabel(
+        "revoked the invitation to {target}", "revoke an invitation"
+    ),
+    AuditAction.INVITATION_ACCEPT: AuditLabel(
+        "accepted the invitation and joined as {role}", "accept an invitation"
+    ),
+    AuditAction.INVITATION_DECLINE: AuditLabel(
+        "recorded that {target} declined the invitation", "decline an invitation"
+    ),
+    AuditAction.STEP_UP: AuditLabel(
+        "confirmed it was them, to {target}",
+        "confirm it was them, to {target}",
+        target=_sensitive_action,
+        name="Confirm it was them",
+    ),
+    AuditAction.API_KEY_CREATE: AuditLabel("created API key “{target}”", "create an API key"),
+    AuditAction.API_KEY_REVOKE: AuditLabel("revoked API key “{target}”", "revoke an API key"),
+}
+"""This domain's audit actions in words (the manifest lists them; billing names its own)."""
+
+
 def actor_label(actor: Principal | None, user: User | None) -> str:
     if user is not None:
         return user.email
@@ -51,9 +102,11 @@ def audit(
     actor: Principal | None,
     result: Outcome = Outcome.SUCCESS,
     target: str = "",
+    reason: str = "",
     **detail: Any,
 ) -> AuditEvent:
-    """Record one event. Call it inside the mutation, so it commits with the change."""
+    """Record one event. Call it inside the mutation, so it commits with the change.
+    `reason`: for a refusal or failure, why, in words the log shows."""
     user_id = actor.user_id if isinstance(actor, Actor | Person) else None
     user = User.objects.filter(pk=user_id).first() if user_id else None
     return AuditEvent.objects.create(
@@ -63,6 +116,7 @@ def audit(
         action=action,
         target=target[:254],
         result=result,
+        reason=reason[:254],
         ip_address=actor.auth.client_ip if isinstance(actor, Actor | Person) else None,
         detail=detail,
     )
@@ -85,5 +139,6 @@ def audit_refusal(
         result=AuditEvent.Result.DENIED
         if error.code in (ErrorCode.FORBIDDEN, ErrorCode.STEP_UP_REQUIRED)
         else AuditEvent.Result.FAILURE,
-        reason=error.code.value,
+        reason=error.message,
+        code=error.code.value,
     )

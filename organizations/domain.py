@@ -8,6 +8,7 @@ from kernel.manifest import Domain, Nav, Step
 from kernel.permissions import EVERYONE, MANAGERS, OWNERS, Permission
 from kernel.policies import actor_outranks_target, keep_last_owner
 from kernel.sensitive import SensitiveAction
+from organizations.audit import AUDIT_LABELS
 from organizations.directory import MembershipDirectory
 from organizations.models import Invitation
 from organizations.queries import members_of, seats_used
@@ -82,5 +83,6 @@ domain = Domain(
             order=20,
         )
     ],
+    audit_labels=AUDIT_LABELS,
     directory=MembershipDirectory(),
 )

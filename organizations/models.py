@@ -5,6 +5,7 @@ from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
 
+from kernel.manifest import audit_label
 from kernel.outcomes import Outcome
 from kernel.permissions import Role
 from kernel.tenancy import TenantModel
@@ -127,9 +128,14 @@ class AuditEvent(TenantModel):
     action = models.CharField(max_length=64)
     target = models.CharField(max_length=254, blank=True)
     result = models.CharField(max_length=16, choices=Result.choices)
+    reason = models.CharField(max_length=254, blank=True)
+    """A refusal's or failure's message, as its caller saw it (the code is in `detail`)."""
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    target_name = ""
+    """The target as people are shown (a member's name; organizations.queries fills it)."""
 
     class Meta:
         indexes = [
@@ -145,6 +151,24 @@ class AuditEvent(TenantModel):
         """Who did it, as people are shown: the person's name if they still have an
         account (select_related("actor")), else the label recorded then."""
         return self.actor.name if self.actor is not None else self.actor_label
+
+    @property
+    def summary(self) -> str:
+        """What happened, in words, after the actor's name ("removed bob@example.com");
+        for a refusal, what was tried. The owning domain's manifest has the words."""
+        label = audit_label(self.action)
+        if label is None:
+            return self.action  # no domain names it (any more): the code is all there is
+        if self.result == Outcome.SUCCESS:
+            return label.describe(self.target_name or self.target, self.detail)
+        return f"tried to {label.describe(self.target, self.detail, done=False)}"
+
+    @property
+    def why(self) -> str:
+        """Why it did not happen: the message recorded then; older rows just say so."""
+        if self.result == Outcome.SUCCESS:
+            return ""
+        return self.reason or "Refused."
 
 
 class ApiKey(TenantModel):

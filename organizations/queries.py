@@ -138,7 +138,18 @@ def audit_list(*, actor: Actor, args: AuditFilters) -> AuditPage:
     page = list(events[: AUDIT_PAGE_SIZE + 1])
     more = len(page) > AUDIT_PAGE_SIZE
     page = page[:AUDIT_PAGE_SIZE]
+    name_targets(actor.organization_id, page)
     return AuditPage(page, page[-1].pk if more and page else None)
+
+
+def name_targets(organization_id: int, events: list[AuditEvent]) -> None:
+    """A target that is a current member's address reads as their name ("removed Bob");
+    anyone else's (an invitee, a former member) stays the address recorded then."""
+    addresses = {event.target for event in events if "@" in event.target}
+    members = Membership.objects.for_organization(organization_id).filter(user__email__in=addresses)
+    names = {m.user.email: m.user.name for m in members.select_related("user")}
+    for event in events:
+        event.target_name = names.get(event.target, event.target)
 
 
 @query("api_keys.list", permission="api_keys.manage", output=list[ApiKeyOut])

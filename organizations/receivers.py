@@ -53,6 +53,7 @@ def audit_organization_step_up(
         actor=actor,
         result=AuditEvent.Result.SUCCESS if success else AuditEvent.Result.FAILURE,
         target=action,
+        reason="" if success else "The code was wrong or had expired.",
         method=method,
     )
 

@@ -76,8 +76,13 @@ class AuditEventOut(Output):
     actor_label: str
     actor_name: str = Field(description="The actor's display name now, else the label")
     action: str
+    summary: str = Field(description="What happened in words, after the actor's name")
     target: str
     result: str
+    reason: str = Field(
+        validation_alias="why",
+        description="Why a refused or failed attempt did not happen (older rows: 'Refused.')",
+    )
     created_at: datetime
     detail: dict[str, object]
 

@@ -21,9 +21,11 @@ from kernel.actor import Actor
 from kernel.door import call
 from kernel.errors import not_found
 from kernel.guard import may_act_on
+from kernel.manifest import audit_label
 from kernel.pages import ActionView, FormView, filtered, step_up_first
 from kernel.permissions import CATALOGUE, Role, role_permissions
 from organizations import mutations, queries
+from organizations.audit import AuditAction
 from organizations.models import Membership
 from organizations.schemas import KeyLifetime
 
@@ -307,12 +309,20 @@ class InvitationDecline(ActionView):
 # --- audit log ------------------------------------------------------------------------------------
 
 
+def audit_actions() -> list[tuple[str, str]]:
+    """The action filter's options, in words (each domain names its own actions)."""
+    labels = ((action.value, audit_label(action.value)) for action in AuditAction)
+    return sorted(
+        ((code, label.title if label else code) for code, label in labels), key=lambda o: o[1]
+    )
+
+
 def audit(request: HttpRequest) -> HttpResponse:
     page, filters = filtered(request, queries.audit_list, empty=queries.AuditPage([], None))
     return render(
         request,
         "organizations/audit.html",
-        {"page": page, "filters": filters},
+        {"page": page, "filters": filters, "actions": audit_actions()},
         status=422 if filters.error else 200,
     )
 

@@ -253,6 +253,18 @@ def test_the_step_up_page_emails_a_code_and_returns_to_the_page(passwordless):
     assert client.get("/accounts/password/set/").status_code == 200
 
 
+def test_sending_a_code_redirects_so_a_refresh_sends_no_second_mail(passwordless):
+    client, _ = passwordless
+    page = "/account/step-up/account.change_password/?next=/accounts/password/set/"
+    sent = client.post(page, {"send_code": "1"})
+    assert (sent.status_code, sent["Location"]) == (302, page)
+    assert len(mail.outbox) == 1
+
+    shown = client.get(page).content.decode()  # what a refresh after the redirect does
+    assert "Send a new code" in shown
+    assert len(mail.outbox) == 1
+
+
 # --- the pages and the audit trail --------------------------------------------------------
 
 

@@ -203,3 +203,14 @@ def test_the_billing_api_reports_the_plan_and_usage_of_the_callers_organization(
     their_seats = next(lim for lim in theirs["limits"] if lim["kind"] == "organization.members")
     assert (theirs["plan"], theirs["status"], their_seats["allowed"]) == ("free", "free", 5)
     assert their_seats["used"] == 1  # their organization's member, not ours
+
+
+def test_limits_show_with_thousands_separators(member: Any, org: Any) -> None:
+    """Whatever the domains' limits are (10,000 records on Pro with the demo)."""
+    owner = client_for(member(Role.OWNER))
+    owner.post(owner.post("/billing/checkout/", {"plan": "pro_monthly"})["Location"])
+    billing, dashboard = (owner.get(path).content.decode() for path in ("/billing/", "/dashboard/"))
+    for kind, allowed in limits_of(org.pk).items():
+        if allowed is not None:
+            assert f">{allowed:,}<" in billing, kind
+            assert f"/ {allowed:,}<" in dashboard, kind

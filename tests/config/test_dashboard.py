@@ -44,7 +44,7 @@ def test_each_role_sees_only_what_it_may(role, team, org):
     html = client_for(membership).get(DASHBOARD).content.decode()
 
     assert _sees(html, "data-activity") is has_app_permission(actor, "audit.read")
-    assert _sees(html, "organization.rename") is has_app_permission(actor, "audit.read")
+    assert _sees(html, "renamed the organization") is has_app_permission(actor, "audit.read")
     assert _sees(html, "data-plan") is has_app_permission(actor, "billing.read")
     assert _sees(html, reverse("billing:plans")) is has_app_permission(actor, "billing.manage")
     assert _sees(html, reverse("api_keys")) is has_app_permission(actor, "api_keys.manage")

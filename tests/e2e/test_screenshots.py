@@ -4,14 +4,20 @@ at. Pages of a domain that is not installed are skipped (found by URL resolution
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import pytest
 from django.urls import NoReverseMatch, reverse
 
+from kernel.door import call
+from kernel.errors import AppError
 from kernel.permissions import Role
+from organizations import mutations
+from organizations.models import Membership
 from tests.accounts.helpers import PASSWORD
 from tests.browser import browser_user
+from tests.conftest import actor_for
 from tests.factories import MembershipFactory, OrganizationFactory
 from tests.servers import app_server
 
@@ -51,6 +57,22 @@ def shoot(page, folder: Path, name: str, width: int) -> None:
     page.screenshot(path=str(folder / f"{name}-{width}.png"), full_page=True)
 
 
+def some_activity(owner: Membership, teammate: Membership) -> None:
+    """What a week in an organization leaves in its audit log, a refusal included."""
+    actor = actor_for(owner)
+    call(mutations.organization_rename, actor, {"name": "Northwind Traders"})
+    call(mutations.member_update_role, actor, {"membership_id": teammate.pk, "role": "admin"})
+    key, _raw = mutations.api_key_issue(
+        organization_id=owner.organization_id,
+        name="CI deploys",
+        permissions=["organization.read"],
+        created_by_id=owner.user_id,
+    )
+    call(mutations.api_key_revoke, actor, {"key_id": key.pk})
+    with contextlib.suppress(AppError):
+        call(mutations.member_leave, actor)  # the only owner: refused, and logged with why
+
+
 def test_every_main_page_at_desktop_and_phone_width(browser, artifacts):
     folder = artifacts / "screenshots"
     folder.mkdir(exist_ok=True)
@@ -58,8 +80,8 @@ def test_every_main_page_at_desktop_and_phone_width(browser, artifacts):
     owner = browser_user("owner@example.com")
     owner.display_name = "Olivia Owner"
     owner.save(update_fields=["display_name"])
-    MembershipFactory(organization=org, user=owner, role=Role.OWNER)
-    MembershipFactory(organization=org, role=Role.MEMBER)
+    owning = MembershipFactory(organization=org, user=owner, role=Role.OWNER)
+    some_activity(owning, MembershipFactory(organization=org, role=Role.MEMBER))
     MembershipFactory(organization=OrganizationFactory(name="Contoso Research"), user=owner)
     newcomer = browser_user("newcomer@example.com")  # in no organization yet
     taken: list[str] = []
