@@ -25,6 +25,7 @@ SIGNED_OUT = {
     "sign-in": "account_login",
     "sign-up": "account_signup",
     "password-reset": "account_reset_password",
+    "code-sign-in": "account_request_login_code",
 }
 SIGNED_IN = {
     "dashboard": "dashboard",
@@ -37,6 +38,8 @@ SIGNED_IN = {
     "account": "account_overview",
     "records": "record_list",
     "profile": "account_profile",
+    "email": "account_email",
+    "password": "account_change_password",
     "two-factor": "mfa_index",
     "sessions": "usersessions_list",
     "transfer": "organization_transfer",
