@@ -59,7 +59,9 @@ def test_a_removed_members_remembered_organization_is_not_used(person):
     client.post("/organization/switch/", {"organization_id": second.pk})
     owner = MembershipFactory(organization=second, role=Role.OWNER)
     removed = Membership.objects.for_organization(second.pk).get(user=user)
-    response = client_for(owner).post(f"/organization/members/{removed.pk}/remove/")
+    response = client_for(owner).post(
+        f"/organization/members/{removed.pk}/remove/", {"confirmed": "yes"}
+    )
     assert response.status_code == 302
     assert not Membership.objects.for_organization(second.pk).filter(user=user).exists()
 
