@@ -12,9 +12,9 @@ from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
 from kernel.permissions import Role
+from organizations.models import Invitation
 from tests.accounts.helpers import PASSWORD
 from tests.browser import browser_user
-from organizations.models import Invitation
 from tests.factories import MembershipFactory, OrganizationFactory
 from tests.servers import app_server
 
@@ -160,8 +160,10 @@ def test_the_pages_a_step_leads_to(browser, artifacts):
             page.fill("main input[name=email]", email)
             page.click("main button:text-is('Send invitation')")
             page.wait_for_selector(f"main td:text-is('{email}')")
-        expired = Invitation.objects.for_organization(org.pk).filter(email="late@example.com").update(
-            expires_at=timezone.now() - timedelta(days=1)
+        expired = (
+            Invitation.objects.for_organization(org.pk)
+            .filter(email="late@example.com")
+            .update(expires_at=timezone.now() - timedelta(days=1))
         )
         assert expired == 1
         page.context.close()
@@ -183,7 +185,11 @@ def test_the_pages_a_step_leads_to(browser, artifacts):
             page.goto(f"{server}{reverse('dev_mail')}")
             shoot(page, folder, f"dev-mail{dark}", width)
             page.context.close()
-            taken += [f"invitations{dark}-{width}", f"api-key-secret{dark}-{width}", f"dev-mail{dark}-{width}"]
+            taken += [
+                f"invitations{dark}-{width}",
+                f"api-key-secret{dark}-{width}",
+                f"dev-mail{dark}-{width}",
+            ]
 
             # Without JavaScript a destructive button leads to a confirmation page.
             context = browser.new_context(
