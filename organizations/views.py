@@ -11,6 +11,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
@@ -133,6 +134,7 @@ class MembersPage(FormView):
             # Per row, the same checks the mutations run (policies on that member).
             "rows": member_rows(actor, members),
             "invitation_ttl_days": settings.INVITATION_TTL_DAYS,
+            "now": timezone.now(),  # the door's output has expires_at, not is_expired
             "can_leave": mine is not None
             and not (mine.role == Role.OWNER and owners < 2),  # as member_leave refuses
             "invitations": call(queries.invitation_list, request) if can_see_invitations else [],

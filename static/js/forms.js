@@ -33,7 +33,9 @@
 
   document.addEventListener("submit", (event) => {
     const form = event.target;
-    if (form.method === "dialog") return; // closes a <dialog>: no request to wait for
+    // A <dialog>'s own form (the confirmation's buttons) only closes it: never busy, or
+    // the dialog, reused, could not be confirmed the next time it opens.
+    if (form.method === "dialog") return;
     if (form.dataset.submitting) { event.preventDefault(); return; } // a double click
     // After every listener (a confirmation dialog may cancel it) and after the browser
     // has read the fields: a button disabled earlier would not send its name and value.

@@ -5,16 +5,18 @@ at. Pages of a domain that is not installed are skipped (found by URL resolution
 from __future__ import annotations
 
 import contextlib
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from kernel.door import call
 from kernel.errors import AppError
 from kernel.permissions import Role
 from organizations import mutations
-from organizations.models import Membership
+from organizations.models import Invitation, Membership
 from tests.accounts.helpers import PASSWORD
 from tests.browser import browser_user
 from tests.conftest import actor_for
@@ -23,7 +25,13 @@ from tests.servers import app_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 WIDTHS = (1280, 390)
-SIGNED_OUT = {"landing": "landing", "sign-in": "account_login", "sign-up": "account_signup"}
+SIGNED_OUT = {
+    "landing": "landing",
+    "sign-in": "account_login",
+    "sign-up": "account_signup",
+    "password-reset": "account_reset_password",
+    "code-sign-in": "account_request_login_code",
+}
 SIGNED_IN = {
     "dashboard": "dashboard",
     "members": "organization_members",
@@ -34,6 +42,13 @@ SIGNED_IN = {
     "plans": "billing:plans",
     "account": "account_overview",
     "records": "record_list",
+    "profile": "account_profile",
+    "email": "account_email",
+    "password": "account_change_password",
+    "two-factor": "mfa_index",
+    "sessions": "usersessions_list",
+    "transfer": "organization_transfer",
+    "delete-organization": "organization_delete",
 }
 
 
@@ -145,3 +160,70 @@ def test_every_main_page_at_desktop_and_phone_width(browser, artifacts):
 
     assert all((folder / f"{name}.png").stat().st_size > 0 for name in taken)
     assert {f"dashboard-{width}" for width in WIDTHS} <= set(taken)
+
+
+def test_the_pages_a_step_leads_to(browser, artifacts):
+    """Pages that only a step shows: pending invitations (one expired), a new key's secret,
+    the no-JavaScript confirmation page, the development mailbox; and dark mode on a phone."""
+    folder = artifacts / "screenshots"
+    folder.mkdir(exist_ok=True)
+    org = OrganizationFactory(name="Northwind Traders")
+    owner = browser_user("owner@example.com")
+    MembershipFactory(organization=org, user=owner, role=Role.OWNER)
+    MembershipFactory(organization=org, role=Role.MEMBER)
+    taken: list[str] = []
+
+    with app_server() as server:
+        page = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        sign_in(page, server, owner.email)
+        for email in ("new.hire@example.com", "late@example.com"):  # invited as a person would
+            page.goto(f"{server}{reverse('organization_members')}")
+            page.fill("main input[name=email]", email)
+            page.click("main button:text-is('Send invitation')")
+            page.wait_for_selector(f"main td:text-is('{email}')")
+        expired = (
+            Invitation.objects.for_organization(org.pk)
+            .filter(email="late@example.com")
+            .update(expires_at=timezone.now() - timedelta(days=1))
+        )
+        assert expired == 1
+        page.context.close()
+
+        for width, scheme in ((1280, "light"), (390, "light"), (390, "dark")):
+            dark = "-dark" if scheme == "dark" else ""
+            viewport = {"width": width, "height": 900}
+            page = browser.new_context(viewport=viewport, color_scheme=scheme).new_page()
+            sign_in(page, server, owner.email)
+            page.goto(f"{server}{reverse('organization_members')}")
+            shoot(page, folder, f"invitations{dark}", width)
+            assert page.locator("main .badge:text-is('Expired')").count() == 1
+            page.goto(f"{server}{reverse('api_keys')}")
+            page.fill("main input[name=name]", f"CI deploys {width}{dark}")
+            page.locator("main input[name=permissions]").first.check()
+            page.click("main button:text-is('Create key')")
+            page.wait_for_selector("#created-key")
+            shoot(page, folder, f"api-key-secret{dark}", width)
+            page.goto(f"{server}{reverse('dev_mail')}")
+            shoot(page, folder, f"dev-mail{dark}", width)
+            page.context.close()
+            taken += [
+                f"invitations{dark}-{width}",
+                f"api-key-secret{dark}-{width}",
+                f"dev-mail{dark}-{width}",
+            ]
+
+            # Without JavaScript a destructive button leads to a confirmation page.
+            context = browser.new_context(
+                viewport=viewport, color_scheme=scheme, java_script_enabled=False
+            )
+            page = context.new_page()
+            sign_in(page, server, owner.email)
+            page.goto(f"{server}{reverse('api_keys')}")
+            page.locator("main button:text-is('Revoke')").first.click()
+            page.wait_for_load_state("networkidle")
+            assert page.locator("input[name=confirmed]").count() == 1
+            shoot(page, folder, f"confirm{dark}", width)
+            taken.append(f"confirm{dark}-{width}")
+            context.close()
+
+    assert all((folder / f"{name}.png").stat().st_size > 0 for name in taken)
