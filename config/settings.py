@@ -313,7 +313,7 @@ DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "SaaS Starter <noreply@loc
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 # In development (no EMAIL_URL) each email is printed decoded and kept under DEV_MAIL_DIR,
 # readable at /dev/mail/ (config/dev_mail.py).
-DEV_MAIL_DIR = DATA_DIR / "dev-mail"
+DEV_MAIL_DIR = Path(env.string("DEV_MAIL_DIR") or DATA_DIR / "dev-mail")
 MAILERS = {"default": default_mailer_from_url(env, development=DEBUG)}
 
 # --- Billing providers ----------------------------------------------------------------

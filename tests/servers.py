@@ -17,6 +17,8 @@ from django.db import connection
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_NAME = "saas-starter-test-server"
+TEST_MAIL_DIR = ROOT / "test-artifacts" / "dev-mail"
+"""Where the servers tests start keep their emails (git-ignored, with the screenshots)."""
 
 
 def free_port() -> int:
@@ -63,6 +65,8 @@ def app_server_process(
         "DATABASE_URL": _database_url(database_port),
         "LOG_LEVEL": "warning",
         "PGAPPNAME": APP_NAME,  # so we can wait for its database sessions to end
+        # The test run's emails stay out of the developer's /dev/mail/.
+        "DEV_MAIL_DIR": str(TEST_MAIL_DIR),
     }
     process = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
