@@ -79,6 +79,7 @@ INSTALLED_APPS = [
     "accounts.apps.EmailAddressesConfig",  # allauth.account, named "Email addresses"
     "allauth.mfa",
     "allauth.usersessions",
+    "django_tasks_db",  # the task queue's table and admin (kernel/tasks.py)
     "config",
     "kernel",
     "organizations",
@@ -306,6 +307,12 @@ LIVE_POLL_MS = env.integer("LIVE_POLL_MS", 50, minimum=5)
 # API keys, memberships and plans kept between requests until the change capture says
 # they changed (kernel/principal_cache.py): one listening connection per process.
 PRINCIPAL_CACHE = env.boolean("PRINCIPAL_CACHE", default=True)
+
+# --- Tasks ----------------------------------------------------------------------------
+# Side effects (email, provider calls, pruning) are Django tasks stored in PostgreSQL by
+# django-tasks-db and run by `manage.py worker` (kernel/tasks.py, docs/operations.md).
+# Enqueued inside the transaction of the change that needs them: commit <=> enqueued.
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # --- Email ----------------------------------------------------------------------------
 # Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.
