@@ -52,10 +52,10 @@ bench: $(STAMP) ## Every benchmark package under bench/ (see docs/performance.md
 
 lock: $(STAMP) ## Re-resolve both locks from pyproject.toml (LOCK_ARGS=--upgrade to upgrade all)
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --extra embedded --universal \
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --extra embedded --universal \
 		--generate-hashes $(LOCK_ARGS) -o requirements/development.lock
 	@# Production pins what development tested: the same versions, without the extras.
-	$(BIN)/uv pip compile pyproject.toml --universal --generate-hashes \
+	$(BIN)/uv pip compile --quiet pyproject.toml --universal --generate-hashes \
 		--constraint requirements/development.lock -o requirements/production.lock
 
 clean:
