@@ -44,9 +44,14 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         self.stop_signal: int | None = None
+        self.migrating = True
         for number in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(number, self._on_signal)
-        call_command("migrate", interactive=False, verbosity=options["verbosity"])
+        try:
+            call_command("migrate", interactive=False, verbosity=options["verbosity"])
+        except KeyboardInterrupt:
+            return  # rolled back; the exit hooks still stop the embedded server
+        self.migrating = False
         children: list[subprocess.Popen[bytes]] = []
         try:
             for command in development_commands(options["addrport"]):
@@ -69,6 +74,8 @@ class Command(BaseCommand):
 
     def _on_signal(self, number: int, frame: FrameType | None) -> None:
         self.stop_signal = self.stop_signal or number
+        if self.migrating:
+            raise KeyboardInterrupt  # stop a long migration now, not after it
 
 
 def _stop(children: list[subprocess.Popen[bytes]], *, interrupt: bool) -> None:
