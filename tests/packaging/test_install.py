@@ -120,15 +120,23 @@ def test_the_installed_project_starts_outside_the_checkout(wheel: Path, tmp_path
     environment = {
         "PATH": os.environ["PATH"],
         "HOME": str(tmp_path),
-        "DJANGO_SETTINGS_MODULE": "config.settings",
         "DEBUG": "true",
         "DATA_DIR": str(tmp_path / "data"),
         # Settings and checks need no connection: nothing starts the embedded server.
         "DATABASE_URL": "postgres://unused@localhost/unused",
     }
+    # What README says: django-admin (python -m django) with the installed settings.
+    check = subprocess.run(
+        [python, "-m", "django", "check", "--settings", "config.settings"],
+        cwd=elsewhere, env=environment, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert check.returncode == 0, check.stderr
+    assert "System check identified no issues" in check.stdout
+
     result = subprocess.run(
         [python, "-c", STARTUP, ",".join(APPS)],
-        cwd=elsewhere, env=environment, capture_output=True, text=True, timeout=120,
+        cwd=elsewhere, env={**environment, "DJANGO_SETTINGS_MODULE": "config.settings"},
+        capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.splitlines()[-1])
