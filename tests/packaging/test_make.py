@@ -93,6 +93,16 @@ def _postmaster(data_dir: Path) -> psutil.Process | None:
         return None
 
 
+def _embedded_mode(data_dir: Path) -> dict[str, str]:
+    """make run as a fresh checkout runs it: no DATABASE_URL, no Redis, no test app."""
+    environment = {
+        key: value
+        for key, value in os.environ.items()
+        if key not in ("DATABASE_URL", "REDIS_URL", "EXTRA_INSTALLED_APPS", "MAKEFLAGS")
+    }
+    return environment | {"DATA_DIR": str(data_dir), "DEV_MAIL_DIR": str(data_dir / "mail")}
+
+
 @pytest.fixture(scope="module")
 def data_dir() -> Iterator[Path]:
     """One embedded database for both runs (the second finds it migrated).
@@ -111,12 +121,7 @@ def data_dir() -> Iterator[Path]:
 @pytest.mark.parametrize("stop", ["SIGTERM to make", "Ctrl-C (SIGINT to the terminal's group)"])
 def test_stopping_make_run_stops_the_embedded_postgres(data_dir: Path, stop: str):
     port = _port()
-    environment = {
-        key: value
-        for key, value in os.environ.items()
-        if key not in ("DATABASE_URL", "REDIS_URL", "EXTRA_INSTALLED_APPS", "MAKEFLAGS")
-    }
-    environment |= {"DATA_DIR": str(data_dir), "DEV_MAIL_DIR": str(data_dir / "mail")}
+    environment = _embedded_mode(data_dir)
     log = data_dir / f"make-run-{port}.log"
     with log.open("wb") as output:
         # A session of its own, as a terminal gives: make leads the foreground group.
@@ -147,6 +152,22 @@ def test_stopping_make_run_stops_the_embedded_postgres(data_dir: Path, stop: str
         if make.poll() is None:
             os.killpg(make.pid, signal.SIGKILL)
             make.wait()
+
+
+def test_a_child_that_fails_stops_make_run_and_the_embedded_postgres(data_dir: Path):
+    environment = _embedded_mode(data_dir)
+    # runserver refuses the address at once; the supervisor must not outlive it.
+    result = subprocess.run(
+        ["make", "--no-print-directory", "run", "PORT=not-a-port"],
+        cwd=ROOT, env=environment, capture_output=True, text=True, timeout=120,
+        start_new_session=True,
+    )  # fmt: skip
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "is not a valid port number" in output
+    assert "1 of the development processes exited with an error." in output
+    assert _postmaster(data_dir) is None
+    assert (data_dir / "postgres" / ".handle_pids.json").read_text() == "[]"
 
 
 def _wait_for_health(port: int, make: subprocess.Popen[bytes], log: Path) -> None:
