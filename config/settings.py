@@ -113,10 +113,14 @@ ROOT_URLCONF = "config.urls"  # bench/ swaps in its own (BENCHMARK_ENDPOINTS, be
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
+# The site's own templates/ and static/ sit at the root of a checkout; a wheel
+# (`pip install .`) carries them in config/site/ (pyproject.toml, [tool.setuptools]).
+SITE_FILES_DIR = BASE_DIR if (BASE_DIR / "templates").is_dir() else Path(__file__).parent / "site"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [SITE_FILES_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -363,7 +367,7 @@ BILLING_GRACE_DAYS = env.integer("BILLING_GRACE_DAYS", 7)
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [SITE_FILES_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
