@@ -2,7 +2,8 @@
 
 sentry_sdk's Django integration reports unhandled errors in views and middleware, and its
 logging integration every line logged at ERROR (the API's "Unhandled error", a task that
-failed for good). No personal data is sent (no addresses, cookies, names or emails):
+failed for good). No personal data is sent (no addresses, cookies, names, emails or
+request bodies or the variables of a traceback's frames):
 events are tagged with the ids of the request or task they belong to, read from the
 same context as the log lines (kernel/logcontext.py), so an event and its log lines are
 found by the same request id.
@@ -14,6 +15,7 @@ from typing import Any
 
 import sentry_sdk
 from sentry_sdk.integrations.django import DjangoIntegration
+from sentry_sdk.integrations.logging import ignore_logger
 from sentry_sdk.utils import BadDsn
 
 from config.env import Env
@@ -55,10 +57,14 @@ def init_sentry(env: Env, *, dsn: str, production: bool) -> None:
             or ("production" if production else "development"),
             traces_sample_rate=traces_sample_rate(env),
             send_default_pii=False,
+            max_request_body_size="never",  # forms carry emails, passwords and tokens
+            include_local_variables=False,  # and so do the variables of a traceback's frames
             integrations=[DjangoIntegration()],
             before_send=tag_with_context,
             before_send_transaction=tag_with_context,
         )
+        # The development server's access line for a 5xx is an ERROR too: not an event.
+        ignore_logger("django.channels.server")
     except BadDsn as error:
         env.problem(
             "SENTRY_DSN",

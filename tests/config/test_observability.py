@@ -349,3 +349,26 @@ def test_metrics_report_the_queue_and_this_processs_sockets(client: Client, db, 
     assert samples[("tasks_oldest_ready_age_seconds", frozenset())] >= 0
     assert samples[("live_sockets", frozenset())] == 0  # no socket in this process
     assert samples[("live_subscriptions", frozenset())] == 0
+
+
+# --- configuration -----------------------------------------------------------------------
+
+
+def test_malformed_observability_variables_are_check_errors_naming_them(tmp_path):
+    from tests.config.test_settings import run_manage
+
+    result = run_manage(
+        "check",
+        DEBUG="true",
+        LOG_FORMAT="xml",
+        SENTRY_DSN="not-a-dsn",
+        SENTRY_TRACES_SAMPLE_RATE="2",
+        PROMETHEUS_MULTIPROC_DIR=str(tmp_path / "missing"),
+    )
+
+    assert result.returncode != 0
+    assert "LOG_FORMAT='xml' is not one of plain, json." in result.stderr
+    assert "SENTRY_DSN cannot be used" in result.stderr
+    assert "SENTRY_TRACES_SAMPLE_RATE='2' is not a number from 0 to 1." in result.stderr
+    assert "PROMETHEUS_MULTIPROC_DIR=" in result.stderr
+    assert result.stderr.count("config.E001") == 4
