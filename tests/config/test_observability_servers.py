@@ -8,6 +8,9 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import os
+import subprocess
+import sys
 import time
 import urllib.error
 import urllib.request
@@ -215,3 +218,63 @@ def test_healthz_answers_503_while_postgresql_is_down_and_200_once_back():
     assert status == 503
     assert json.loads(body) == {"status": "error", "database": "unreachable", "tasks": None}
     assert answered_in < 10
+
+
+def test_gunicorn_workers_add_up_their_counts_in_multiprocess_mode(tmp_path: Path):
+    """Each of the workers counts what it answered; any of them answers a scrape with
+    the sum, through PROMETHEUS_MULTIPROC_DIR."""
+    from tests.servers import APP_NAME, ROOT, _database_url, _wait_for_sessions_to_end, free_port
+
+    counts = tmp_path / "metrics"
+    counts.mkdir()
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "-w", "3", "-b", f"127.0.0.1:{port}", "config.wsgi"],
+        cwd=ROOT,
+        env={
+            **os.environ,
+            "DEBUG": "true",
+            "DATABASE_URL": _database_url(),
+            "LOG_LEVEL": "warning",
+            "METRICS_TOKEN": TOKEN,
+            "PROMETHEUS_MULTIPROC_DIR": str(counts),
+            "PGAPPNAME": APP_NAME,
+        },
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        until(lambda: _answers(f"{base}/healthz"), "gunicorn serves", seconds=60)
+        before = healthz_count(base)
+        for _ in range(30):  # a new connection each: the workers share them out
+            assert get(f"{base}/healthz")[0] == 200
+        scrapes = {healthz_count(base) for _ in range(9)}
+    finally:
+        server.terminate()
+        server.wait(20)
+        _wait_for_sessions_to_end()
+
+    assert scrapes == {before + 30}, "every worker reports the same sum"
+    assert len(list(counts.glob("counter_*.db"))) > 1, "more than one worker counted"
+
+
+def _answers(url: str) -> bool:
+    try:
+        return get(url)[0] == 200
+    except OSError:
+        return False
+
+
+def healthz_count(base: str) -> float:
+    status, _headers, body = get(f"{base}/metrics", Authorization=f"Bearer {TOKEN}")
+    assert status == 200
+    for family in text_string_to_metric_families(body.decode()):
+        for sample in family.samples:
+            if sample.name == "http_requests_total" and sample.labels == {
+                "method": "GET",
+                "route": "healthz",
+                "status": "200",
+            }:
+                return sample.value
+    return 0.0
