@@ -372,3 +372,24 @@ def test_malformed_observability_variables_are_check_errors_naming_them(tmp_path
     assert "SENTRY_TRACES_SAMPLE_RATE='2' is not a number from 0 to 1." in result.stderr
     assert "PROMETHEUS_MULTIPROC_DIR=" in result.stderr
     assert result.stderr.count("config.E001") == 4
+
+
+# --- tasks ---------------------------------------------------------------------------------
+
+
+@task()
+def log_something(what: str) -> None:
+    logging.getLogger("tests.observability").info("working on %s", what)
+
+
+def test_lines_a_task_logs_name_the_task(db, json_lines):
+    from tests.tasks import run_tasks
+
+    result = log_something.enqueue("the report")
+    run_tasks()
+
+    (line,) = [line for line in json_lines() if line["logger"] == "tests.observability"]
+    assert line["message"] == "working on the report"
+    assert line["task"] == log_something.module_path
+    assert line["task_id"] == str(result.id)
+    assert "request_id" not in line
