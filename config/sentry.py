@@ -2,11 +2,11 @@
 
 sentry_sdk's Django integration reports unhandled errors in views and middleware, and its
 logging integration every line logged at ERROR (the API's "Unhandled error", a task that
-failed for good). No personal data is sent (no addresses, cookies, names, emails or
-request bodies or the variables of a traceback's frames):
-events are tagged with the ids of the request or task they belong to, read from the
-same context as the log lines (kernel/logcontext.py), so an event and its log lines are
-found by the same request id.
+failed for good). No personal data is sent: no addresses, cookies, credentials, names or
+emails, and neither request bodies nor the variables of a traceback's frames, which carry
+them too. Events are tagged with the ids of the request or task they belong to, read from
+the same context as the log lines (kernel/logcontext.py), so an event and its log lines
+are found by the same request id.
 """
 
 from __future__ import annotations

@@ -300,8 +300,10 @@ def test_metrics_refuse_a_missing_or_wrong_token_without_a_word(client: Client, 
     assert missing["WWW-Authenticate"] == "Bearer"
 
 
-def test_a_member_session_is_no_token(client: Client, member, settings):
+def test_an_owners_session_or_api_key_is_no_token(client: Client, member, make_key, settings):
     settings.METRICS_TOKEN = TOKEN
+    raw = make_key(Role.OWNER)
+    assert Client().get("/metrics", **bearer(raw)).status_code == 403
     client.force_login(member(Role.OWNER).user)
     assert client.get("/metrics").status_code == 401
 
