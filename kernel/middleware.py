@@ -11,8 +11,9 @@ Pages: an AppError raised by a view renders the error page with its status;
 to the form with what the user typed; a 405 gets a page with a way back.
 
 It is the outermost middleware but the request log's (which only times and logs): a
-database lost while another middleware reads the session is `unavailable` too (Django reports that failure through
-`got_request_exception`, in development before any handler could see it).
+database lost while another middleware reads the session is `unavailable` too (Django
+reports that failure through `got_request_exception`, in development before any handler
+could see it).
 """
 
 from __future__ import annotations
