@@ -4,7 +4,7 @@ pages, and the entitlement source that tells the kernel each organization's plan
 from billing.entitlements import GrantEntitlements
 from billing.plans import FREE
 from kernel.actor import Actor
-from kernel.manifest import AuditLabel, Domain, Nav, Step
+from kernel.manifest import FUNCTION_MODULES, AuditLabel, Domain, Nav, Step
 from kernel.permissions import MANAGERS, OWNERS, Permission
 
 
@@ -35,4 +35,5 @@ domain = Domain(
         "billing.grant_revoke": AuditLabel("revoked a grant of {target}", "revoke a grant"),
     },
     entitlements=GrantEntitlements(),
+    function_modules=(*FUNCTION_MODULES, "reconcile"),
 )

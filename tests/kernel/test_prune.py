@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 from io import StringIO
 from typing import Any
@@ -12,6 +13,7 @@ from allauth.usersessions.models import UserSession
 from django.contrib.sessions.models import Session
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Max
 from django.tasks.base import TaskResultStatus
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -43,6 +45,22 @@ def horizons_taken(*ages: timedelta) -> None:
         ChangeHorizon.objects.filter(pk=horizon.pk).update(taken_at=timezone.now() - age)
 
 
+def settled() -> None:
+    """Wait until every transaction that wrote a change record so far has ended. Other
+    databases' writers count too (transaction ids are server-wide): on a shared server
+    another test run may hold the horizon back for a moment."""
+    newest = Change.objects.aggregate(newest=Max("xid"))["newest"] or 0
+    deadline = time.monotonic() + 30
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_snapshot_xmin(pg_current_snapshot())::text::bigint")
+            if cursor.fetchone()[0] > newest:
+                return
+        if time.monotonic() > deadline:
+            pytest.fail("a transaction on this server stayed open for 30 s")
+        time.sleep(0.05)
+
+
 def prune_output(**options: Any) -> str:
     out = StringIO()
     call_command("prune", stdout=out, **options)
@@ -58,8 +76,10 @@ def test_change_records_go_with_no_subscriber_anywhere_once_their_transaction_en
     for _ in range(50):  # no hub, no subscriber: nothing else prunes them
         MembershipFactory(organization=old, role=Role.MEMBER)
     assert changes_of(old.pk) == 50
+    settled()
     assert "change records: 0 deleted" in prune_output()  # the first run only records
     MembershipFactory(organization=recent, role=Role.MEMBER)
+    settled()
     prune_output()
     MembershipFactory(organization=new, role=Role.MEMBER)
     # The first horizon is just beyond the retention, the second just inside it.
@@ -91,6 +111,7 @@ def test_a_long_transactions_change_records_survive_although_it_started_long_ago
         )
         prune_changes(BATCH)  # while it is still running
         long_running.commit()
+    settled()
     horizons_taken(RETENTION * 2)
     prune_changes(BATCH)  # what had ended before the first horizon goes; not this row
     assert changes_of(org.pk) == 1
@@ -105,6 +126,7 @@ def test_change_records_are_deleted_in_batches():
     for _ in range(5):
         MembershipFactory(organization=org, role=Role.MEMBER)
     kept = OrganizationFactory()
+    settled()
     prune_changes(BATCH)
     horizons_taken(RETENTION * 2)
     MembershipFactory(organization=kept, role=Role.MEMBER)
