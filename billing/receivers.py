@@ -1,37 +1,29 @@
-"""Billing reacts to organizations: seats follow membership on per-seat plans, and a
-deleted organization's subscriptions are cancelled at the provider.
+"""Billing reacts to organizations: seats follow membership on per-seat plans (a task
+queued with the change), and a deleted organization's subscriptions are cancelled at the
+provider.
 
 The cancellation is owed from the moment the deletion commits, so it is written down in
-the deletion's own transaction (`PendingCancellation`) and forgotten only when the
-provider confirms (billing/reconcile.py): a failed call, a crash or a provider outage
-leave it pending, retried, and reconciled until it is done."""
+the deletion's own transaction (`PendingCancellation`), with the task that performs it,
+and forgotten only when the provider confirms (billing/reconcile.py): a failed call, a
+crash or a provider outage leave it pending, retried, and reconciled until it is done."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
-from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from billing.actions import sync_seats
 from billing.models import PendingCancellation, PlanSubscription, SubscriptionStatus
-from billing.reconcile import cancel_pending
-from billing.schemas import OrganizationRef
-from kernel.actor import SYSTEM
-from kernel.door import call
+from billing.tasks import cancel_subscriptions, push_seats
 from organizations.models import Membership, Organization
-
-logger = logging.getLogger(__name__)
 
 
 @receiver(post_save, sender=Membership)
 @receiver(post_delete, sender=Membership)
 def membership_changed(sender: type[Membership], instance: Membership, **kwargs: Any) -> None:
     if kwargs.get("created", True):  # a member added (post_save) or removed (post_delete)
-        organization = OrganizationRef(organization_id=instance.organization_id)
-        transaction.on_commit(lambda: call(sync_seats, SYSTEM, organization))
+        push_seats.enqueue(instance.organization_id)  # in the membership's transaction
 
 
 @receiver(pre_delete, sender=Organization)
@@ -54,11 +46,4 @@ def organization_deleting(
         for subscription in owed
     ]
     if pending:
-        transaction.on_commit(lambda: _cancel_now(pending))
-
-
-def _cancel_now(pending: list[int]) -> None:
-    try:
-        call(cancel_pending, SYSTEM, {"pending_ids": pending})
-    except Exception:  # still pending: retried by reconciliation
-        logger.exception("billing: cancelling deleted organization's subscriptions failed")
+        cancel_subscriptions.enqueue(pending)

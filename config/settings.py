@@ -313,6 +313,10 @@ PRINCIPAL_CACHE = env.boolean("PRINCIPAL_CACHE", default=True)
 # django-tasks-db and run by `manage.py worker` (kernel/tasks.py, docs/operations.md).
 # Enqueued inside the transaction of the change that needs them: commit <=> enqueued.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# How long an idle worker sleeps before looking again, and how often it checks for tasks
+# left running by a worker that died (their lock is free: kernel/worker.py).
+TASK_WORKER_INTERVAL_MS = env.integer("TASK_WORKER_INTERVAL_MS", 1000, minimum=50)
+TASK_RECOVER_SECONDS = env.integer("TASK_RECOVER_SECONDS", 30, minimum=1)
 
 # --- Retention ------------------------------------------------------------------------
 # What `manage.py prune` and the worker's periodic prune delete, in batches of
@@ -332,6 +336,8 @@ WEBHOOK_FAILED_EVENT_RETENTION_DAYS = env.integer(
 # Finished tasks: successful ones, and those failed for good (kept for their error).
 TASK_RESULT_RETENTION_DAYS = env.integer("TASK_RESULT_RETENTION_DAYS", 14, minimum=1)
 TASK_FAILED_RETENTION_DAYS = env.integer("TASK_FAILED_RETENTION_DAYS", 90, minimum=1)
+# How often the worker compares every subscription with its provider (billing/reconcile.py).
+BILLING_RECONCILE_HOURS = env.integer("BILLING_RECONCILE_HOURS", 6, minimum=1)
 
 # --- Email ----------------------------------------------------------------------------
 # Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.

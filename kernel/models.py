@@ -86,3 +86,16 @@ class ChangeHorizon(models.Model):
 
     def __str__(self) -> str:
         return f"{self.oldest_running} at {self.taken_at}"
+
+
+class PeriodicTurn(models.Model):
+    """When a periodic task (a manifest's `Periodic`) is next due. The worker that moves
+    `due_at` forward enqueues the task, so N workers run it once (kernel/worker.py)."""
+
+    tenant_exempt = "one row per periodic task, not per organization"
+
+    name = models.CharField(max_length=200, primary_key=True, help_text="The task's path")
+    due_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

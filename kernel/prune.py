@@ -4,6 +4,9 @@
     @pruner("webhook events")
     def prune_events(batch: int) -> int: ...   # an app brings its own (billing/prune.py)
 
+The worker runs them as periodic tasks (PERIODIC): change records every five minutes,
+since they grow with every write, and everything every hour.
+
 Each pruner deletes `batch` rows per statement, and run from the command or the task
 (autocommit) each statement is its own transaction: no DELETE holds locks on a big table
 for long, and an interrupted run has deleted whole batches only. What goes, and when
@@ -24,7 +27,7 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 from importlib import import_module
-from typing import Any
+from typing import Any, Final
 
 from django.conf import settings
 from django.db import connection
@@ -32,6 +35,7 @@ from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.utils import timezone
 
 from kernel.models import Change, ChangeHorizon, IdempotencyRecord
+from kernel.tasks import Periodic, durable
 
 logger = logging.getLogger(__name__)
 
@@ -172,3 +176,24 @@ def prune_task_results(batch: int) -> int:
         finished_at__lte=now - timedelta(days=settings.TASK_FAILED_RETENTION_DAYS),
     )
     return delete_in_batches(successful, batch) + delete_in_batches(failed, batch)
+
+
+# --- as tasks -----------------------------------------------------------------------------
+
+
+@durable(max_attempts=3)
+def prune_everything() -> dict[str, int]:
+    """Every pruner; the counts are the task's result (the admin shows them)."""
+    return prune_all()
+
+
+@durable(max_attempts=3)
+def prune_change_records() -> int:
+    return prune_changes(settings.PRUNE_BATCH_SIZE)
+
+
+PERIODIC: Final = (
+    Periodic(prune_change_records, every=timedelta(minutes=5)),
+    Periodic(prune_everything, every=timedelta(hours=1)),
+)
+"""The kernel's periodic tasks (it has no manifest): `kernel.manifest.periodic_tasks`."""

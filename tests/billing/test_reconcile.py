@@ -13,6 +13,9 @@ from urllib.parse import parse_qs
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import transaction
+from django.tasks.base import TaskResultStatus
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
@@ -26,6 +29,7 @@ from kernel.permissions import Role
 from organizations.models import Organization
 from tests.billing.conftest import DAY, stripe_subscription
 from tests.factories import MembershipFactory, OrganizationFactory
+from tests.tasks import run_tasks
 
 PERIOD_END = int(time.time()) + 30 * DAY
 SUBSCRIPTION = re.compile(r"^/v1/subscriptions/[^/]+$")
@@ -265,7 +269,12 @@ def deletable(stripe: FakeStripe) -> Organization:
     MembershipFactory(organization=org, role=Role.OWNER)
     stripe.add(org.pk)
     ours(org)
+    run_tasks()  # the membership's seat push (none: pro is not per seat)
     return org
+
+
+def cancel_task() -> DBTaskResult:
+    return DBTaskResult.objects.get(task_path="billing.tasks.cancel_subscriptions")
 
 
 @pytest.mark.django_db(transaction=True)
@@ -274,7 +283,7 @@ def test_a_failed_cancel_is_kept_retried_and_forgotten_once_the_provider_confirm
     org_id = org.pk
     stripe.cancels_fail = True
 
-    org.delete()  # committed: the cancel is attempted at once, and fails
+    org.delete()  # committed: the cancellation owed, and its task, are rows now
 
     pending = PendingCancellation.objects.get()
     assert (pending.provider, pending.external_id, pending.organization_id) == (
@@ -282,18 +291,26 @@ def test_a_failed_cancel_is_kept_retried_and_forgotten_once_the_provider_confirm
         "sub_123",
         org_id,
     )
+    assert cancel_task().status == TaskResultStatus.READY
+    assert stripe.calls() == []
+
+    run_tasks()  # the provider fails: the task is put back for later
+    pending.refresh_from_db()
     assert pending.attempts == 1
     assert "bad day" in pending.last_error
+    task = cancel_task()
+    assert (task.status, task.run_after > timezone.now()) == (TaskResultStatus.READY, True)
     assert stripe.subscriptions["sub_123"]["status"] == "active"  # still billing
     assert ("DELETE", "/v1/subscriptions/sub_123") in stripe.calls()
 
-    report = reconciled()  # the provider is still down
+    report = reconciled()  # reconciliation tries too, the provider still down
     assert (report.cancellations_confirmed, report.cancellations_pending) == (0, 1)
     assert PendingCancellation.objects.get().attempts == 2
 
     stripe.cancels_fail = False
-    report = reconciled()
-    assert (report.cancellations_confirmed, report.cancellations_pending) == (1, 0)
+    DBTaskResult.objects.filter(pk=task.pk).update(run_after=timezone.now())  # its turn
+    assert run_tasks() == 1  # the retry
+    assert cancel_task().status == TaskResultStatus.SUCCESSFUL
     assert stripe.subscriptions["sub_123"]["status"] == "canceled"
     assert not PendingCancellation.objects.exists()
     stripe.calls()
@@ -301,11 +318,26 @@ def test_a_failed_cancel_is_kept_retried_and_forgotten_once_the_provider_confirm
     assert stripe.calls() == []  # nothing left to cancel or compare
 
 
+@pytest.mark.django_db
+def test_reconciliation_cancels_what_is_still_pending(stripe):
+    """A cancellation whose task gave up: the next reconciliation does it."""
+    stripe.add(0, id="sub_orphan")
+    PendingCancellation.objects.create(
+        provider="stripe", external_id="sub_orphan", organization_id=0
+    )
+    report = reconciled()
+    assert (report.checked, report.cancellations_confirmed) == (0, 1)
+    assert stripe.calls() == [("DELETE", "/v1/subscriptions/sub_orphan")]
+    assert stripe.subscriptions["sub_orphan"]["status"] == "canceled"
+    assert not PendingCancellation.objects.exists()
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_cancel_whose_answer_was_lost_is_confirmed_by_reading_the_subscription(stripe):
     org = deletable(stripe)
     stripe.cancel_answers_lost = True
     org.delete()
+    run_tasks()
     assert stripe.subscriptions["sub_123"]["status"] == "canceled"
     assert not PendingCancellation.objects.exists()
 
@@ -323,6 +355,7 @@ def test_a_deletion_rolled_back_owes_no_cancellation(stripe):
     with pytest.raises(RuntimeError):
         delete_then_fail()
     assert not PendingCancellation.objects.exists()
+    assert not DBTaskResult.objects.filter(task_path="billing.tasks.cancel_subscriptions").exists()
     assert stripe.calls() == []
     assert PlanSubscription.objects.for_organization(org.pk).get().status == "active"
 

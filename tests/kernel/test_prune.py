@@ -20,6 +20,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from kernel.change_capture import database_conninfo
+from kernel.manifest import periodic_tasks
 from kernel.models import Change, ChangeHorizon, IdempotencyRecord
 from kernel.permissions import Role
 from kernel.prune import (
@@ -29,7 +30,9 @@ from kernel.prune import (
     prune_task_results,
     prune_user_sessions,
 )
+from kernel.worker import Housekeeper
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
+from tests.tasks import run_tasks
 
 RETENTION = timedelta(minutes=60)  # CHANGE_RETENTION_MINUTES' default
 BATCH = 1000
@@ -253,3 +256,27 @@ def test_the_command_reports_each_count(settings):
     assert "expired sessions: 1 deleted" in output
     assert "webhook events: 0 deleted" in output  # billing's, registered by the app
     assert not IdempotencyRecord.objects.exists()
+
+
+# --- as periodic tasks --------------------------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_schedules_the_prunes_and_they_run_as_tasks(settings):
+    settings.IDEMPOTENCY_TTL_HOURS = 24
+    record("expired", timedelta(days=2))
+    kept = record("fresh", timedelta(hours=1))
+    housekeeper = Housekeeper("prune-test-worker", periodic_tasks())
+    try:
+        scheduled = housekeeper.schedule()
+    finally:
+        housekeeper.close()
+    assert {"kernel.prune.prune_change_records", "kernel.prune.prune_everything"} <= set(scheduled)
+    run_tasks()
+    everything = DBTaskResult.objects.get(task_path="kernel.prune.prune_everything")
+    assert everything.status == TaskResultStatus.SUCCESSFUL
+    counts = everything.return_value or {}
+    assert (counts["idempotency records"], counts["webhook events"]) == (1, 0)
+    changes = DBTaskResult.objects.get(task_path="kernel.prune.prune_change_records")
+    assert changes.status == TaskResultStatus.SUCCESSFUL
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == [kept.key]

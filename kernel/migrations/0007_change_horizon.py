@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('kernel', '0005_change_rows'),
+        ('kernel', '0006_periodic_turn'),
     ]
 
     operations = [
