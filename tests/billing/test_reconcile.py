@@ -27,7 +27,9 @@ from kernel.actor import SYSTEM
 from kernel.door import call
 from kernel.permissions import Role
 from organizations.models import Organization
+from tests.accounts.helpers import operator_client
 from tests.billing.conftest import DAY, stripe_subscription
+from tests.conftest import client_for
 from tests.factories import MembershipFactory, OrganizationFactory
 from tests.tasks import run_tasks
 
@@ -378,3 +380,25 @@ def test_the_command_reports_and_fails_while_anything_is_left(stripe, capsys):
     PendingCancellation.objects.all().delete()
     call_command("billing_reconcile")  # all in agreement: success
     assert "Checked 1 subscription(s)." in capsys.readouterr().out
+
+
+# --- the admin -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_operators_see_pending_cancellations_and_nobody_else_does(member):
+    PendingCancellation.objects.create(
+        provider="stripe",
+        external_id="sub_still_billing",
+        organization_id=41,
+        attempts=3,
+        last_error="APIConnectionError: unreachable",
+    )
+    listing = "/admin/billing/pendingcancellation/"
+    page = operator_client().get(listing)
+    assert page.status_code == 200
+    assert "sub_still_billing" in page.content.decode()
+    owner = client_for(member(Role.OWNER))  # an organization's owner is no operator
+    refused = owner.get(listing)
+    assert refused.status_code == 302
+    assert "sub_still_billing" not in owner.get(listing, follow=True).content.decode()
