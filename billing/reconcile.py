@@ -91,14 +91,16 @@ def _cancel_each(pending: list[PendingCancellation]) -> tuple[int, int]:
 def _cancel(cancellation: PendingCancellation) -> bool:
     """True once the provider says the subscription is cancelled: its answer to the
     cancel, or (an earlier cancel went through, its answer lost) its current state."""
-    provider = get_provider(cancellation.provider)
     subscription_id = cancellation.external_id
     try:
+        provider = get_provider(cancellation.provider)
         provider.cancel(subscription_id=subscription_id, at_period_end=False)
         return True
     except Exception as error:
         try:
-            state = provider.fetch_subscription(subscription_id=subscription_id)
+            state = get_provider(cancellation.provider).fetch_subscription(
+                subscription_id=subscription_id
+            )
             if state.status == SubscriptionStatus.CANCELED:
                 return True
         except Exception:
