@@ -16,7 +16,13 @@ from django.urls import URLPattern, path
 from django.utils.html import format_html
 
 from billing import mutations
-from billing.models import BillingCustomer, Grant, PlanSubscription, WebhookEvent
+from billing.models import (
+    BillingCustomer,
+    Grant,
+    PendingCancellation,
+    PlanSubscription,
+    WebhookEvent,
+)
 from billing.plans import paid_plans
 from billing.webhooks import process
 from kernel.admin import ReadOnlyAdminMixin, TenantModelAdmin, operator
@@ -45,6 +51,17 @@ class PlanSubscriptionAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
 class BillingCustomerAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ("organization", "provider", "external_id", "created_at")
     search_fields = ("external_id", "organization__name")
+
+
+@admin.register(PendingCancellation)
+class PendingCancellationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[PendingCancellation]):
+    """Deleted organizations' subscriptions their provider has not confirmed cancelled:
+    retried by a task, then by `billing_reconcile` (docs/billing.md)."""
+
+    list_display = ("created_at", "provider", "external_id", "organization_id", "attempts")
+    list_filter = ("provider",)
+    search_fields = ("external_id",)
+    readonly_fields = ("last_error", "last_attempt_at")
 
 
 @admin.register(WebhookEvent)

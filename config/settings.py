@@ -324,6 +324,27 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 TASK_WORKER_INTERVAL_MS = env.integer("TASK_WORKER_INTERVAL_MS", 1000, minimum=50)
 TASK_RECOVER_SECONDS = env.integer("TASK_RECOVER_SECONDS", 30, minimum=1)
 
+# --- Retention ------------------------------------------------------------------------
+# What `manage.py prune` and the worker's periodic prune delete, in batches of
+# PRUNE_BATCH_SIZE rows (kernel/prune.py, billing/prune.py, docs/operations.md).
+PRUNE_BATCH_SIZE = env.integer("PRUNE_BATCH_SIZE", 1000, minimum=1)
+# Change records whose transaction ended this long ago: far beyond what a poller needs.
+CHANGE_RETENTION_MINUTES = env.integer("CHANGE_RETENTION_MINUTES", 60, minimum=5)
+# How long an idempotency key replays its first result (the API's Idempotency-Key).
+IDEMPOTENCY_TTL_HOURS = env.integer("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
+# Provider events applied (or ignored) this long ago; longer than any provider's retries
+# (Stripe's: 3 days), so a late redelivery is still recognised as a duplicate.
+WEBHOOK_EVENT_RETENTION_DAYS = env.integer("WEBHOOK_EVENT_RETENTION_DAYS", 90, minimum=7)
+# Events that failed and were never reprocessed, from their arrival.
+WEBHOOK_FAILED_EVENT_RETENTION_DAYS = env.integer(
+    "WEBHOOK_FAILED_EVENT_RETENTION_DAYS", 365, minimum=7
+)
+# Finished tasks: successful ones, and those failed for good (kept for their error).
+TASK_RESULT_RETENTION_DAYS = env.integer("TASK_RESULT_RETENTION_DAYS", 14, minimum=1)
+TASK_FAILED_RETENTION_DAYS = env.integer("TASK_FAILED_RETENTION_DAYS", 90, minimum=1)
+# How often the worker compares every subscription with its provider (billing/reconcile.py).
+BILLING_RECONCILE_HOURS = env.integer("BILLING_RECONCILE_HOURS", 6, minimum=1)
+
 # --- Email ----------------------------------------------------------------------------
 # Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "SaaS Starter <noreply@localhost>")
