@@ -203,3 +203,21 @@ async def test_a_live_update_over_the_socket_through_the_proxy(owner: httpx.Clie
         update = json.loads(await asyncio.wait_for(socket.recv(), 10))
         assert update["type"] == "result", update
         assert [item["title"] for item in update["value"]["records"]] == ["Through the proxy"]
+
+
+SETTINGS = (Path(__file__).resolve().parents[2] / "config" / "settings.py").read_text()
+
+
+@pytest.mark.skipif("TRUSTED_PROXIES" not in SETTINGS, reason="before TRUSTED_PROXIES")
+def test_the_app_records_the_real_client_behind_the_proxy_not_a_spoofed_one(
+    owner: httpx.Client,
+):
+    # Another loopback address than nginx's own, so the client and the proxy differ.
+    transport = httpx.HTTPTransport(local_address="127.0.0.2", verify=tls())
+    spoofed = {"X-Forwarded-For": "203.0.113.9"}
+    with httpx.Client(base_url=BASE, transport=transport, headers=spoofed) as client:
+        response = submit(client, "/accounts/login/", {"login": EMAIL, "password": PASSWORD})
+        assert response.status_code == 302, response.text[:500]
+        sessions = client.get("/accounts/sessions/").text
+    assert "127.0.0.2" in sessions
+    assert "203.0.113.9" not in sessions
