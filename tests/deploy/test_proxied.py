@@ -221,3 +221,24 @@ def test_the_app_records_the_real_client_behind_the_proxy_not_a_spoofed_one(
         sessions = client.get("/accounts/sessions/").text
     assert "127.0.0.2" in sessions
     assert "203.0.113.9" not in sessions
+
+
+def test_an_uploaded_avatar_is_served_by_nginx_from_the_media_folder(owner: httpx.Client):
+    from tests.accounts.images import png
+
+    image = png()
+    token = csrf_token(owner.get("/account/profile/"))
+    response = owner.post(
+        "/account/profile/",
+        data={"csrfmiddlewaretoken": token, "display_name": "Owner", "time_zone": "UTC"},
+        files={"avatar": ("me.png", image, "image/png")},
+        headers={"Origin": BASE, "Referer": f"{BASE}/account/profile/"},
+    )
+    assert response.status_code == 302, response.text[:500]
+    match = re.search(r'src="(/media/avatars/[^"]+)"', owner.get("/account/profile/").text)
+    assert match
+    served = owner.get(match.group(1))  # the app serves no media in production: nginx does
+    assert served.status_code == 200
+    assert served.content == image
+    assert served.headers["x-content-type-options"] == "nosniff"
+    assert "sandbox" in served.headers["content-security-policy"]
