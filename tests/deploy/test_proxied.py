@@ -9,24 +9,25 @@ nothing here reads the database.
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import json
 import os
 import re
 import ssl
 import time
 from collections.abc import Iterator
+from email.message import EmailMessage
 from pathlib import Path
 
 import httpx
 import pytest
 import websockets
 
+from tests.smtp import SmtpSink, smtp_sink
+
 BASE = os.environ.get("PROXIED_BASE_URL", "")  # https://127.0.0.1:PORT, nginx's TLS side
 PLAIN = os.environ.get("PROXIED_HTTP_URL", "")  # http://127.0.0.1:PORT, nginx's plain side
 CA = os.environ.get("PROXIED_CA", "")  # the certificate nginx serves (self-signed)
-MAIL = Path(os.environ.get("PROXIED_MAIL_DIR", "/nonexistent"))  # the SMTP sink's folder
+SMTP_PORT = int(os.environ.get("PROXIED_SMTP_PORT", "0"))  # where EMAIL_URL points
 
 pytestmark = pytest.mark.skipif(not BASE, reason="run by .ci/proxied (PROXIED_BASE_URL)")
 
@@ -58,28 +59,33 @@ def submit(client: httpx.Client, path: str, data: dict[str, str | list[str]]) ->
     )
 
 
-def wait_for_mail(to: str, timeout: float = 30) -> email.message.EmailMessage:
+def wait_for_mail(sink: SmtpSink, to: str, timeout: float = 30) -> EmailMessage:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        for path in sorted(MAIL.glob("*.eml")):
-            message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
-            assert isinstance(message, email.message.EmailMessage)
+        for message in sink.messages:
             if to in str(message["To"]):
                 return message
         time.sleep(0.2)
     raise AssertionError(f"no email to {to} within {timeout} s")
 
 
-def text_of(message: email.message.EmailMessage) -> str:
+def text_of(message: EmailMessage) -> str:
     part = message.get_body(preferencelist=("plain",))
     assert part is not None
     return str(part.get_content())
 
 
 @pytest.fixture(scope="module")
-def owner() -> Iterator[httpx.Client]:
-    """Someone who signed up, verified their address from the email, signed in with their
-    password in a new session and created an organization."""
+def mail() -> Iterator[SmtpSink]:
+    """The mail server of EMAIL_URL: the worker delivers the app's emails here."""
+    with smtp_sink(SMTP_PORT) as sink:
+        yield sink
+
+
+@pytest.fixture(scope="module")
+def owner(mail: SmtpSink) -> Iterator[httpx.Client]:
+    """Someone who signed up, verified their address from the email (sent by the worker),
+    signed in with their password in a new session and created an organization."""
     with browser() as signup:
         response = submit(
             signup,
@@ -90,7 +96,7 @@ def owner() -> Iterator[httpx.Client]:
 
     # The link was built from the request: Host (with its port) and the scheme reached
     # the app through the proxy.
-    body = text_of(wait_for_mail(EMAIL))
+    body = text_of(wait_for_mail(mail, EMAIL))
     match = re.search(rf"{re.escape(BASE)}(/accounts/confirm-email/\S+)", body)
     assert match, body
     with browser() as confirm:
