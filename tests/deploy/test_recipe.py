@@ -137,3 +137,13 @@ def test_docs_describe_the_recipe():
     for needle in ("compose.yaml", "TRUSTED_PROXIES", "/healthz", "migrate", "WEB_CONCURRENCY"):
         assert needle in text
     assert "docs/deployment.md" in (ROOT / "README.md").read_text()
+
+
+def test_the_commands_compose_runs_exist():
+    from django.core.management import get_commands
+
+    services = compose()
+    for name in ("migrate", "worker"):
+        command = services[name]["command"]
+        assert command[:2] == ["python", "manage.py"]
+        assert command[2] in get_commands(), command
