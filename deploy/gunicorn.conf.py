@@ -7,6 +7,8 @@ The image's default command and .ci/proxied both use this file; command-line opt
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
 wsgi_app = "config.wsgi:application"
 bind = [os.environ.get("GUNICORN_BIND", "0.0.0.0:8000")]
@@ -31,9 +33,13 @@ max_requests_jitter = 200
 # (gunicorn's variable; loopback by default).
 secure_scheme_headers = {"X-FORWARDED-PROTO": "https"}
 
-# One access line per request on stdout: the client as nginx saw it, and the duration.
-accesslog = "-"
-access_log_format = '%({x-forwarded-for}i)s "%(r)s" %(s)s %(B)s %(M)sms "%(f)s" "%(a)s" %(p)s'
+# The app logs one line per request itself, with its request id, user and organization
+# (docs/operations.md), and nginx keeps the edge's access log: gunicorn's own would be a
+# second line per request. GUNICORN_ACCESS_LOG=- turns it on (stdout), in this format.
+accesslog = os.environ.get("GUNICORN_ACCESS_LOG") or None
+access_log_format = (
+    '%({x-forwarded-for}i)s "%(r)s" %(s)s %(B)s %(M)sms request_id=%({x-request-id}i)s %(p)s'
+)
 errorlog = "-"
 
 # The workers' heartbeat files live in memory: a container's disk may be slow or read-only.
@@ -41,3 +47,23 @@ SHARED_MEMORY = "/dev/shm"  # noqa: S108 (per-worker files gunicorn creates itse
 worker_tmp_dir = SHARED_MEMORY if os.path.isdir(SHARED_MEMORY) else None
 # gunicornc's control socket would sit in $HOME, shared by every gunicorn of that user.
 control_socket_disable = True
+
+
+# Metrics of several workers (docs/operations.md): each keeps its counts in files under
+# PROMETHEUS_MULTIPROC_DIR, which must start empty: the master empties it before forking.
+METRICS_DIRECTORY = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
+
+def on_starting(server: Any) -> None:
+    if METRICS_DIRECTORY:
+        os.makedirs(METRICS_DIRECTORY, exist_ok=True)  # it may be a mount: keep it, empty it
+        for stale in Path(METRICS_DIRECTORY).glob("*.db"):
+            stale.unlink()
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A dead worker's live gauges leave the sums."""
+    if METRICS_DIRECTORY:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)  # type: ignore[no-untyped-call]

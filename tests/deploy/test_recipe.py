@@ -103,10 +103,22 @@ def test_gunicorn_takes_its_worker_count_from_the_environment(monkeypatch):
     config = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
     assert config["workers"] == 3
     assert config["wsgi_app"] == "config.wsgi:application"
-    assert config["accesslog"] == "-"
+    assert config["accesslog"] is None  # the app's own line per request is the access log
     assert config["timeout"] < 60  # gunicorn gives up before nginx's proxy_read_timeout
     monkeypatch.delenv("WEB_CONCURRENCY")
-    assert runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["workers"] == 2
+    monkeypatch.setenv("GUNICORN_ACCESS_LOG", "-")
+    config = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    assert (config["workers"], config["accesslog"]) == (2, "-")
+
+
+def test_gunicorn_empties_the_metrics_directory_before_its_workers_start(monkeypatch, tmp_path):
+    metrics = tmp_path / "metrics"
+    metrics.mkdir()
+    (metrics / "counter_123.db").write_bytes(b"stale")
+    (metrics / "keep.txt").write_text("not prometheus'")
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(metrics))
+    runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))["on_starting"](None)
+    assert sorted(path.name for path in metrics.iterdir()) == ["keep.txt"]
 
 
 def test_the_health_check_asks_with_an_allowed_host(monkeypatch):
