@@ -33,6 +33,7 @@ def development_commands(addrport: str) -> list[list[str]]:
     """The manage.py commands run side by side; the first to exit stops the others."""
     return [
         ["runserver", addrport],
+        ["worker", "--reload"],  # the task queue: emails, provider calls, pruning
     ]
 
 

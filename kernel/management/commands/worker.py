@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from argparse import BooleanOptionalAction
 from datetime import timedelta
 from typing import Any
@@ -58,7 +59,9 @@ class Command(BaseCommand):
                 worker_id=worker_id,
                 excluded_queue_names=[],
             )
-            worker.configure_signals()
+            # Under the reloader serve() runs in a thread, and the reloader owns the signals.
+            if threading.current_thread() is threading.main_thread():
+                worker.configure_signals()
             self.stdout.write(f"Worker {worker_id} running queues {options['queues']}.")
             worker.run()
 
