@@ -14,6 +14,7 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from billing import mutations
 from billing.models import BillingCustomer, Grant, PlanSubscription, WebhookEvent
@@ -23,6 +24,8 @@ from kernel.admin import ReadOnlyAdminMixin, TenantModelAdmin, operator
 from kernel.door import call
 from kernel.errors import AppError
 from organizations.models import Organization
+
+ERROR_SUMMARY_LENGTH = 80
 
 
 @admin.register(PlanSubscription)
@@ -49,9 +52,17 @@ class BillingCustomerAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[WebhookEvent]):
-    list_display = ("received_at", "provider", "type", "status", "organization_id", "attempts")
+    list_display = (
+        "received_at",
+        "provider",
+        "type",
+        "status",
+        "organization_id",
+        "attempts",
+        "error_summary",
+    )
     list_filter = ("status", "provider", "type")
-    search_fields = ("event_id", "type")
+    search_fields = ("event_id", "type", "error")
     readonly_fields = ("payload_pretty",)
     fields = (
         "provider",
@@ -72,9 +83,26 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[WebhookEvent]):
     def payload_pretty(self, event: WebhookEvent) -> str:
         return format_html("<pre>{}</pre>", json.dumps(event.payload, indent=2, sort_keys=True))
 
-    @admin.action(description="Reprocess the selected events (failed or received)")
+    @admin.display(description="Error")
+    def error_summary(self, event: WebhookEvent) -> str:
+        return Truncator(event.error).chars(ERROR_SUMMARY_LENGTH)
+
+    def has_reprocess_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.change_webhookevent")
+
+    @admin.action(
+        description="Reprocess the selected events (failed or received)",
+        permissions=["reprocess"],
+    )
     def reprocess(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
-        outcomes = [process(event.pk).outcome for event in queryset]
+        outcomes = []
+        for event in queryset:
+            try:
+                outcome = process(event.pk)
+            except Exception as error:  # recorded on the event by `process`
+                outcome = f"failed ({type(error).__name__})"
+            self.log_change(request, event, f"Reprocessed: {outcome}.")  # the event's history
+            outcomes.append(outcome)
         messages.info(request, f"Reprocessed {len(outcomes)}: {', '.join(outcomes) or 'none'}.")
 
 

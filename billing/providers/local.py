@@ -19,7 +19,17 @@ from django.core import signing
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
-from billing.events import Change, OneTimePurchase, Refund, SubscriptionState, VerifiedEvent
+from billing import envelope
+from billing.events import (
+    ID_MAX,
+    CannotApply,
+    Change,
+    OneTimePurchase,
+    Refund,
+    SubscriptionState,
+    VerifiedEvent,
+    whole_number,
+)
 from billing.plans import Plan, get_plan
 from billing.providers.base import CheckoutRequest, CheckoutStarted, WebhookVerificationError
 
@@ -156,12 +166,9 @@ class LocalProvider:
             raise WebhookVerificationError("The signature's timestamp is outside the tolerance.")
         if not hmac.compare_digest(signature(body, timestamp), parts["v1"]):
             raise WebhookVerificationError("The signature does not match.")
-        payload = json.loads(body)
-        return VerifiedEvent(
-            id=str(payload["id"]),
-            type=str(payload["type"]),
-            occurred_at=datetime.fromtimestamp(float(payload["created"]), UTC),
-            payload=payload,
+        return envelope.read(
+            envelope.decode(envelope.utf8(body)),
+            names={"id": "id", "type": "type", "occurred_at": "created", "data": "data"},
         )
 
     def changes(self, event: VerifiedEvent) -> list[Change]:
@@ -172,8 +179,8 @@ class LocalProvider:
             return []
         plan = get_plan(str(data["plan"]))
         if plan is None:
-            raise ValueError(f"Unknown plan {data['plan']!r} in a local event.")
-        organization_id = int(data["organization_id"])
+            raise CannotApply(f"Unknown plan {data['plan']!r} in a local event.")
+        organization_id = whole_number(data["organization_id"], "organization id", maximum=ID_MAX)
         customer_id = f"cus_local_{organization_id}"
         if event.type == "payment.succeeded":
             return [OneTimePurchase(self.name, str(data["id"]), organization_id, customer_id, plan)]
@@ -186,7 +193,7 @@ class LocalProvider:
                 customer_id=customer_id,
                 plan=plan,
                 status=str(data["status"]),
-                seats=int(data["seats"]),
+                seats=whole_number(data["seats"], "seats"),
                 current_period_end=datetime.fromisoformat(period_end) if period_end else None,
                 cancel_at_period_end=bool(data["cancel_at_period_end"]),
                 ended_at=datetime.fromisoformat(ended) if ended else None,
