@@ -139,7 +139,9 @@ class StripeProvider:
         except stripe.SignatureVerificationError as error:
             raise WebhookVerificationError(str(error)) from None
         # Stripe's check rejects old timestamps only; a future one is as suspicious.
-        signed_at = next(part[2:] for part in header.split(",") if part.startswith("t="))
+        signed_at = next(  # the timestamp Stripe's check read: the first t=
+            part.split("=", 2)[1] for part in header.split(",") if part.startswith("t=")
+        )
         if int(signed_at) > time.time() + TOLERANCE_SECONDS:
             raise WebhookVerificationError("The signature's timestamp is in the future.")
         return envelope.read(
