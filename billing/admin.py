@@ -8,6 +8,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
@@ -17,9 +18,9 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from billing import mutations
-from billing.models import BillingCustomer, Grant, PlanSubscription, WebhookEvent
+from billing.models import DONE_STATUSES, BillingCustomer, Grant, PlanSubscription, WebhookEvent
 from billing.plans import paid_plans
-from billing.webhooks import process
+from billing.tasks import process_event
 from kernel.admin import ReadOnlyAdminMixin, TenantModelAdmin, operator
 from kernel.door import call
 from kernel.errors import AppError
@@ -95,15 +96,19 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[WebhookEvent]):
         permissions=["reprocess"],
     )
     def reprocess(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
-        outcomes = []
-        for event in queryset:
-            try:
-                outcome = process(event.pk)
-            except Exception as error:  # recorded on the event by `process`
-                outcome = f"failed ({type(error).__name__})"
-            self.log_change(request, event, f"Reprocessed: {outcome}.")  # the event's history
-            outcomes.append(outcome)
-        messages.info(request, f"Reprocessed {len(outcomes)}: {', '.join(outcomes) or 'none'}.")
+        """Queue each event's processing again, recorded in its history with the
+        operator's name; an event applied already stays as it is."""
+        events = list(queryset.exclude(status__in=DONE_STATUSES))
+        with transaction.atomic():
+            for event in events:
+                process_event.enqueue(event.pk)
+                self.log_change(request, event, "Queued for reprocessing.")
+        skipped = queryset.count() - len(events)
+        messages.info(
+            request,
+            f"Queued {len(events)} event(s) for reprocessing"
+            + (f"; {skipped} already applied or ignored." if skipped else "."),
+        )
 
 
 class ManualGrantForm(forms.Form):

@@ -1,15 +1,16 @@
-"""POST /webhooks/<provider>: verify, store, then process once.
+"""POST /webhooks/<provider>: verify, store, and leave the rest to the task queue.
 
 1. Verify: the signature with the provider's library and a timestamp tolerance; then the
    envelope (billing/envelope.py). A bad signature, or a body that is not an event we
    can store, is 400 with nothing stored: the provider's dashboard shows why.
-2. Store: every event under its provider id (unique). A duplicate delivery of an event
-   already applied is acknowledged and not applied again.
-3. Process (`process`, by event id): apply it through `billing.apply_event`. An event
-   that cannot be applied (CannotApply: an unknown price, an organization that does not
-   exist) is kept failed with the reason and acknowledged — retrying would not help, and
-   the admin shows it and reprocesses it once the cause is fixed. Any other failure is
-   recorded on the event and raised, to be retried. Unknown types are stored and ignored.
+2. Store, and in the same transaction enqueue its processing (`billing.tasks.
+   process_event`): committed ⇔ enqueued, so an acknowledged event cannot be lost. The
+   answer is 200 at once; it never waits for processing. A duplicate delivery finds
+   the first one's row and is not processed again, unless that one failed.
+3. The task applies it through `billing.apply_event`, once. An event that cannot be
+   applied (an unknown price, an organization that does not exist) is kept failed with
+   the reason for an operator, who reprocesses it from the admin once the cause is
+   fixed; other failures are retried by the queue with backoff.
 """
 
 from __future__ import annotations
@@ -25,14 +26,11 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from billing.envelope import Malformed
-from billing.events import CannotApply, VerifiedEvent
-from billing.models import DONE_STATUSES, EventStatus, WebhookEvent
-from billing.mutations import apply_event, mark_failed
+from billing.events import VerifiedEvent
+from billing.models import EventStatus, WebhookEvent
 from billing.providers import PROVIDER_NAMES, get_provider
 from billing.providers.base import WebhookVerificationError
-from billing.schemas import EventFailure, EventRef
-from kernel.actor import SYSTEM
-from kernel.door import call
+from billing.tasks import process_event
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +41,8 @@ class Delivery:
     outcome: str
     fields: Mapping[str, list[str]] = field(default_factory=dict)
     """Why a malformed body was refused, per field of the provider's event."""
+    enqueued: int | None = None
+    """The stored event whose processing this delivery enqueued."""
 
 
 def is_configured(provider: str) -> bool:
@@ -67,47 +67,26 @@ def deliver(provider_name: str, body: bytes, headers: Mapping[str, str]) -> Deli
     event_pk = store(provider_name, event)
     if event_pk is None:
         return Delivery(200, "duplicate")
-    try:
-        return Delivery(200, process(event_pk))
-    except Exception:
-        return Delivery(500, "failed")  # recorded on the event; the provider retries
+    return Delivery(200, "received", enqueued=event_pk)
 
 
 def store(provider_name: str, event: VerifiedEvent) -> int | None:
-    """Keep the event; its id, to process, or None if an earlier delivery applied it."""
+    """Keep the event and enqueue its processing: the event's id, or None if an earlier
+    delivery's row is there and needs nothing (applied, or waiting for its task)."""
     with transaction.atomic():
-        WebhookEvent.objects.bulk_create(
-            [
-                WebhookEvent(
-                    provider=provider_name,
-                    event_id=event.id,
-                    type=event.type,
-                    payload=event.payload,
-                    occurred_at=event.occurred_at,
-                )
-            ],
-            ignore_conflicts=True,  # a duplicate delivery: the first one's row stays
+        stored, created = WebhookEvent.objects.get_or_create(
+            provider=provider_name,
+            event_id=event.id,
+            defaults={
+                "type": event.type,
+                "payload": event.payload,
+                "occurred_at": event.occurred_at,
+            },
         )
-        stored = WebhookEvent.objects.get(provider=provider_name, event_id=event.id)
-        return None if stored.status in DONE_STATUSES else stored.pk
-
-
-def process(event_pk: int) -> str:
-    """Apply a stored event once: its outcome (processed, ignored, failed, or the status
-    an earlier run left). What cannot be applied is kept failed with its reason; any
-    other error is recorded on the event and raised, so whoever runs this retries."""
-    try:
-        outcome: str = call(apply_event, SYSTEM, EventRef(event_pk=event_pk))
-    except CannotApply as error:
-        logger.warning("billing: webhook event %s cannot be applied: %s", event_pk, error)
-        call(mark_failed, SYSTEM, EventFailure(event_pk=event_pk, error=str(error)))
-        return EventStatus.FAILED
-    except Exception as error:
-        logger.exception("billing: applying webhook event %s failed", event_pk)
-        failure = EventFailure(event_pk=event_pk, error=f"{type(error).__name__}: {error}")
-        call(mark_failed, SYSTEM, failure)
-        raise
-    return outcome
+        if not created and stored.status != EventStatus.FAILED:
+            return None
+        process_event.enqueue(stored.pk)  # a failed one: the provider sent it again
+        return stored.pk
 
 
 @csrf_exempt

@@ -2,7 +2,8 @@
 
 Checkout is a page of this site; "paying" there, cancelling, resuming or changing seats
 produces a signed event that goes through the same webhook handler (`billing.webhooks.
-deliver`) and the same mutations as Stripe's and Polar's. Used when no provider keys are
+deliver`), task and mutations as Stripe's and Polar's — run at once rather than by the
+worker, since the provider is this very process. Used when no provider keys are
 configured, so the README's first command shows plans, limits and their lifting."""
 
 from __future__ import annotations
@@ -137,6 +138,7 @@ class LocalProvider:
         )
 
     def _emit(self, event_type: str, data: dict[str, Any]) -> None:
+        from billing.tasks import process_event
         from billing.webhooks import deliver
 
         now = time.time()
@@ -149,7 +151,11 @@ class LocalProvider:
             }
         ).encode()
         headers = {SIGNATURE_HEADER: f"t={int(now)},v1={signature(body, int(now))}"}
-        deliver(self.name, body, headers)
+        delivery = deliver(self.name, body, headers)
+        if delivery.enqueued is not None:
+            # We are the provider and the site at once: apply it now, so that the page
+            # after "Pay" shows the plan. The task queued with it then finds it done.
+            process_event.call(delivery.enqueued)
 
     # --- webhooks -------------------------------------------------------------------------
 

@@ -21,6 +21,7 @@ from tests.billing.conftest import (
     stripe_event,
     stripe_subscription,
 )
+from tests.tasks import run_tasks
 
 pytestmark = pytest.mark.django_db
 DIGITS = "0123456789"
@@ -32,6 +33,12 @@ SUPERSCRIPT = str.maketrans(DIGITS, "\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\
 @pytest.fixture
 def operator() -> Client:
     return operator_client()
+
+
+def answered(response: Any) -> str:
+    """The delivery was acknowledged at once; what processing then made of it."""
+    assert (response.status_code, response.json()) == (200, {"outcome": "received"})
+    return WebhookEvent.objects.latest("pk").status
 
 
 def failed_event() -> WebhookEvent:
@@ -61,7 +68,7 @@ def test_an_unknown_price_is_stored_failed_acknowledged_and_shown(
         "customer.subscription.created", stripe_subscription(org.pk, price="price_retired")
     )
     response = post_stripe(client, event)
-    assert (response.status_code, response.json()) == (200, {"outcome": "failed"})
+    assert answered(response) == "failed"
     stored = failed_event()
     assert stored.error == "Stripe price 'price_retired' is not in the plan catalogue."
     assert stored.attempts == 1
@@ -73,7 +80,7 @@ def test_an_unknown_polar_product_is_stored_failed(client: Client, org: Any) -> 
     data = {"id": "polar_sub_1", "status": "active", "product_id": "prod_retired",
             "metadata": {"organization_id": org.pk}}  # fmt: skip
     response = post_polar(client, polar_event("subscription.active", data))
-    assert (response.status_code, response.json()) == (200, {"outcome": "failed"})
+    assert answered(response) == "failed"
     assert "prod_retired" in failed_event().error
     assert_not_applied(org.pk)
 
@@ -92,7 +99,7 @@ def test_an_organization_id_in_other_digits_is_no_id(
     subscription = stripe_subscription(org.pk)
     subscription["metadata"]["organization_id"] = written
     response = post_stripe(client, stripe_event("customer.subscription.created", subscription))
-    assert (response.status_code, response.json()) == (200, {"outcome": "failed"})
+    assert answered(response) == "failed"
     stored = failed_event()
     assert stored.error == (
         f"The event's organization id {written!r} is not a number in ASCII digits."
@@ -107,7 +114,7 @@ def test_a_polar_organization_id_in_arabic_digits_is_no_id(client: Client, org: 
     data = {"id": "polar_sub_1", "status": "active", "product_id": "prod_pro_monthly",
             "metadata": {"organization_id": str(org.pk).translate(ARABIC_INDIC)}}  # fmt: skip
     response = post_polar(client, polar_event("subscription.active", data))
-    assert response.json() == {"outcome": "failed"}
+    assert answered(response) == "failed"
     assert "ASCII digits" in failed_event().error
     assert_not_applied(org.pk)
 
@@ -119,7 +126,7 @@ def test_a_checkout_reference_in_arabic_digits_is_no_id(client: Client, org: Any
         "client_reference_id": str(org.pk).translate(ARABIC_INDIC),
     }  # fmt: skip
     response = post_stripe(client, stripe_event("checkout.session.completed", session))
-    assert response.json() == {"outcome": "failed"}
+    assert answered(response) == "failed"
     assert_not_applied(org.pk)
 
 
@@ -130,7 +137,7 @@ def test_an_organization_that_does_not_exist_is_stored_failed(
     response = post_stripe(
         client, stripe_event("customer.subscription.created", stripe_subscription(missing))
     )
-    assert (response.status_code, response.json()) == (200, {"outcome": "failed"})
+    assert answered(response) == "failed"
     stored = failed_event()
     assert stored.error == f"Organization {missing} does not exist."
     assert not PlanSubscription.objects.unscoped().exists()
@@ -146,7 +153,7 @@ def test_a_purchase_for_an_organization_that_does_not_exist_is_stored_failed(
                                           "organization_id": str(org.pk + 10_000)},
     }  # fmt: skip
     response = post_stripe(client, stripe_event("checkout.session.completed", session))
-    assert response.json() == {"outcome": "failed"}
+    assert answered(response) == "failed"
     assert "does not exist" in failed_event().error
     assert not Grant.objects.unscoped().exists()
 
@@ -155,7 +162,7 @@ def test_the_end_of_a_deleted_organizations_subscription_is_ignored(client: Clie
     """Deleting an organization cancels its subscriptions; the provider then says so."""
     ended = stripe_subscription(987_654, status="canceled")
     response = post_stripe(client, stripe_event("customer.subscription.deleted", ended))
-    assert (response.status_code, response.json()) == (200, {"outcome": "ignored"})
+    assert answered(response) == "ignored"
     assert WebhookEvent.objects.get().error == ""
 
 
@@ -164,7 +171,7 @@ def test_an_event_that_names_no_organization_is_stored_failed(client: Client, or
     subscription["metadata"] = {}
     subscription["customer"] = "cus_nobody"
     response = post_stripe(client, stripe_event("customer.subscription.created", subscription))
-    assert (response.status_code, response.json()) == (200, {"outcome": "failed"})
+    assert answered(response) == "failed"
     assert "does not say which organization" in failed_event().error
 
 
@@ -178,7 +185,7 @@ def test_another_organizations_customer_is_stored_failed(
     taken = stripe_subscription(org.pk, id="sub_mine")
     taken["customer"] = f"cus_{other_org.pk}"
     response = post_stripe(client, stripe_event("customer.subscription.created", taken))
-    assert response.json() == {"outcome": "failed"}
+    assert answered(response) == "failed"
     failed = WebhookEvent.objects.get(status=EventStatus.FAILED)
     assert f"organization {other_org.pk}'s" in failed.error
     assert_not_applied(org.pk)  # nothing half-written: the subscription rolled back too
@@ -231,7 +238,7 @@ def test_data_we_cannot_read_is_stored_failed(
         case "customer_an_object":
             subscription["customer"] = {"id": "cus_1"}
     response = post_stripe(client, stripe_event("customer.subscription.created", subscription))
-    assert (response.status_code, response.json()) == (200, {"outcome": "failed"})
+    assert answered(response) == "failed"
     assert words in failed_event().error
     assert_not_applied(org.pk)
 
@@ -240,8 +247,18 @@ def test_polar_statuses_longer_than_ours_are_mapped(client: Client, org: Any) ->
     data = {"id": "polar_sub_1", "status": "incomplete_expired", "product_id": "prod_pro_monthly",
             "metadata": {"organization_id": org.pk}}  # fmt: skip
     response = post_polar(client, polar_event("subscription.updated", data))
-    assert response.json() == {"outcome": "processed"}
+    assert answered(response) == "processed"
     assert PlanSubscription.objects.for_organization(org.pk).get().status == "canceled"
+
+
+def reprocess(operator: Client, *events: WebhookEvent) -> str:
+    response = operator.post(
+        "/admin/billing/webhookevent/",
+        {"action": "reprocess", "_selected_action": [event.pk for event in events]},
+        follow=True,
+    )
+    assert response.status_code == 200
+    return " ".join(str(message) for message in response.context["messages"])
 
 
 def test_a_failed_event_is_reprocessed_from_the_admin_once_fixed_and_audited(
@@ -250,34 +267,48 @@ def test_a_failed_event_is_reprocessed_from_the_admin_once_fixed_and_audited(
     event = stripe_event(
         "customer.subscription.created", stripe_subscription(org.pk, price="price_new_pro")
     )
-    assert post_stripe(client, event).json() == {"outcome": "failed"}
+    assert answered(post_stripe(client, event)) == "failed"
     stored = failed_event()
 
-    response = operator.post(
-        "/admin/billing/webhookevent/", {"action": "reprocess", "_selected_action": [stored.pk]}
-    )
-    assert response.status_code == 302
+    assert reprocess(operator, stored) == "Queued 1 event(s) for reprocessing."
+    stored.refresh_from_db()
+    assert stored.attempts == 1  # queued, not run: the worker runs it
+    assert run_tasks() == 1
     stored.refresh_from_db()
     assert (stored.status, stored.attempts) == (EventStatus.FAILED, 2)  # still not fixed
 
     settings.BILLING_PRICE_IDS = {**PRICES, "STRIPE_PRICE_PRO_MONTHLY": "price_new_pro"}
-    operator.post(
-        "/admin/billing/webhookevent/", {"action": "reprocess", "_selected_action": [stored.pk]}
-    )
+    reprocess(operator, stored)
+    run_tasks()
     stored.refresh_from_db()
     assert (stored.status, stored.error, stored.attempts) == (EventStatus.PROCESSED, "", 3)
     assert entitlements(org.pk).plan.code == "pro_monthly"
 
     log = LogEntry.objects.filter(object_id=str(stored.pk)).order_by("pk")
-    assert [entry.change_message for entry in log] == [
-        "Reprocessed: failed.",
-        "Reprocessed: processed.",
-    ]
+    assert [entry.change_message for entry in log] == ["Queued for reprocessing."] * 2
     assert {entry.user.email for entry in log} == {"ops@example.com"}
     history = operator.get(f"/admin/billing/webhookevent/{stored.pk}/history/")
-    assert "Reprocessed: processed." in history.content.decode()
+    assert "Queued for reprocessing." in history.content.decode()
 
+    assert reprocess(operator, stored) == (
+        "Queued 0 event(s) for reprocessing; 1 already applied or ignored."
+    )
+    assert run_tasks() == 0
     assert post_stripe(client, event).json() == {"outcome": "duplicate"}  # and never again
+    assert Grant.objects.for_organization(org.pk).count() == len(entitlements(org.pk).plan.grants())
+
+
+def test_a_redelivery_of_a_failed_event_is_processed_again(
+    client: Client, org: Any, settings: Any
+) -> None:
+    """From the provider's dashboard ("resend"), once the price is in the catalogue."""
+    event = stripe_event(
+        "customer.subscription.created", stripe_subscription(org.pk, price="price_new_pro")
+    )
+    assert answered(post_stripe(client, event)) == "failed"
+    settings.BILLING_PRICE_IDS = {**PRICES, "STRIPE_PRICE_PRO_MONTHLY": "price_new_pro"}
+    assert answered(post_stripe(client, event)) == "processed"
+    assert WebhookEvent.objects.get().attempts == 2
 
 
 def test_staff_who_may_only_look_cannot_reprocess(client: Client, org: Any) -> None:
@@ -301,6 +332,7 @@ def test_staff_who_may_only_look_cannot_reprocess(client: Client, org: Any) -> N
     looking.post(
         "/admin/billing/webhookevent/", {"action": "reprocess", "_selected_action": [stored.pk]}
     )
+    assert run_tasks() == 0
     stored.refresh_from_db()
     assert stored.attempts == 1
     assert not LogEntry.objects.exists()
