@@ -1,5 +1,5 @@
 """Billing writes: internal mutations, never routed to clients — applying provider events
-(the webhook handler and the admin's "reprocess"), customers, operators' manual grants."""
+(the webhook task, billing/tasks.py), customers, operators' manual grants."""
 
 from __future__ import annotations
 

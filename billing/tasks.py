@@ -23,13 +23,13 @@ def push_seats(organization_id: int) -> None:
     call(actions.sync_seats, SYSTEM, OrganizationRef(organization_id=organization_id))
 
 
-@durable(max_attempts=16)
+@durable(max_attempts=24)
 def process_event(event_pk: int) -> str:
     """Apply a stored webhook event (billing/webhooks.py stores it and enqueues this in
     one transaction): its outcome — processed, ignored, or failed. An event that cannot
     be applied is kept failed with its reason and not retried (retrying would not help;
     an operator reprocesses it once the cause is fixed). Any other error is recorded on
-    the event and raised, so the queue retries it, for about half a day with backoff. An
+    the event and raised, so the queue retries it, for 8 to 15 hours with backoff. An
     event applied already is left alone, so a repeat changes nothing."""
     try:
         outcome: str = call(mutations.apply_event, SYSTEM, EventRef(event_pk=event_pk))
