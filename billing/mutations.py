@@ -57,7 +57,8 @@ def _changes(provider: str, event: VerifiedEvent) -> list[Change]:
 
 @mutation("billing.mark_failed", internal=True)
 def mark_failed(*, actor: System, args: EventFailure) -> None:
-    """Leave the event retryable (by the provider's retry or the admin's reprocess)."""
+    """Record a failed attempt and why; the event stays reprocessable (the queue's retry,
+    the admin's "Reprocess", the provider's resend). An applied event is left alone."""
     event = WebhookEvent.objects.select_for_update().get(pk=args.event_pk)
     if event.status not in DONE_STATUSES:
         event.status = EventStatus.FAILED

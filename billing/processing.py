@@ -94,7 +94,9 @@ def _apply_invoice(paid: InvoicePaid) -> int | None:
     if subscription is None:  # the invoice came before the subscription's own events
         organization_id = _organization(paid.provider, paid.organization_id, "")
         if organization_id is None or paid.plan is None:
-            raise CannotApply("An invoice for an unknown subscription names no known plan.")
+            raise CannotApply(
+                "An invoice for a subscription we do not know names no price in the catalogue."
+            )
         subscription = _subscription_for_update(
             paid.provider, paid.subscription_id, organization_id
         )
