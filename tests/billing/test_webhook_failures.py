@@ -19,6 +19,7 @@ from tests.billing.conftest import (
     post_polar,
     post_stripe,
     stripe_event,
+    stripe_invoice_paid,
     stripe_subscription,
 )
 from tests.tasks import run_tasks
@@ -336,3 +337,21 @@ def test_staff_who_may_only_look_cannot_reprocess(client: Client, org: Any) -> N
     stored.refresh_from_db()
     assert stored.attempts == 1
     assert not LogEntry.objects.exists()
+
+
+def test_an_invoice_before_its_subscription_with_an_unknown_price_is_stored_failed(
+    client: Client, org: Any
+) -> None:
+    invoice = stripe_invoice_paid(org.pk, subscription="sub_new", period_end=4_000_000_000,
+                                  price="price_retired")  # fmt: skip
+    assert answered(post_stripe(client, stripe_event("invoice.paid", invoice))) == "failed"
+    assert "names no price in the catalogue" in failed_event().error
+    assert_not_applied(org.pk)
+
+
+def test_a_polar_time_without_a_zone_in_the_data_is_stored_failed(client: Client, org: Any) -> None:
+    data = {"id": "polar_sub_1", "status": "active", "product_id": "prod_pro_monthly",
+            "current_period_end": "2099-01-01T00:00:00", "metadata": {"organization_id": org.pk}}  # fmt: skip
+    assert answered(post_polar(client, polar_event("subscription.active", data))) == "failed"
+    assert "'2099-01-01T00:00:00' is not ISO 8601 with a time zone" in failed_event().error
+    assert_not_applied(org.pk)
