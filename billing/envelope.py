@@ -159,8 +159,8 @@ def read(
     model: type[Envelope] = Envelope,
     **given: Any,
 ) -> VerifiedEvent:
-    """The event in `payload`: `names` maps envelope fields to the provider's own keys
-    (errors name the provider's), `given` supplies fields from elsewhere (a header)."""
+    """The event in `payload`: `names` maps envelope fields to the provider's own names
+    (errors use them), `given` supplies fields from elsewhere (a header), overriding."""
     raw = {field: payload[key] for field, key in names.items() if key in payload}
     try:
         envelope = model.model_validate({**raw, **given, "payload": payload})

@@ -165,8 +165,8 @@ class PolarProvider:
             pass
         return envelope.read(
             envelope.decode(text),
-            names={"type": "type", "occurred_at": "timestamp", "data": "data"},
-            id=signed["webhook-id"],  # Standard Webhooks: the message id is the event's
+            names={"id": "webhook-id", "type": "type", "occurred_at": "timestamp", "data": "data"},
+            id=signed["webhook-id"],  # Standard Webhooks: the message id (a header) is the event's
         )
 
     def changes(self, event: VerifiedEvent) -> list[Change]:

@@ -184,7 +184,7 @@ def test_a_polar_message_id_we_cannot_keep_is_400(
         "/webhooks/polar", body, content_type="application/json", headers=headers
     )
     assert response.status_code == 400, response.content
-    assert "id" in response.json()["fields"]
+    assert "webhook-id" in response.json()["fields"]
     assert_nothing_stored()
 
 
