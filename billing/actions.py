@@ -28,7 +28,6 @@ from billing.schemas import (
     LocalPayment,
     OrganizationRef,
     PlanChoice,
-    ProviderSubscriptions,
 )
 from kernel import errors
 from kernel.actor import SYSTEM, Actor, System
@@ -186,13 +185,3 @@ def sync_seats(*, actor: System, args: OrganizationRef) -> None:
     get_provider(subscription.provider).set_seats(
         subscription_id=subscription.external_id, item_id=subscription.item_id, seats=members
     )
-
-
-@action("billing.cancel_for_deleted_organization", internal=True)
-def cancel_for_deleted_organization(*, actor: System, args: ProviderSubscriptions) -> None:
-    """The organization is gone: end its subscriptions now, at the providers."""
-    for provider, external_id in args.subscriptions:
-        try:
-            get_provider(provider).cancel(subscription_id=external_id, at_period_end=False)
-        except Exception:
-            logger.exception("billing: cancelling %s:%s failed", provider, external_id)

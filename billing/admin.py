@@ -18,7 +18,14 @@ from django.utils.html import format_html
 from django.utils.text import Truncator
 
 from billing import mutations
-from billing.models import DONE_STATUSES, BillingCustomer, Grant, PlanSubscription, WebhookEvent
+from billing.models import (
+    DONE_STATUSES,
+    BillingCustomer,
+    Grant,
+    PendingCancellation,
+    PlanSubscription,
+    WebhookEvent,
+)
 from billing.plans import paid_plans
 from billing.tasks import process_event
 from kernel.admin import ReadOnlyAdminMixin, TenantModelAdmin, operator
@@ -49,6 +56,17 @@ class PlanSubscriptionAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
 class BillingCustomerAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     list_display = ("organization", "provider", "external_id", "created_at")
     search_fields = ("external_id", "organization__name")
+
+
+@admin.register(PendingCancellation)
+class PendingCancellationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[PendingCancellation]):
+    """Deleted organizations' subscriptions their provider has not confirmed cancelled:
+    retried by a task, then by `billing_reconcile` (docs/billing.md)."""
+
+    list_display = ("created_at", "provider", "external_id", "organization_id", "attempts")
+    list_filter = ("provider",)
+    search_fields = ("external_id",)
+    readonly_fields = ("last_error", "last_attempt_at")
 
 
 @admin.register(WebhookEvent)

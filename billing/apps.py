@@ -6,4 +6,4 @@ class BillingConfig(AppConfig):
     verbose_name = "Billing"
 
     def ready(self) -> None:
-        from billing import checks, receivers  # noqa: F401  (registers checks and receivers)
+        from billing import checks, prune, receivers  # noqa: F401  (registers them)

@@ -1,11 +1,17 @@
 """What the billing app brings to the kernel (kernel/manifest.py): its permissions, its
 pages, and the entitlement source that tells the kernel each organization's plan."""
 
+from datetime import timedelta
+
+from django.conf import settings
+
 from billing.entitlements import GrantEntitlements
 from billing.plans import FREE
+from billing.tasks import reconcile_subscriptions
 from kernel.actor import Actor
-from kernel.manifest import AuditLabel, Domain, Nav, Step
+from kernel.manifest import FUNCTION_MODULES, AuditLabel, Domain, Nav, Step
 from kernel.permissions import MANAGERS, OWNERS, Permission
+from kernel.tasks import Periodic
 
 
 def plan_chosen(actor: Actor) -> bool:
@@ -35,4 +41,8 @@ domain = Domain(
         "billing.grant_revoke": AuditLabel("revoked a grant of {target}", "revoke a grant"),
     },
     entitlements=GrantEntitlements(),
+    function_modules=(*FUNCTION_MODULES, "reconcile"),
+    periodic=[
+        Periodic(reconcile_subscriptions, every=timedelta(hours=settings.BILLING_RECONCILE_HOURS))
+    ],
 )

@@ -174,3 +174,31 @@ class WebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.provider} {self.type} {self.event_id}"
+
+
+class PendingCancellation(models.Model):
+    """A deleted organization's subscription not yet confirmed cancelled at its provider.
+    Written in the transaction that deletes the organization (billing/receivers.py), so a
+    committed deletion always has one; deleted once the provider confirms, by the cancel
+    task or reconciliation (billing/reconcile.py). Until then the customer may be billed:
+    the admin lists what is still pending, with the last error."""
+
+    tenant_exempt = "outlives its organization, which is deleted"
+
+    provider = models.CharField(max_length=16)
+    external_id = models.CharField(max_length=200)
+    organization_id = models.BigIntegerField(help_text="The deleted organization's id.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["provider", "external_id"], name="pending_cancellation_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.external_id} (organization {self.organization_id})"

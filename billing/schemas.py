@@ -72,9 +72,45 @@ class OrganizationRef(Input):
     organization_id: int
 
 
-class ProviderSubscriptions(Input):
-    subscriptions: list[tuple[str, str]]
-    """(provider, external id) pairs."""
+class PendingCancellationIds(Input):
+    pending_ids: list[int] | None = None
+    """Pending cancellations to try (billing.models.PendingCancellation); None: all."""
+
+
+class PendingCancellationFailure(Input):
+    pending_id: int
+    error: str
+
+
+class ReconciledState(Input):
+    """A subscription as its provider has it (billing/reconcile.py), to apply to ours."""
+
+    provider: str
+    external_id: str
+    organization_id: int
+    customer_id: str
+    plan: str
+    status: str
+    seats: int
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    trial_end: datetime | None
+    ended_at: datetime | None
+    item_id: str
+    as_of: datetime
+
+
+class ReconcileReport(Output):
+    checked: int = 0
+    """Subscriptions compared with their provider."""
+    repaired: list[str] = []
+    """What was drifting, per subscription: ours updated to the provider's."""
+    seats_pushed: list[str] = []
+    """Per-seat subscriptions whose quantity was set to the membership's."""
+    cancellations_confirmed: int = 0
+    cancellations_pending: int = 0
+    """Deleted organizations' subscriptions the provider has not confirmed cancelled."""
+    failed: list[str] = []
 
 
 class CustomerRecord(Input):

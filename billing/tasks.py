@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from billing import actions, mutations
+from billing import actions, mutations, reconcile
 from billing.events import CannotApply
 from billing.models import EventStatus
 from billing.schemas import EventFailure, EventRef, OrganizationRef
@@ -42,3 +42,22 @@ def process_event(event_pk: int) -> str:
         call(mutations.mark_failed, SYSTEM, failure)
         raise
     return outcome
+
+
+@durable(max_attempts=12)
+def cancel_subscriptions(pending_ids: list[int]) -> int:
+    """Cancel a deleted organization's subscriptions at their providers (enqueued by its
+    deletion). Retried until each provider confirms (a few hours of attempts); after
+    that, every reconciliation tries again. Confirmed ones are forgotten, so a repeat
+    calls nobody."""
+    confirmed: int = call(reconcile.cancel_pending, SYSTEM, {"pending_ids": pending_ids})
+    return confirmed
+
+
+@durable(max_attempts=3)
+def reconcile_subscriptions() -> dict[str, object]:
+    """The periodic reconciliation (billing/domain.py): its report is the task's result."""
+    report = call(reconcile.reconcile, SYSTEM)
+    if report.failed or report.cancellations_pending:
+        logger.error("billing: reconciliation left drift: %s", report.model_dump_json())
+    return dict(report.model_dump())

@@ -11,6 +11,7 @@ django_asgi_app = get_asgi_application()  # sets Django up before the imports be
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from config.metrics import CountSockets  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from kernel.live.flow import WriteGateMiddleware  # noqa: E402
 from kernel.live.origin import BrowserOriginValidator  # noqa: E402
@@ -19,8 +20,10 @@ application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
         # A browser's Origin must be one of our hosts; programs send none (API keys).
-        "websocket": WriteGateMiddleware(
-            BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        "websocket": CountSockets(
+            WriteGateMiddleware(
+                BrowserOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+            )
         ),
     }
 )

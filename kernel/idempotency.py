@@ -5,14 +5,14 @@ organization or another function never sees it. The fingerprint is the function'
 and its validated arguments, so reusing a key for different arguments is a `conflict`.
 The door (kernel/door.py) looks the key up only after authentication and the permission
 check, and writes the record in the mutation's own transaction: a committed change is
-always recorded, a rolled-back one never is. Records last 24 hours (`manage.py prune`).
+always recorded, a rolled-back one never is. Records last IDEMPOTENCY_TTL_HOURS (24 by
+default); `manage.py prune` deletes expired ones (kernel/prune.py).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
 from typing import Any, Final
 
 from django.db import IntegrityError, transaction
@@ -23,8 +23,8 @@ from kernel.actor import Actor, Person, System
 from kernel.functions import Function
 from kernel.models import IdempotencyRecord
 from kernel.mutations import Collided
+from kernel.prune import idempotency_ttl
 
-TTL: Final = timedelta(hours=24)
 MAX_KEY_LENGTH: Final = 200
 
 
@@ -56,7 +56,7 @@ def find(
             **_scope(principal),
             function=function.name,
             key=key,
-            created_at__gt=timezone.now() - TTL,
+            created_at__gt=timezone.now() - idempotency_ttl(),
         )
         .only("fingerprint", "result")
         .first()
@@ -73,15 +73,11 @@ def store(
 ) -> None:
     scope = {**_scope(principal), "function": function.name, "key": key}
     # An expired record of the same key gives way (pruning may not have run yet).
-    IdempotencyRecord.objects.filter(**scope, created_at__lte=timezone.now() - TTL).delete()
+    IdempotencyRecord.objects.filter(
+        **scope, created_at__lte=timezone.now() - idempotency_ttl()
+    ).delete()
     try:
         with transaction.atomic():
             IdempotencyRecord.objects.create(**scope, fingerprint=print_, result=result)
     except IntegrityError as error:
         raise Collided("a concurrent call with this key committed first") from error
-
-
-def prune() -> int:
-    """Delete expired records; returns how many went."""
-    deleted, _ = IdempotencyRecord.objects.filter(created_at__lte=timezone.now() - TTL).delete()
-    return deleted

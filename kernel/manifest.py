@@ -180,4 +180,6 @@ def audit_label(action: str) -> AuditLabel | None:
 
 
 def periodic_tasks() -> list[Periodic]:
-    return [periodic for d in DOMAINS for periodic in d.periodic]
+    from kernel.prune import PERIODIC  # the kernel's own: it has no manifest
+
+    return [*PERIODIC, *(periodic for d in DOMAINS for periodic in d.periodic)]

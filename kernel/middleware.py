@@ -10,9 +10,10 @@ Pages: an AppError raised by a view renders the error page with its status;
 `unauthenticated` goes to sign-in; `step_up_required` goes to the step-up page and back
 to the form with what the user typed; a 405 gets a page with a way back.
 
-It is the outermost middleware: a database lost while another middleware reads the
-session is `unavailable` too (Django reports that failure through
-`got_request_exception`, in development before any handler could see it).
+It is the outermost middleware but the request log's (which only times and logs): a
+database lost while another middleware reads the session is `unavailable` too (Django
+reports that failure through `got_request_exception`, in development before any handler
+could see it).
 """
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ class CurrentTransactionId(models.Func):
 class Change(models.Model):
     """One organization's rows of one table (or, for tables captured by row, one row)
     changed in a committed transaction (written by the triggers of
-    kernel/change_capture.py, pruned by the listener)."""
+    kernel/change_capture.py, pruned by kernel/prune.py)."""
 
     tenant_exempt = "written by database triggers for every organization; read by the listener"
 
@@ -68,6 +68,24 @@ class Change(models.Model):
         if self.row_key is not None:
             return f"{self.table_name}:={self.row_key}"
         return f"{self.table_name}:{self.organization_id}"
+
+
+class ChangeHorizon(models.Model):
+    """The oldest transaction still running when a prune ran (its snapshot's xmin): change
+    records below a horizon taken at least the retention ago belong to transactions that
+    had ended by then, and may go (kernel/prune.py `prune_changes`)."""
+
+    taken_at = models.DateTimeField(db_default=Now())
+    oldest_running = models.BigIntegerField(
+        help_text="The snapshot's xmin: every transaction below it had ended."
+    )
+
+    class Meta:
+        db_table = "kernel_change_horizon"
+        indexes = [models.Index(fields=["taken_at"], name="kernel_change_horizon_taken")]
+
+    def __str__(self) -> str:
+        return f"{self.oldest_running} at {self.taken_at}"
 
 
 class PeriodicTurn(models.Model):

@@ -17,6 +17,7 @@ and calls the task. On top of it:
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 import time
@@ -24,7 +25,7 @@ from datetime import timedelta
 from typing import Any, Final
 
 import psycopg
-from django.db import close_old_connections, connection, transaction
+from django.db import DatabaseError, close_old_connections, connection, connections, transaction
 from django.db.models import Q
 from django.tasks import TaskContext, TaskResultStatus
 from django.tasks.signals import task_finished, task_started
@@ -33,6 +34,7 @@ from django_tasks_db.management.commands.db_worker import Worker as QueueWorker
 from django_tasks_db.models import DBTaskResult
 
 from kernel.change_capture import database_conninfo
+from kernel.logcontext import log_context
 from kernel.models import PeriodicTurn
 from kernel.tasks import Periodic, policy_for
 
@@ -45,6 +47,11 @@ FORGOTTEN: Final[dict[str, Any]] = {"args": [], "kwargs": {}}
 
 class Worker(QueueWorker):
     def run_task(self, db_task_result: DBTaskResult[Any, Any]) -> None:
+        # Every line the task logs (and its error reports) names it (kernel/logcontext.py).
+        with log_context(task=db_task_result.task_path, task_id=str(db_task_result.pk)):
+            self._run_task(db_task_result)
+
+    def _run_task(self, db_task_result: DBTaskResult[Any, Any]) -> None:
         """django-tasks-db's run_task, with a failure retried while attempts remain."""
         self.running_task = True
         try:
@@ -152,11 +159,16 @@ class Housekeeper:
         )
         return False
 
-    def recover(self) -> int:
-        """Put back every running task whose worker is gone. Returns how many."""
+    def recover(self, *, own: bool = False) -> int:
+        """Put back every running task whose worker is gone (`own`: and this worker's, when
+        it lost the database while running one). Returns how many."""
         running = DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING)
         orphans = [
-            row for row in running if not row.worker_ids or not self._alive(row.worker_ids[-1])
+            row
+            for row in running
+            if not row.worker_ids
+            or (own and row.worker_ids[-1] == self.worker_id)
+            or not self._alive(row.worker_ids[-1])
         ]
         for row in orphans:
             worker = row.worker_ids[-1] if row.worker_ids else "?"
@@ -209,11 +221,32 @@ class ServingWorker(Worker):
         thread = threading.Thread(target=self._housekeep, name="housekeeper", daemon=True)
         thread.start()
         try:
-            super().run()
+            self._run_through_outages()
         finally:
             self._stopped.set()
             thread.join(timeout=5)
             self.housekeeper.close()
+
+    def _run_through_outages(self) -> None:
+        """django-tasks-db's loop, restarted after a lost database instead of exiting: the
+        worker waits (with backoff) for PostgreSQL, then puts back the task it was running
+        when the connection went, since whether it finished is unknown."""
+        pause = 0.5
+        while True:
+            try:
+                super().run()
+                return
+            except DatabaseError as error:
+                logger.warning(
+                    "Task worker lost the database (%s); retrying in %.1fs", error, pause
+                )
+                time.sleep(pause)
+                pause = min(pause * 2, 30.0)
+                connections.close_all()
+                with contextlib.suppress(DatabaseError):
+                    self.housekeeper.ensure_session()
+                    self.housekeeper.recover(own=True)
+                    pause = 0.5
 
     def _housekeep(self) -> None:
         last_recovery = 0.0

@@ -67,19 +67,28 @@ def browser_user(email: str):
     return user
 
 
-def signed_in_page(browser, base: str, email: str, path: str = "/organization/"):
-    """A new browser context signed in as `email` on the server at `base`, showing `path`
-    with the live client loaded."""
+def sign_in(browser, base: str, email: str, path: str = "", *, width=1280, javascript=True):
+    """A new browser context signed in as `email` through the sign-in page of the server
+    at `base`, then showing `path` (if given)."""
     from tests.accounts.helpers import PASSWORD
 
-    context = browser.new_context(viewport={"width": 1100, "height": 800})
+    context = browser.new_context(
+        viewport={"width": width, "height": 900}, java_script_enabled=javascript
+    )
     page = context.new_page()
     page.goto(f"{base}/accounts/login/")
     page.fill("input[name=login]", email)
     page.fill("input[name=password]", PASSWORD)
     page.click("main button[type=submit]")
     page.wait_for_url(lambda url: "/accounts/login" not in url)
-    page.goto(f"{base}{path}")
+    if path:
+        page.goto(f"{base}{path}")
+    return context, page
+
+
+def signed_in_page(browser, base: str, email: str, path: str = "/organization/"):
+    """`sign_in`, showing `path` with the live client loaded."""
+    context, page = sign_in(browser, base, email, path, width=1100)
     page.wait_for_function("() => window.live !== undefined")
     return context, page
 

@@ -12,6 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import IO
 
 from django.db import connection
 
@@ -53,27 +54,30 @@ def app_server() -> Iterator[str]:
 
 @contextmanager
 def app_server_process(
-    database_port: int | None = None, **environment: str
+    database_port: int | None = None,
+    stderr: IO[bytes] | int = subprocess.DEVNULL,
+    **environment: str,
 ) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """Yield the base URL and the process of a fresh server; stop it afterwards.
-    `database_port`: reach the test database on another port (a proxy the test owns)."""
+    `database_port`: reach the test database on another port (a proxy the test owns);
+    `stderr`: where its log goes; `environment` overrides the defaults below."""
     port = free_port()
     env = {
         **os.environ,
-        **environment,
         "DEBUG": "true",
         "DATABASE_URL": _database_url(database_port),
         "LOG_LEVEL": "warning",
         "PGAPPNAME": APP_NAME,  # so we can wait for its database sessions to end
         # The test run's emails stay out of the developer's /dev/mail/.
         "DEV_MAIL_DIR": str(TEST_MAIL_DIR),
+        **environment,
     }
     process = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", f"127.0.0.1:{port}"],
         cwd=ROOT,
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=stderr,
     )
     # Its task worker, as `make run` starts one: emails arrive the way they do for real.
     worker = subprocess.Popen(

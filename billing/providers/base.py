@@ -6,7 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from billing.events import Change, VerifiedEvent
+from billing.events import Change, SubscriptionState, VerifiedEvent
 from billing.plans import Plan
 
 
@@ -51,6 +51,11 @@ class BillingProvider(Protocol):
 
     def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:
         """Push a per-seat plan's quantity now, prorated."""
+        ...
+
+    def fetch_subscription(self, *, subscription_id: str) -> SubscriptionState:
+        """The subscription as the provider has it now (reconciliation, billing/reconcile.py),
+        `as_of` the moment it was asked."""
         ...
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:

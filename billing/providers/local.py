@@ -115,6 +115,32 @@ class LocalProvider:
     def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:
         self._update(subscription_id, seats=seats)
 
+    def fetch_subscription(self, *, subscription_id: str) -> SubscriptionState:
+        """The local provider keeps no state of its own: ours is the truth."""
+        from billing.models import PlanSubscription
+
+        current = PlanSubscription.objects.unscoped().get(  # by the provider's own id
+            provider=self.name, external_id=subscription_id
+        )
+        plan = get_plan(current.plan)
+        if plan is None:
+            raise LookupError(f"The local subscription's plan {current.plan!r} is unknown.")
+        return SubscriptionState(
+            provider=self.name,
+            external_id=current.external_id,
+            organization_id=current.organization_id,
+            customer_id=f"cus_local_{current.organization_id}",
+            plan=plan,
+            status=current.status,
+            seats=current.seats,
+            current_period_end=current.current_period_end,
+            cancel_at_period_end=current.cancel_at_period_end,
+            trial_end=current.trial_end,
+            ended_at=current.ended_at,
+            item_id=current.item_id,
+            as_of=current.state_as_of or datetime.now(UTC),
+        )
+
     def _update(self, subscription_id: str, **changes: Any) -> None:
         from billing.models import PlanSubscription
 

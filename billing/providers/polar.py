@@ -7,7 +7,7 @@ answers (a tolerant reader: Polar adding a field to an object never breaks billi
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Final, cast
 
 from django.conf import settings
@@ -92,7 +92,7 @@ class PolarProvider:
         base = resolve_base_url(SERVERS, environment, settings.POLAR_API_BASE or None)
         self.client = SyncClientBase(base, Polar.version, settings.POLAR_ACCESS_TOKEN or "unset")
 
-    def _call(self, method: str, url: str, body: dict[str, Any]) -> dict[str, Any]:
+    def _call(self, method: str, url: str, body: dict[str, Any] | None) -> dict[str, Any]:
         request = self.client.build_request(method, url, body=body)
         response = self.client.send_request(request)
         if response.status_code >= 400:
@@ -142,6 +142,16 @@ class PolarProvider:
             f"/v1/subscriptions/{subscription_id}",
             {"seats": seats, "proration_behavior": PRORATION},
         )
+
+    def fetch_subscription(self, *, subscription_id: str) -> SubscriptionState:
+        asked = datetime.now(UTC).replace(microsecond=0)
+        found = self._call("GET", f"/v1/subscriptions/{subscription_id}", None)
+        # Polar's subscription object is what its subscription events carry as `data`.
+        read = VerifiedEvent("", "subscription.updated", asked, {"data": found})
+        changes = self.changes(read)
+        if len(changes) != 1 or not isinstance(changes[0], SubscriptionState):
+            raise ProviderError(f"Polar answered no subscription for {subscription_id!r}.")
+        return changes[0]
 
     # --- webhooks -------------------------------------------------------------------------
 

@@ -127,6 +127,13 @@ class StripeProvider:
             {"items": [{"id": item_id, "quantity": seats}], "proration_behavior": PRORATION},
         )
 
+    def fetch_subscription(self, *, subscription_id: str) -> SubscriptionState:
+        # Stamped to the second, as Stripe stamps events: a later event in the same second wins.
+        asked = datetime.now(UTC).replace(microsecond=0)
+        found = self.client.v1.subscriptions.retrieve(subscription_id)
+        read = VerifiedEvent("", "customer.subscription.retrieved", asked, {})
+        return self._subscription(found.to_dict(), read)
+
     # --- webhooks -------------------------------------------------------------------------
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:

@@ -37,7 +37,6 @@ from kernel.change_capture import (
     ChangeKey,
     organizations_table,
     people_table,
-    prune_changes,
     sessions_table,
 )
 from kernel.errors import AppError
@@ -51,7 +50,6 @@ from kernel.rendering import as_app_error, is_unavailable
 
 logger = logging.getLogger(__name__)
 
-PRUNE_EVERY_SECONDS: Final = 300
 MAX_VALUE_BYTES: Final = 1024 * 1024 - 1024
 """daphne refuses frames over 1 MiB; leave room for the frame's envelope."""
 
@@ -143,7 +141,6 @@ class Hub:
         self._dirty: set[Subscription] = set()
         self._listener: asyncio.Task[None] | None = None
         self._flush: asyncio.Task[None] | None = None
-        self._pruner: asyncio.Task[None] | None = None
         self._expirer: asyncio.Task[None] | None = None
         self._listening = False
         self.degraded = False
@@ -467,7 +464,7 @@ class Hub:
         self._credential_watchers.clear()
         self._holders.clear()
         self._sessions.clear()
-        for task in (self._listener, self._flush, self._pruner, self._expirer):
+        for task in (self._listener, self._flush, self._expirer):
             if task is not None and not task.done():
                 task.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
@@ -498,19 +495,8 @@ class Hub:
                 wanted=lambda: bool(self.subscriptions or self._sessions),
             )
             self._listener = loop.create_task(listener.run())
-        if self._pruner is None or self._pruner.done():
-            self._pruner = loop.create_task(self._prune())
         if self._expirer is None or self._expirer.done():
             self._expirer = loop.create_task(self._expire_credentials())
-
-    async def _prune(self) -> None:
-        """Keep the durable change record short: an hour is plenty to catch up from."""
-        while True:
-            try:
-                await self._database.run(prune_changes)
-            except Exception:  # the next round tries again
-                logger.exception("live queries: pruning kernel_change failed")
-            await asyncio.sleep(PRUNE_EVERY_SECONDS)
 
     async def _lost(self, error: BaseException) -> None:
         self._listening = False
@@ -625,3 +611,8 @@ def hub() -> Hub:
     if loop not in _hubs:
         _hubs[loop] = Hub()
     return _hubs[loop]
+
+
+def subscription_count() -> int:
+    """Subscriptions of every hub of this process (its /metrics reports them)."""
+    return sum(len(each.subscriptions) for each in list(_hubs.values()))

@@ -197,6 +197,7 @@ def test_deleting_the_organization_cancels_its_subscription(stripe_api, member, 
         {"id": "sub_123", "object": "subscription"}
     )
     org.delete()  # as the admin does; the organization mutation deletes the same way
+    run_tasks()
     ((request, _),) = stripe_api.log
     assert (request.method, request.path) == ("DELETE", "/v1/subscriptions/sub_123")
 

@@ -7,25 +7,11 @@ import pytest
 
 from kernel.permissions import Role
 from organizations.models import ApiKey
-from tests.accounts.helpers import PASSWORD
-from tests.browser import browser_user
+from tests.browser import browser_user, sign_in
 from tests.factories import MembershipFactory, OrganizationFactory
 from tests.servers import app_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
-
-
-def _sign_in(browser, server, email, *, javascript=True, width=1280):
-    context = browser.new_context(
-        viewport={"width": width, "height": 900}, java_script_enabled=javascript
-    )
-    page = context.new_page()
-    page.goto(f"{server}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login" not in url)
-    return context, page
 
 
 def _create_key(page, server, name):
@@ -44,7 +30,7 @@ def test_revoke_asks_in_a_dialog_cancel_keeps_the_key_confirm_revokes(browser, a
     org = OrganizationFactory(name="Acme")
     MembershipFactory(organization=org, user=browser_user("owner@example.com"), role=Role.OWNER)
     with app_server() as server:
-        context, page = _sign_in(browser, server, "owner@example.com")
+        context, page = sign_in(browser, server, "owner@example.com")
         _create_key(page, server, "CI deploys")
         secret = page.inner_text("#created-key")
         assert page.locator("[data-copy='#created-key']").count() == 1
@@ -81,7 +67,7 @@ def test_without_javascript_the_confirmation_is_a_page(browser, artifacts):
     org = OrganizationFactory(name="Acme")
     MembershipFactory(organization=org, user=browser_user("owner@example.com"), role=Role.OWNER)
     with app_server() as server:
-        context, page = _sign_in(browser, server, "owner@example.com", javascript=False)
+        context, page = sign_in(browser, server, "owner@example.com", javascript=False)
         _create_key(page, server, "Nightly")
         page.click("button:text-is('Revoke')")
         page.wait_for_selector("h1:text-is('Are you sure?')")

@@ -10,7 +10,7 @@ from allauth.mfa.models import Authenticator
 from allauth.mfa.totp.internal.auth import TOTP, generate_totp_secret
 
 from tests.accounts.helpers import PASSWORD, secret_code
-from tests.browser import browser_user
+from tests.browser import browser_user, sign_in
 from tests.e2e.test_passkeys import add_virtual_authenticator
 from tests.servers import app_server
 
@@ -43,18 +43,6 @@ def test_a_passkey_right_after_a_two_factor_sign_in(browser, artifacts):
         page.screenshot(path=str(artifacts / "passkey-after-two-factor-sign-in.png"))
         assert Authenticator.objects.filter(user=user, type=Authenticator.Type.WEBAUTHN).exists()
         context.close()
-
-
-def sign_in(browser, base: str, email: str, path: str):
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.goto(f"{base}/accounts/login/")
-    page.fill("input[name=login]", email)
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main button[type=submit]")
-    page.wait_for_url(lambda url: "/accounts/login" not in url)
-    page.goto(f"{base}{path}")
-    return context, page
 
 
 def test_deleting_the_account_asks_on_submit_and_keeps_what_was_typed(browser, artifacts):

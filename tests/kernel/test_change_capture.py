@@ -123,21 +123,6 @@ def test_notifications_arrive_only_at_commit(listener):
     assert Membership.objects.for_organization(org.pk).count() == 1
 
 
-def test_old_change_records_are_pruned():
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    from kernel.change_capture import prune_changes
-
-    MembershipFactory(organization=OrganizationFactory(), role=Role.MEMBER)
-    Change.objects.update(created_at=timezone.now() - timedelta(hours=2))
-    MembershipFactory(organization=OrganizationFactory(), role=Role.MEMBER)
-    assert prune_changes(timedelta(hours=1)) >= 1
-    assert all(c.created_at > timezone.now() - timedelta(hours=1) for c in Change.objects.all())
-    assert Change.objects.exists()
-
-
 def test_tables_without_an_organization_are_captured_by_row(listener):
     user = UserFactory()
     org = OrganizationFactory()

@@ -27,7 +27,8 @@ from kernel.worker import FORGOTTEN, Housekeeper
 from organizations.models import Invitation
 from tests.accounts.helpers import operator_client
 from tests.conftest import JSON, bearer
-from tests.servers import ROOT, _database_url, _wait_for_sessions_to_end
+from tests.private_servers import private_postgres
+from tests.servers import ROOT, _database_url, _wait_for_sessions_to_end, database_address
 from tests.smtp import smtp_sink
 from tests.tasks import run_tasks
 from tests.tenant_app import tasks as test_tasks
@@ -246,3 +247,31 @@ def test_staff_without_the_permission_can_neither_see_nor_rerun_tasks(db):
     assert response.status_code == 403
     row.refresh_from_db()
     assert row.worker_ids != []
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_worker_keeps_running_through_a_postgresql_restart(tmp_path: Path):
+    if database_address() is None:
+        pytest.skip("the embedded database is reached through a socket, not TCP")
+
+    def enqueue_touch(postgres, name: str) -> Path:
+        path = tmp_path / name
+        postgres.manage(
+            "shell", "-c", f"from tests.tenant_app.tasks import touch; touch.enqueue({str(path)!r})"
+        )
+        return path
+
+    with private_postgres() as postgres:
+        worker = _worker({**os.environ, "DEBUG": "true", "DATABASE_URL": postgres.url})
+        try:
+            before = enqueue_touch(postgres, "before")
+            _wait(before.exists, 30, "a task before the restart")
+            postgres.stop()
+            time.sleep(1.5)  # the worker meets a dead connection meanwhile
+            postgres.start()
+            after = enqueue_touch(postgres, "after")
+            _wait(after.exists, 60, "a task after the restart")
+            assert worker.poll() is None  # the same worker process
+        finally:
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait(10)

@@ -27,3 +27,9 @@ def always_fails() -> None:
 @durable(max_attempts=4)
 def tick() -> None:
     """Does nothing: a periodic task to schedule."""
+
+
+@durable(max_attempts=4, first_delay=0.01)
+def touch(path: str) -> None:
+    """Leaves a file: something a test outside the worker's process can see."""
+    Path(path).write_text("done")
