@@ -8,15 +8,18 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.db import transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html
+from django.utils.text import Truncator
 
 from billing import mutations
 from billing.models import (
+    DONE_STATUSES,
     BillingCustomer,
     Grant,
     PendingCancellation,
@@ -24,11 +27,13 @@ from billing.models import (
     WebhookEvent,
 )
 from billing.plans import paid_plans
-from billing.webhooks import process
+from billing.tasks import process_event
 from kernel.admin import ReadOnlyAdminMixin, TenantModelAdmin, operator
 from kernel.door import call
 from kernel.errors import AppError
 from organizations.models import Organization
+
+ERROR_SUMMARY_LENGTH = 80
 
 
 @admin.register(PlanSubscription)
@@ -66,9 +71,17 @@ class PendingCancellationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[PendingCance
 
 @admin.register(WebhookEvent)
 class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[WebhookEvent]):
-    list_display = ("received_at", "provider", "type", "status", "organization_id", "attempts")
+    list_display = (
+        "received_at",
+        "provider",
+        "type",
+        "status",
+        "organization_id",
+        "attempts",
+        "error_summary",
+    )
     list_filter = ("status", "provider", "type")
-    search_fields = ("event_id", "type")
+    search_fields = ("event_id", "type", "error")
     readonly_fields = ("payload_pretty",)
     fields = (
         "provider",
@@ -89,10 +102,31 @@ class WebhookEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin[WebhookEvent]):
     def payload_pretty(self, event: WebhookEvent) -> str:
         return format_html("<pre>{}</pre>", json.dumps(event.payload, indent=2, sort_keys=True))
 
-    @admin.action(description="Reprocess the selected events (failed or received)")
+    @admin.display(description="Error")
+    def error_summary(self, event: WebhookEvent) -> str:
+        return Truncator(event.error).chars(ERROR_SUMMARY_LENGTH)
+
+    def has_reprocess_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("billing.change_webhookevent")
+
+    @admin.action(
+        description="Reprocess the selected events (failed or received)",
+        permissions=["reprocess"],
+    )
     def reprocess(self, request: HttpRequest, queryset: QuerySet[WebhookEvent]) -> None:
-        outcomes = [process(event.pk).outcome for event in queryset]
-        messages.info(request, f"Reprocessed {len(outcomes)}: {', '.join(outcomes) or 'none'}.")
+        """Queue each event's processing again, recorded in its history with the
+        operator's name; an event applied already stays as it is."""
+        events = list(queryset.exclude(status__in=DONE_STATUSES))
+        with transaction.atomic():
+            for event in events:
+                process_event.enqueue(event.pk)
+                self.log_change(request, event, "Queued for reprocessing.")
+        skipped = queryset.count() - len(events)
+        messages.info(
+            request,
+            f"Queued {len(events)} event(s) for reprocessing"
+            + (f"; {skipped} already applied or ignored." if skipped else "."),
+        )
 
 
 class ManualGrantForm(forms.Form):

@@ -5,9 +5,61 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Final
 
 from billing.plans import Plan
+
+ID_MAX: Final = 2**63 - 1
+"""Our ids are PostgreSQL bigints."""
+COUNT_MAX: Final = 2**31 - 1
+
+
+class CannotApply(Exception):
+    """A well-formed event that cannot be applied as it stands — it names a price that is
+    not in the catalogue, an organization that does not exist, an id we cannot read. It
+    is stored as failed with this message and acknowledged, so the provider stops
+    retrying; an operator reprocesses it once the cause is fixed."""
+
+
+def organization_id(*candidates: Any) -> int | None:
+    """The first organization id given (None: none is, ask the customer record).
+    A value that is there but is not an id is an error, never skipped: '٣' is not 3."""
+    for value in candidates:
+        if value is not None and value != "":
+            return whole_number(value, "organization id", maximum=ID_MAX)
+    return None
+
+
+REFERENCE_MAX: Final = 200
+"""The length of the columns that keep providers' ids (billing/models.py)."""
+
+
+def reference(value: Any, what: str, *, optional: bool = False) -> str:
+    """A provider's id for something (sub_…, cus_…, a UUID): visible ASCII text that fits
+    our columns. Empty is allowed only when `optional`."""
+    if optional and value in (None, ""):
+        return ""
+    if (
+        not isinstance(value, str)
+        or not 1 <= len(value) <= REFERENCE_MAX
+        or not all("!" <= character <= "~" for character in value)
+    ):
+        raise CannotApply(f"The event's {what} {value!r} is not a provider id.")
+    return value
+
+
+def whole_number(value: Any, what: str, *, maximum: int = COUNT_MAX) -> int:
+    """A positive whole number from a provider's JSON: an integer, or ASCII digits.
+    (str.isdigit() and int() accept '٣' and '³'; ids are written in ASCII.)"""
+    if isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, str) and value.isascii() and value.isdigit() and len(value) < 20:
+        number = int(value)
+    else:
+        raise CannotApply(f"The event's {what} {value!r} is not a number in ASCII digits.")
+    if not 1 <= number <= maximum:
+        raise CannotApply(f"The event's {what} {number} is out of range.")
+    return number
 
 
 @dataclass(frozen=True)

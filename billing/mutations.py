@@ -1,12 +1,12 @@
 """Billing writes: internal mutations, never routed to clients — applying provider events
-(the webhook handler and the admin's "reprocess"), customers, operators' manual grants."""
+(the webhook task, billing/tasks.py), customers, operators' manual grants."""
 
 from __future__ import annotations
 
 from django.utils import timezone
 
 from billing import processing
-from billing.events import VerifiedEvent
+from billing.events import CannotApply, Change, VerifiedEvent
 from billing.models import (
     DONE_STATUSES,
     BillingCustomer,
@@ -31,7 +31,7 @@ def apply_event(*, actor: System, args: EventRef) -> str:
     if event.status in DONE_STATUSES:
         return event.status
     verified = VerifiedEvent(event.event_id, event.type, event.occurred_at, event.payload)
-    changes = get_provider(event.provider).changes(verified)
+    changes = _changes(event.provider, verified)
     organizations = [processing.apply_change(change) for change in changes]
     event.organization_id = next((o for o in organizations if o is not None), None)
     event.status = EventStatus.PROCESSED if event.organization_id else EventStatus.IGNORED
@@ -42,11 +42,25 @@ def apply_event(*, actor: System, args: EventRef) -> str:
     return event.status
 
 
+def _changes(provider: str, event: VerifiedEvent) -> list[Change]:
+    """What the event means. Reading it touches no state, so whatever fails here fails
+    every time: the event cannot be applied as it stands."""
+    try:
+        return get_provider(provider).changes(event)
+    except CannotApply:
+        raise
+    except (LookupError, TypeError, ValueError, AttributeError, OverflowError) as error:
+        raise CannotApply(
+            f"The event's data is not what {provider} sends: {type(error).__name__}: {error}"
+        ) from error
+
+
 @mutation("billing.mark_failed", internal=True)
 def mark_failed(*, actor: System, args: EventFailure) -> None:
-    """Leave the event retryable (by the provider's retry or the admin's reprocess)."""
+    """Record a failed attempt and why; the event stays reprocessable (the queue's retry,
+    the admin's "Reprocess", the provider's resend). An applied event is left alone."""
     event = WebhookEvent.objects.select_for_update().get(pk=args.event_pk)
-    if event.status != EventStatus.PROCESSED:
+    if event.status not in DONE_STATUSES:
         event.status = EventStatus.FAILED
         event.attempts += 1
         event.error = args.error[:5000]

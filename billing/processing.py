@@ -1,11 +1,13 @@
 """What provider events change: helpers of the internal mutation `billing.apply_event`
-(billing/mutations.py), run inside its transaction."""
+(billing/mutations.py), run inside its transaction. What an event cannot be applied to
+raises CannotApply: the event is kept as failed, with the reason, for an operator."""
 
 from __future__ import annotations
 
 import logging
 
 from billing.events import (
+    CannotApply,
     Change,
     InvoicePaid,
     OneTimePurchase,
@@ -20,7 +22,8 @@ logger = logging.getLogger(__name__)
 
 
 def apply_change(change: Change) -> int | None:
-    """Apply one change; the organization it concerned, or None if it is gone."""
+    """Apply one change; the organization it concerned, or None when there is nothing to
+    do (the end of a subscription whose organization is gone)."""
     match change:
         case SubscriptionState():
             return _apply_subscription(change)
@@ -43,7 +46,12 @@ def apply_change(change: Change) -> int | None:
 
 
 def _apply_subscription(state: SubscriptionState) -> int | None:
-    organization_id = _organization(state.provider, state.organization_id, state.customer_id)
+    organization_id = _organization(
+        state.provider,
+        state.organization_id,
+        state.customer_id,
+        ending=state.status == SubscriptionStatus.CANCELED,
+    )
     if organization_id is None:
         return None
     subscription = _subscription_for_update(state.provider, state.external_id, organization_id)
@@ -86,7 +94,9 @@ def _apply_invoice(paid: InvoicePaid) -> int | None:
     if subscription is None:  # the invoice came before the subscription's own events
         organization_id = _organization(paid.provider, paid.organization_id, "")
         if organization_id is None or paid.plan is None:
-            raise ValueError("An invoice for an unknown subscription names no organization.")
+            raise CannotApply(
+                "An invoice for a subscription we do not know names no price in the catalogue."
+            )
         subscription = _subscription_for_update(
             paid.provider, paid.subscription_id, organization_id
         )
@@ -113,8 +123,13 @@ def _subscription_for_update(
     return subscription
 
 
-def _organization(provider: str, organization_id: int | None, customer_id: str) -> int | None:
-    """The organization an event is about: from its metadata, else by the customer."""
+def _organization(
+    provider: str, organization_id: int | None, customer_id: str, *, ending: bool = False
+) -> int | None:
+    """The organization an event is about: from its metadata, else by the customer.
+    None for an ending of an organization that is gone (deleting one cancels its
+    subscriptions, and the provider then says so); anything else for an organization
+    that does not exist cannot be applied — someone may be paying for nothing."""
     if organization_id is None and customer_id:
         customer = (
             BillingCustomer.objects.unscoped()  # by the provider's customer id
@@ -123,15 +138,31 @@ def _organization(provider: str, organization_id: int | None, customer_id: str) 
         )
         organization_id = customer.organization_id if customer else None
     if organization_id is None:
-        raise ValueError("The event does not say which organization it is for.")
+        raise CannotApply(
+            "The event does not say which organization it is for: no organization id in"
+            " its metadata, and no customer we know."
+        )
     if not Organization.objects.filter(pk=organization_id).exists():
-        logger.info("billing: event for deleted organization %s ignored", organization_id)
-        return None
+        if ending:
+            logger.info("billing: end for deleted organization %s ignored", organization_id)
+            return None
+        raise CannotApply(f"Organization {organization_id} does not exist.")
     return organization_id
 
 
 def _remember_customer(organization_id: int, provider: str, customer_id: str) -> None:
     if customer_id:
+        owner = (
+            BillingCustomer.objects.unscoped()  # by the provider's customer id
+            .filter(provider=provider, external_id=customer_id)
+            .values_list("organization_id", flat=True)
+            .first()
+        )
+        if owner is not None and owner != organization_id:
+            raise CannotApply(
+                f"Customer {customer_id} is organization {owner}'s, but the event names"
+                f" organization {organization_id}."
+            )
         BillingCustomer.objects.unscoped().get_or_create(
             organization_id=organization_id,
             provider=provider,

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import logging
 
-from billing import actions, reconcile
-from billing.schemas import OrganizationRef
+from billing import actions, mutations, reconcile
+from billing.events import CannotApply
+from billing.models import EventStatus
+from billing.schemas import EventFailure, EventRef, OrganizationRef
 from kernel.actor import SYSTEM
 from kernel.door import call
 from kernel.tasks import durable
@@ -19,6 +21,27 @@ def push_seats(organization_id: int) -> None:
     when it runs, so a repeat (a retry, a burst of membership changes) pushes the same
     number and changes nothing."""
     call(actions.sync_seats, SYSTEM, OrganizationRef(organization_id=organization_id))
+
+
+@durable(max_attempts=24)
+def process_event(event_pk: int) -> str:
+    """Apply a stored webhook event (billing/webhooks.py stores it and enqueues this in
+    one transaction): its outcome — processed, ignored, or failed. An event that cannot
+    be applied is kept failed with its reason and not retried (retrying would not help;
+    an operator reprocesses it once the cause is fixed). Any other error is recorded on
+    the event and raised, so the queue retries it, for 8 to 15 hours with backoff. An
+    event applied already is left alone, so a repeat changes nothing."""
+    try:
+        outcome: str = call(mutations.apply_event, SYSTEM, EventRef(event_pk=event_pk))
+    except CannotApply as error:
+        logger.warning("billing: webhook event %s cannot be applied: %s", event_pk, error)
+        call(mutations.mark_failed, SYSTEM, EventFailure(event_pk=event_pk, error=str(error)))
+        return str(EventStatus.FAILED)
+    except Exception as error:
+        failure = EventFailure(event_pk=event_pk, error=f"{type(error).__name__}: {error}")
+        call(mutations.mark_failed, SYSTEM, failure)
+        raise
+    return outcome
 
 
 @durable(max_attempts=12)

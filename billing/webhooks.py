@@ -1,29 +1,36 @@
-"""POST /webhooks/<provider>: verify, store, then apply once.
+"""POST /webhooks/<provider>: verify, store, and leave the rest to the task queue.
 
-Signature checked with the provider's library and a timestamp tolerance; a bad one is
-400 with nothing stored. Every event is stored under its provider id (unique) before it
-is applied; a duplicate delivery is acknowledged and not re-applied. A failure while
-applying marks the event failed and answers 500, so the provider retries (the admin can
-reprocess too). Unknown types are stored and acknowledged."""
+1. Verify: the signature with the provider's library and a timestamp tolerance; then the
+   envelope (billing/envelope.py). A bad signature, or a body that is not an event we
+   can store, is 400 with nothing stored: the provider's dashboard shows why.
+2. Store, and in the same transaction enqueue its processing (`billing.tasks.
+   process_event`): committed ⇔ enqueued, so an acknowledged event cannot be lost. The
+   answer is 200 at once; it never waits for processing. A duplicate delivery finds
+   the first one's row and is not processed again, unless that one failed.
+3. The task applies it through `billing.apply_event`, once. An event that cannot be
+   applied (an unknown price, an organization that does not exist) is kept failed with
+   the reason for an operator, who reprocesses it from the admin once the cause is
+   fixed; other failures are retried by the queue with backoff.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from django.conf import settings
+from django.db import transaction
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from billing.models import DONE_STATUSES, WebhookEvent
-from billing.mutations import apply_event, mark_failed
+from billing.envelope import Malformed
+from billing.events import VerifiedEvent
+from billing.models import EventStatus, WebhookEvent
 from billing.providers import PROVIDER_NAMES, get_provider
 from billing.providers.base import WebhookVerificationError
-from billing.schemas import EventFailure, EventRef
-from kernel.actor import SYSTEM
-from kernel.door import call
+from billing.tasks import process_event
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +39,10 @@ logger = logging.getLogger(__name__)
 class Delivery:
     status: int
     outcome: str
+    fields: Mapping[str, list[str]] = field(default_factory=dict)
+    """Why a malformed body was refused, per field of the provider's event."""
+    enqueued: int | None = None
+    """The stored event whose processing this delivery enqueued."""
 
 
 def is_configured(provider: str) -> bool:
@@ -50,32 +61,32 @@ def deliver(provider_name: str, body: bytes, headers: Mapping[str, str]) -> Deli
     except WebhookVerificationError as error:
         logger.warning("billing: %s webhook refused: %s", provider_name, error)
         return Delivery(400, "invalid_signature")
-    WebhookEvent.objects.bulk_create(
-        [
-            WebhookEvent(
-                provider=provider_name,
-                event_id=event.id,
-                type=event.type,
-                payload=event.payload,
-                occurred_at=event.occurred_at,
-            )
-        ],
-        ignore_conflicts=True,  # a duplicate delivery: the first one's row stays
-    )
-    stored = WebhookEvent.objects.get(provider=provider_name, event_id=event.id)
-    if stored.status in DONE_STATUSES:
+    except Malformed as error:
+        logger.warning("billing: %s webhook malformed: %s", provider_name, error)
+        return Delivery(400, "malformed", error.fields)
+    event_pk = store(provider_name, event)
+    if event_pk is None:
         return Delivery(200, "duplicate")
-    return process(stored.pk)
+    return Delivery(200, "received", enqueued=event_pk)
 
 
-def process(event_pk: int) -> Delivery:
-    try:
-        return Delivery(200, call(apply_event, SYSTEM, EventRef(event_pk=event_pk)))
-    except Exception as error:
-        logger.exception("billing: applying webhook event %s failed", event_pk)
-        failure = EventFailure(event_pk=event_pk, error=f"{type(error).__name__}: {error}")
-        call(mark_failed, SYSTEM, failure)
-        return Delivery(500, "failed")
+def store(provider_name: str, event: VerifiedEvent) -> int | None:
+    """Keep the event and enqueue its processing: the event's id, or None if an earlier
+    delivery's row is there and needs nothing (applied, or waiting for its task)."""
+    with transaction.atomic():
+        stored, created = WebhookEvent.objects.get_or_create(
+            provider=provider_name,
+            event_id=event.id,
+            defaults={
+                "type": event.type,
+                "payload": event.payload,
+                "occurred_at": event.occurred_at,
+            },
+        )
+        if not created and stored.status != EventStatus.FAILED:
+            return None
+        process_event.enqueue(stored.pk)  # a failed one: the provider sent it again
+        return stored.pk
 
 
 @csrf_exempt
@@ -84,4 +95,7 @@ def webhook(request: HttpRequest, provider: str) -> JsonResponse:
     if provider not in PROVIDER_NAMES or not is_configured(provider):
         return JsonResponse({"error": "unknown_provider"}, status=404)
     delivery = deliver(provider, request.body, request.headers)
-    return JsonResponse({"outcome": delivery.outcome}, status=delivery.status)
+    body: dict[str, object] = {"outcome": delivery.outcome}
+    if delivery.fields:
+        body["fields"] = delivery.fields
+    return JsonResponse(body, status=delivery.status)

@@ -2,7 +2,8 @@
 
 Checkout is a page of this site; "paying" there, cancelling, resuming or changing seats
 produces a signed event that goes through the same webhook handler (`billing.webhooks.
-deliver`) and the same mutations as Stripe's and Polar's. Used when no provider keys are
+deliver`), task and mutations as Stripe's and Polar's — run at once rather than by the
+worker, since the provider is this very process. Used when no provider keys are
 configured, so the README's first command shows plans, limits and their lifting."""
 
 from __future__ import annotations
@@ -19,7 +20,17 @@ from django.core import signing
 from django.urls import reverse
 from django.utils.crypto import salted_hmac
 
-from billing.events import Change, OneTimePurchase, Refund, SubscriptionState, VerifiedEvent
+from billing import envelope
+from billing.events import (
+    ID_MAX,
+    CannotApply,
+    Change,
+    OneTimePurchase,
+    Refund,
+    SubscriptionState,
+    VerifiedEvent,
+    whole_number,
+)
 from billing.plans import Plan, get_plan
 from billing.providers.base import CheckoutRequest, CheckoutStarted, WebhookVerificationError
 
@@ -153,6 +164,7 @@ class LocalProvider:
         )
 
     def _emit(self, event_type: str, data: dict[str, Any]) -> None:
+        from billing.tasks import process_event
         from billing.webhooks import deliver
 
         now = time.time()
@@ -165,7 +177,11 @@ class LocalProvider:
             }
         ).encode()
         headers = {SIGNATURE_HEADER: f"t={int(now)},v1={signature(body, int(now))}"}
-        deliver(self.name, body, headers)
+        delivery = deliver(self.name, body, headers)
+        if delivery.enqueued is not None:
+            # We are the provider and the site at once: apply it now, so that the page
+            # after "Pay" shows the plan. The task queued with it then finds it done.
+            process_event.call(delivery.enqueued)
 
     # --- webhooks -------------------------------------------------------------------------
 
@@ -182,12 +198,9 @@ class LocalProvider:
             raise WebhookVerificationError("The signature's timestamp is outside the tolerance.")
         if not hmac.compare_digest(signature(body, timestamp), parts["v1"]):
             raise WebhookVerificationError("The signature does not match.")
-        payload = json.loads(body)
-        return VerifiedEvent(
-            id=str(payload["id"]),
-            type=str(payload["type"]),
-            occurred_at=datetime.fromtimestamp(float(payload["created"]), UTC),
-            payload=payload,
+        return envelope.read(
+            envelope.decode(envelope.utf8(body)),
+            names={"id": "id", "type": "type", "occurred_at": "created", "data": "data"},
         )
 
     def changes(self, event: VerifiedEvent) -> list[Change]:
@@ -198,8 +211,8 @@ class LocalProvider:
             return []
         plan = get_plan(str(data["plan"]))
         if plan is None:
-            raise ValueError(f"Unknown plan {data['plan']!r} in a local event.")
-        organization_id = int(data["organization_id"])
+            raise CannotApply(f"Unknown plan {data['plan']!r} in a local event.")
+        organization_id = whole_number(data["organization_id"], "organization id", maximum=ID_MAX)
         customer_id = f"cus_local_{organization_id}"
         if event.type == "payment.succeeded":
             return [OneTimePurchase(self.name, str(data["id"]), organization_id, customer_id, plan)]
@@ -212,7 +225,7 @@ class LocalProvider:
                 customer_id=customer_id,
                 plan=plan,
                 status=str(data["status"]),
-                seats=int(data["seats"]),
+                seats=whole_number(data["seats"], "seats"),
                 current_period_end=datetime.fromisoformat(period_end) if period_end else None,
                 cancel_at_period_end=bool(data["cancel_at_period_end"]),
                 ended_at=datetime.fromisoformat(ended) if ended else None,

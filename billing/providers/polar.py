@@ -6,7 +6,6 @@ answers (a tolerant reader: Polar adding a field to an object never breaks billi
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any, Final, cast
@@ -21,7 +20,18 @@ from polar.webhooks import (
     validate_event,
 )
 
-from billing.events import Change, OneTimePurchase, Refund, SubscriptionState, VerifiedEvent
+from billing import envelope
+from billing.events import (
+    CannotApply,
+    Change,
+    OneTimePurchase,
+    Refund,
+    SubscriptionState,
+    VerifiedEvent,
+    organization_id,
+    reference,
+    whole_number,
+)
 from billing.plans import Plan, plan_for_price
 from billing.providers.base import (
     CheckoutRequest,
@@ -45,18 +55,33 @@ SUBSCRIPTION_EVENTS: Final = frozenset(
 ORDER_EVENTS: Final = frozenset({"order.paid", "order.refunded"})
 
 
+_STATUSES: Final = {
+    "trialing": "trialing",
+    "active": "active",
+    "past_due": "past_due",
+    "unpaid": "unpaid",
+    "canceled": "canceled",
+    "incomplete_expired": "canceled",
+}
+
+
 def _when(value: Any) -> datetime | None:
-    return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
+    if not value:
+        return None
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise CannotApply(f"The event's time {value!r} is not ISO 8601 with a time zone.")
+    return moment
 
 
 def _organization_id(data: Mapping[str, Any]) -> int | None:
-    for value in (
+    return organization_id(
         (data.get("metadata") or {}).get("organization_id"),
         (data.get("customer") or {}).get("external_id"),
-    ):
-        if value is not None and str(value).isdigit():
-            return int(value)
-    return None
+    )
 
 
 class PolarProvider:
@@ -133,41 +158,45 @@ class PolarProvider:
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
         wanted = {"webhook-id", "webhook-timestamp", "webhook-signature"}
         signed = {name.lower(): value for name, value in headers.items() if name.lower() in wanted}
+        text = envelope.utf8(body)
         try:
-            payload = validate_event(
-                body,
+            validate_event(
+                text,
                 signed,
                 settings.POLAR_WEBHOOK_SECRET,
                 SUBSCRIPTION_EVENTS | ORDER_EVENTS,
                 lambda data: data,
             )
         except PolarWebhookUnknownTypeError:  # verified first: store it, act on nothing
-            payload = json.loads(body)
+            pass
         except PolarWebhookVerificationError as error:
             raise WebhookVerificationError(str(error)) from None
-        except PolarWebhookError as error:
-            raise WebhookVerificationError(f"Not a Polar event: {error}") from None
-        occurred = _when(payload.get("timestamp"))
-        if occurred is None or not isinstance(payload.get("type"), str):
-            raise WebhookVerificationError("Not a Polar event: no type or timestamp.")
-        return VerifiedEvent(signed["webhook-id"], payload["type"], occurred, payload)
+        except PolarWebhookError:  # verified, but not JSON: the envelope says so
+            pass
+        return envelope.read(
+            envelope.decode(text),
+            names={"id": "webhook-id", "type": "type", "occurred_at": "timestamp", "data": "data"},
+            id=signed["webhook-id"],  # Standard Webhooks: the message id (a header) is the event's
+        )
 
     def changes(self, event: VerifiedEvent) -> list[Change]:
         data = event.payload.get("data") or {}
         if event.type in SUBSCRIPTION_EVENTS:
             plan = plan_for_price(self.name, str(data.get("product_id", "")))
             if plan is None:
-                raise ValueError(f"Polar product {data.get('product_id')!r} is not in the plans.")
+                raise CannotApply(f"Polar product {data.get('product_id')!r} is not in the plans.")
             revoked = event.type == "subscription.revoked"
             return [
                 SubscriptionState(
                     provider=self.name,
-                    external_id=str(data["id"]),
+                    external_id=reference(data.get("id"), "subscription"),
                     organization_id=_organization_id(data),
-                    customer_id=str(data.get("customer_id") or ""),
+                    customer_id=reference(data.get("customer_id"), "customer", optional=True),
                     plan=plan,
-                    status="canceled" if revoked else str(data.get("status", "incomplete")),
-                    seats=int(data.get("seats") or 1),
+                    status="canceled"
+                    if revoked
+                    else _STATUSES.get(str(data.get("status")), "incomplete"),
+                    seats=whole_number(data.get("seats") or 1, "seats"),
                     current_period_end=_when(data.get("current_period_end")),
                     cancel_at_period_end=bool(data.get("cancel_at_period_end")),
                     trial_end=_when(data.get("trial_end")),
@@ -183,12 +212,12 @@ class PolarProvider:
             return [
                 OneTimePurchase(
                     provider=self.name,
-                    payment_id=str(data["id"]),
+                    payment_id=reference(data.get("id"), "order"),
                     organization_id=_organization_id(data),
-                    customer_id=str(data.get("customer_id") or ""),
+                    customer_id=reference(data.get("customer_id"), "customer", optional=True),
                     plan=plan,
                 )
             ]
         if event.type == "order.refunded" and data.get("status") == "refunded":
-            return [Refund(provider=self.name, payment_id=str(data["id"]))]
+            return [Refund(provider=self.name, payment_id=reference(data.get("id"), "order"))]
         return []

@@ -4,7 +4,6 @@ webhooks verified with Stripe's signature scheme."""
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -13,13 +12,18 @@ from typing import Any, Final
 import stripe
 from django.conf import settings
 
+from billing import envelope
 from billing.events import (
+    CannotApply,
     Change,
     InvoicePaid,
     OneTimePurchase,
     Refund,
     SubscriptionState,
     VerifiedEvent,
+    organization_id,
+    reference,
+    whole_number,
 )
 from billing.plans import Plan, get_plan, plan_for_price
 from billing.providers.base import (
@@ -43,16 +47,18 @@ _STATUSES: Final = {
 }
 
 
+LATEST_SECONDS: Final = 253_402_300_799
+"""The end of year 9999: the last second a datetime holds."""
+
+
 def _when(timestamp: Any) -> datetime | None:
-    return datetime.fromtimestamp(int(timestamp), UTC) if timestamp else None
+    if not timestamp:
+        return None
+    return datetime.fromtimestamp(whole_number(timestamp, "time", maximum=LATEST_SECONDS), UTC)
 
 
 def _organization_id(*metadata: Any) -> int | None:
-    for candidate in metadata:
-        value = (candidate or {}).get("organization_id")
-        if value is not None and str(value).isdigit():
-            return int(value)
-    return None
+    return organization_id(*((candidate or {}).get("organization_id") for candidate in metadata))
 
 
 class StripeProvider:
@@ -132,26 +138,24 @@ class StripeProvider:
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
         header = headers.get("Stripe-Signature", "")
+        text = envelope.utf8(body)  # Stripe signs the text: no text, nothing to verify
         try:
             stripe.WebhookSignature.verify_header(
-                body, header, settings.STRIPE_WEBHOOK_SECRET, TOLERANCE_SECONDS
+                text, header, settings.STRIPE_WEBHOOK_SECRET, TOLERANCE_SECONDS
             )
         except stripe.SignatureVerificationError as error:
             raise WebhookVerificationError(str(error)) from None
         # Stripe's check rejects old timestamps only; a future one is as suspicious.
-        signed_at = dict(part.split("=", 1) for part in header.split(",") if "=" in part)["t"]
+        signed_at = next(  # the timestamp Stripe's check read: the first t=
+            part.split("=", 2)[1] for part in header.split(",") if part.startswith("t=")
+        )
         if int(signed_at) > time.time() + TOLERANCE_SECONDS:
             raise WebhookVerificationError("The signature's timestamp is in the future.")
-        try:
-            payload = json.loads(body)
-            return VerifiedEvent(
-                id=str(payload["id"]),
-                type=str(payload["type"]),
-                occurred_at=datetime.fromtimestamp(int(payload["created"]), UTC),
-                payload=payload,
-            )
-        except (ValueError, KeyError, TypeError) as error:
-            raise WebhookVerificationError(f"Not a Stripe event: {error}") from None
+        return envelope.read(
+            envelope.decode(text),
+            names={"id": "id", "type": "type", "occurred_at": "created", "data": "data"},
+            model=envelope.ObjectEnvelope,
+        )
 
     def changes(self, event: VerifiedEvent) -> list[Change]:
         obj = event.payload.get("data", {}).get("object", {})
@@ -166,16 +170,17 @@ class StripeProvider:
             return [
                 OneTimePurchase(
                     provider=self.name,
-                    payment_id=str(obj["payment_intent"]),
+                    payment_id=reference(obj.get("payment_intent"), "payment"),
                     organization_id=_organization_id(
                         obj.get("metadata"), {"organization_id": obj.get("client_reference_id")}
                     ),
-                    customer_id=str(obj.get("customer") or ""),
+                    customer_id=reference(obj.get("customer"), "customer", optional=True),
                     plan=plan,
                 )
             ]
         if event.type == "charge.refunded" and obj.get("refunded"):
-            return [Refund(provider=self.name, payment_id=str(obj["payment_intent"]))]
+            payment = reference(obj.get("payment_intent"), "payment")
+            return [Refund(provider=self.name, payment_id=payment)]
         return []
 
     def _subscription(self, obj: dict[str, Any], event: VerifiedEvent) -> SubscriptionState:
@@ -183,23 +188,23 @@ class StripeProvider:
         price_id = str((item.get("price") or {}).get("id", ""))
         plan = plan_for_price(self.name, price_id)
         if plan is None:
-            raise ValueError(f"Stripe price {price_id!r} is not in the plan catalogue.")
+            raise CannotApply(f"Stripe price {price_id!r} is not in the plan catalogue.")
         deleted = event.type == "customer.subscription.deleted"
         return SubscriptionState(
             provider=self.name,
-            external_id=str(obj["id"]),
+            external_id=reference(obj.get("id"), "subscription"),
             organization_id=_organization_id(obj.get("metadata")),
-            customer_id=str(obj.get("customer") or ""),
+            customer_id=reference(obj.get("customer"), "customer", optional=True),
             plan=plan,
             status="canceled" if deleted else _STATUSES.get(obj.get("status", ""), "incomplete"),
-            seats=int(item.get("quantity") or 1),
+            seats=whole_number(item.get("quantity") or 1, "quantity"),
             current_period_end=_when(
                 item.get("current_period_end") or obj.get("current_period_end")
             ),
             cancel_at_period_end=bool(obj.get("cancel_at_period_end")),
             trial_end=_when(obj.get("trial_end")),
             ended_at=_when(obj.get("ended_at")) or (event.occurred_at if deleted else None),
-            item_id=str(item.get("id") or ""),
+            item_id=reference(item.get("id"), "subscription item", optional=True),
             as_of=event.occurred_at,
         )
 
@@ -213,14 +218,17 @@ class StripeProvider:
         price = ((line.get("pricing") or {}).get("price_details") or {}).get("price") or (
             line.get("price") or {}
         ).get("id", "")
+        period_end = _when(line["period"]["end"])
+        if period_end is None:
+            raise CannotApply("The invoice's line has no period end.")
         return [
             InvoicePaid(
                 provider=self.name,
-                subscription_id=str(subscription_id),
+                subscription_id=reference(subscription_id, "subscription"),
                 organization_id=_organization_id(
                     details.get("metadata"), (obj.get("subscription_details") or {}).get("metadata")
                 ),
                 plan=plan_for_price(self.name, str(price)),
-                period_end=datetime.fromtimestamp(int(line["period"]["end"]), UTC),
+                period_end=period_end,
             )
         ]

@@ -13,6 +13,8 @@ from typing import Any
 import pytest
 from django.test import Client
 
+from tests.tasks import run_tasks
+
 STRIPE_WEBHOOK_SECRET = "whsec_test_0123456789"
 POLAR_WEBHOOK_SECRET = "polar_whs_test_0123456789"
 PRICES = {
@@ -119,14 +121,21 @@ def stripe_signature(
     return f"t={t},v1={digest}"
 
 
-def post_stripe(client: Client, event: dict[str, Any], **signing: Any) -> Any:
+def post_stripe(
+    client: Client, event: dict[str, Any], *, process: bool = True, **signing: Any
+) -> Any:
+    """Deliver a signed event; then, unless `process` is False, run the queue as the
+    worker would (the answer never waits for processing)."""
     body = json.dumps(event).encode()
-    return client.post(
+    response = client.post(
         "/webhooks/stripe",
         body,
         content_type="application/json",
         HTTP_STRIPE_SIGNATURE=stripe_signature(body, **signing),
     )
+    if process:
+        run_tasks()
+    return response
 
 
 # --- Polar (Standard Webhooks) ------------------------------------------------------------------
@@ -152,11 +161,16 @@ def polar_event(kind: str, data: dict[str, Any]) -> dict[str, Any]:
     return {"type": kind, "timestamp": now, "api_version": "2026-10", "data": data}
 
 
-def post_polar(client: Client, event: dict[str, Any], **signing: Any) -> Any:
+def post_polar(
+    client: Client, event: dict[str, Any], *, process: bool = True, **signing: Any
+) -> Any:
     body = json.dumps(event).encode()
-    return client.post(
+    response = client.post(
         "/webhooks/polar",
         body,
         content_type="application/json",
         headers=polar_headers(body, **signing),
     )
+    if process:
+        run_tasks()
+    return response

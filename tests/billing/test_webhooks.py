@@ -7,15 +7,19 @@ import json
 import threading
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from django.db import connection
+import time_machine
+from django.db import connection, transaction
 from django.test import Client
+from django.utils import timezone
+from django_tasks_db.models import DBTaskResult
 
-from billing import processing
+from billing import processing, webhooks
 from billing.entitlements import entitlements
+from billing.events import VerifiedEvent
 from billing.models import EventStatus, Grant, PlanSubscription, WebhookEvent
 from billing.plans import PLANS
 from tests.billing.conftest import (
@@ -32,16 +36,31 @@ from tests.billing.conftest import (
 )
 from tests.conftest import limits_of
 from tests.factories import OrganizationFactory
+from tests.tasks import run_tasks
 
 pytestmark = pytest.mark.django_db
 PRO_GRANTS = len(PLANS["pro_monthly"].grants())
 
 
-def test_a_valid_stripe_event_is_applied(client: Client, org: Any) -> None:
+def test_a_valid_stripe_event_is_stored_answered_and_then_applied_by_the_queue(
+    client: Client, org: Any
+) -> None:
     response = post_stripe(
-        client, stripe_event("customer.subscription.created", stripe_subscription(org.pk))
+        client,
+        stripe_event("customer.subscription.created", stripe_subscription(org.pk)),
+        process=False,
     )
-    assert (response.status_code, response.json()) == (200, {"outcome": "processed"})
+    assert (response.status_code, response.json()) == (200, {"outcome": "received"})
+    received = WebhookEvent.objects.get()
+    assert (received.status, received.attempts) == ("received", 0)  # the answer did not wait
+    assert not PlanSubscription.objects.unscoped().exists()
+    (task,) = DBTaskResult.objects.all()
+    assert (task.task_path, task.args_kwargs["args"]) == (
+        "billing.tasks.process_event",
+        [received.pk],
+    )
+
+    assert run_tasks() == 1
     subscription = PlanSubscription.objects.for_organization(org.pk).get()
     assert (subscription.plan, subscription.status) == ("pro_monthly", "active")
     assert limits_of(org.pk)["organization.members"] == 10
@@ -78,10 +97,30 @@ def test_a_bad_signature_is_400_and_stores_nothing(client: Client, org: Any, tam
 
 def test_the_same_event_twice_has_one_effect(client: Client, org: Any) -> None:
     event = stripe_event("customer.subscription.created", stripe_subscription(org.pk))
-    assert post_stripe(client, event).json() == {"outcome": "processed"}
+    assert post_stripe(client, event, process=False).json() == {"outcome": "received"}
+    assert post_stripe(client, event, process=False).json() == {"outcome": "duplicate"}
+    assert DBTaskResult.objects.count() == 1  # its task is waiting: no second one
+    assert run_tasks() == 1
     assert post_stripe(client, event).json() == {"outcome": "duplicate"}
     assert WebhookEvent.objects.get().attempts == 1
     assert Grant.objects.for_organization(org.pk).count() == PRO_GRANTS
+
+
+def test_an_event_is_stored_if_and_only_if_its_processing_is_enqueued(org: Any) -> None:
+    event = VerifiedEvent("evt_rolled_back", "customer.subscription.created", timezone.now(), {})
+    seen: list[int] = []
+
+    def store_then_fail() -> None:
+        with transaction.atomic():
+            assert webhooks.store("stripe", event) is not None
+            seen.append(DBTaskResult.objects.count())
+            raise RuntimeError("the request failed after storing")
+
+    with pytest.raises(RuntimeError):
+        store_then_fail()
+    assert seen == [1]
+    assert not WebhookEvent.objects.exists()
+    assert not DBTaskResult.objects.exists()
 
 
 @pytest.mark.django_db(transaction=True)
@@ -94,7 +133,7 @@ def test_the_same_event_ten_times_in_parallel_has_one_effect() -> None:
     def deliver() -> None:
         start.wait()
         try:
-            statuses.append(post_stripe(Client(), event).status_code)
+            statuses.append(post_stripe(Client(), event, process=False).status_code)
         finally:
             connection.close()
 
@@ -104,6 +143,7 @@ def test_the_same_event_ten_times_in_parallel_has_one_effect() -> None:
     for thread in threads:
         thread.join()
     assert statuses == [200] * 10
+    assert run_tasks() == 1  # one delivery stored it and enqueued its processing
     stored = WebhookEvent.objects.get()
     assert (stored.status, stored.attempts) == ("processed", 1)
     assert Grant.objects.for_organization(org.pk).count() == PRO_GRANTS
@@ -218,7 +258,7 @@ def test_orderings_without_the_end_leave_it_active_until_the_paid_period(client:
     assert {expires for _, expires, _ in grants} == {datetime.fromtimestamp(period_2, UTC)}
 
 
-def test_a_crash_while_applying_is_500_and_the_retry_succeeds_once(
+def test_a_crash_while_applying_is_recorded_and_the_queue_retries_it_once(
     client: Client, org: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = processing.apply_change
@@ -232,13 +272,20 @@ def test_a_crash_while_applying_is_500_and_the_retry_succeeds_once(
 
     monkeypatch.setattr(processing, "apply_change", crash_once)
     event = stripe_event("customer.subscription.created", stripe_subscription(org.pk))
-    assert post_stripe(client, event).status_code == 500
+    assert post_stripe(client, event).json() == {"outcome": "received"}  # acknowledged
     stored = WebhookEvent.objects.get()
     assert stored.status == EventStatus.FAILED
-    assert "hiccuped" in stored.error
+    assert stored.error == "RuntimeError: the database hiccuped"
     assert not Grant.objects.for_organization(org.pk).exists()  # nothing half-written
+    task = DBTaskResult.objects.get()
+    assert task.status == "READY"
+    assert task.run_after > timezone.now()  # retried with backoff, not at once
+    assert run_tasks() == 0
 
-    assert post_stripe(client, event).json() == {"outcome": "processed"}  # the provider retries
+    with time_machine.travel(task.run_after + timedelta(seconds=1), tick=False):
+        assert run_tasks() == 1
+    stored.refresh_from_db()
+    assert (stored.status, stored.error, stored.attempts) == ("processed", "", 2)
     assert post_stripe(client, event).json() == {"outcome": "duplicate"}
     assert Grant.objects.for_organization(org.pk).count() == PRO_GRANTS
 
