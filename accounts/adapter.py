@@ -7,12 +7,15 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
+from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.http import HttpRequest
 
 from accounts.audit import record_security_event
 from accounts.mail import html_version
 from accounts.models import SecurityEvent, User
 from kernel import actors
+from kernel.client_ip import client_ip
 from kernel.errors import AppError
 from kernel.stepup import satisfied
 
@@ -61,6 +64,14 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth is
         except AppError:
             return True
         return not satisfied(person, "mfa.manage")
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """allauth's rate limits and session list see the client the audit log sees
+        (kernel/client_ip.py, behind TRUSTED_PROXIES proxies)."""
+        address = client_ip(request)
+        if address is None:
+            raise PermissionDenied("Unable to determine client IP address")
+        return address
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         super().send_mail(template_prefix, email, {**context, "current_site": current_site()})

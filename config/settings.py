@@ -432,6 +432,12 @@ SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", default=True)
 if env.boolean("SECURE_PROXY_SSL_HEADER", default=False):
     # Only behind a proxy that sets X-Forwarded-Proto itself and strips it from clients.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies of ours stand in front of the app, each appending the address
+# it was reached from to X-Forwarded-For (kernel/client_ip.py). A count, as allauth takes
+# it: the client is the N-th entry from the right, and what a client wrote further left
+# is ignored. 0 (the default): no proxy, the connection's peer is the client.
+TRUSTED_PROXIES = env.integer("TRUSTED_PROXIES", 0, minimum=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXIES
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
