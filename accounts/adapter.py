@@ -7,9 +7,11 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage, EmailMultiAlternatives
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.crypto import get_random_string
 
 from accounts.audit import record_security_event
 from accounts.mail import html_version
@@ -64,6 +66,18 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth is
         except AppError:
             return True
         return not satisfied(person, "mfa.manage")
+
+    def respond_email_verification_sent(
+        self, request: HttpRequest, user: User | None
+    ) -> HttpResponseBase:
+        """With no user, this answers a sign-up for an address that already has an
+        account (allauth tells its owner by email and answers as for a new one). A new
+        address's sign-up hashed the password, a third of a second with Django's PBKDF2:
+        hash it here too, or the response time would say which addresses have accounts."""
+        if user is None:
+            make_password(str(request.POST.get("password1") or get_random_string(20)))
+        response: HttpResponseBase = super().respond_email_verification_sent(request, user)
+        return response
 
     def get_client_ip(self, request: HttpRequest) -> str:
         """allauth's rate limits and session list see the client the audit log sees
