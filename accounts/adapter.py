@@ -20,6 +20,7 @@ from kernel import actors
 from kernel.client_ip import client_ip
 from kernel.errors import AppError
 from kernel.stepup import satisfied
+from kernel.tasks import send_email
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,16 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth is
         return address
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
-        super().send_mail(template_prefix, email, {**context, "current_site": current_site()})
+        """allauth's send_mail, delivered by a task: rendered now, so a request costs the
+        same whoever it is for, and an unreachable mail server delays the email instead
+        of failing the sign-up."""
+        context = {
+            "request": allauth_context.request,
+            "email": email,
+            **context,
+            "current_site": current_site(),
+        }
+        send_email(self.render_mail(template_prefix, email, context))
 
     def render_mail(
         self,

@@ -1,4 +1,5 @@
-"""Our own emails (step-up codes, invitations): text + HTML, like allauth's."""
+"""Our own emails (step-up codes, invitations): text + HTML, like allauth's, rendered now
+and delivered by a task (kernel.tasks.send_email)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+
+from kernel.tasks import send_email
 
 
 def html_version(subject: str, text: str) -> str:
@@ -25,4 +28,4 @@ def send_templated_mail(template_prefix: str, to: str, context: dict[str, Any]) 
         f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}", body, settings.DEFAULT_FROM_EMAIL, [to]
     )
     message.attach_alternative(html_version(subject, body), "text/html")
-    message.send()
+    send_email(message)

@@ -178,18 +178,14 @@ def local_pay(*, actor: Actor, args: LocalPayment) -> None:
 
 @action("billing.sync_seats", internal=True)
 def sync_seats(*, actor: System, args: OrganizationRef) -> None:
-    """Push a per-seat subscription's quantity as soon as membership changed (prorated)."""
+    """Push a per-seat subscription's quantity (prorated). A provider failure raises: the
+    task queue (billing/tasks.py) retries it."""
     subscription, members = seat_state(args.organization_id)
     if subscription is None or subscription.seats == members:
         return
-    try:
-        get_provider(subscription.provider).set_seats(
-            subscription_id=subscription.external_id, item_id=subscription.item_id, seats=members
-        )
-    except Exception:  # the membership change stands; the next change or an operator retries
-        logger.exception(
-            "billing: pushing %s seats for organization %s failed", members, args.organization_id
-        )
+    get_provider(subscription.provider).set_seats(
+        subscription_id=subscription.external_id, item_id=subscription.item_id, seats=members
+    )
 
 
 @action("billing.cancel_for_deleted_organization", internal=True)

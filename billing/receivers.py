@@ -1,5 +1,6 @@
-"""Billing reacts to organizations: seats follow membership on per-seat plans, and a
-deleted organization's subscriptions are cancelled at the provider (after commit)."""
+"""Billing reacts to organizations: seats follow membership on per-seat plans (a task
+queued with the change), and a deleted organization's subscriptions are cancelled at the
+provider."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ from django.db import transaction
 from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
-from billing.actions import cancel_for_deleted_organization, sync_seats
+from billing.actions import cancel_for_deleted_organization
 from billing.queries import live_subscriptions
-from billing.schemas import OrganizationRef, ProviderSubscriptions
+from billing.schemas import ProviderSubscriptions
+from billing.tasks import push_seats
 from kernel.actor import SYSTEM
 from kernel.door import call
 from organizations.models import Membership, Organization
@@ -21,8 +23,7 @@ from organizations.models import Membership, Organization
 @receiver(post_delete, sender=Membership)
 def membership_changed(sender: type[Membership], instance: Membership, **kwargs: Any) -> None:
     if kwargs.get("created", True):  # a member added (post_save) or removed (post_delete)
-        organization = OrganizationRef(organization_id=instance.organization_id)
-        transaction.on_commit(lambda: call(sync_seats, SYSTEM, organization))
+        push_seats.enqueue(instance.organization_id)  # in the membership's transaction
 
 
 @receiver(pre_delete, sender=Organization)

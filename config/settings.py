@@ -335,6 +335,10 @@ PRINCIPAL_CACHE = env.boolean("PRINCIPAL_CACHE", default=True)
 # django-tasks-db and run by `manage.py worker` (kernel/tasks.py, docs/operations.md).
 # Enqueued inside the transaction of the change that needs them: commit <=> enqueued.
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+# How long an idle worker sleeps before looking again, and how often it checks for tasks
+# left running by a worker that died (their lock is free: kernel/worker.py).
+TASK_WORKER_INTERVAL_MS = env.integer("TASK_WORKER_INTERVAL_MS", 1000, minimum=50)
+TASK_RECOVER_SECONDS = env.integer("TASK_RECOVER_SECONDS", 30, minimum=1)
 
 # --- Email ----------------------------------------------------------------------------
 # Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.

@@ -21,5 +21,5 @@ def require_no_transaction(name: str) -> None:
     if database.in_atomic_block and not only_test_transactions(DEFAULT_DB_ALIAS):
         raise ActionInTransactionError(
             f"{name} is an action: call it outside any transaction "
-            "(e.g. from transaction.on_commit)."
+            "(e.g. from a task: kernel/tasks.py)."
         )

@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.tasks import TaskResultStatus
 from django.template.response import TemplateResponse
+from django.utils import timezone
+from django_tasks_db.admin import DBTaskResultAdmin
+from django_tasks_db.models import DBTaskResult
 
 from kernel.actor import System
 from kernel.tenancy import TenantModel, tenant_scope
+
+logger = logging.getLogger("kernel.tasks")
 
 
 def operator(request: HttpRequest) -> System:
@@ -90,3 +97,44 @@ class ReadOnlyAdminMixin:
 
     def has_delete_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
+
+
+# --- the task queue ---------------------------------------------------------------------
+
+
+class TaskAdmin(DBTaskResultAdmin):
+    """django-tasks-db's read-only list of tasks, with what an operator asks first: how
+    many attempts, the last error, when the next attempt is due; and "Run again now"."""
+
+    list_display = (
+        "task_name",
+        "status",
+        "attempts",
+        "last_error",
+        "enqueued_at",
+        "display_run_after",
+        "finished_at",
+        "queue_name",
+    )
+    actions = ["run_again"]
+
+    @admin.display(description="attempts")
+    def attempts(self, row: DBTaskResult[Any, Any]) -> int:
+        return len(row.worker_ids)
+
+    @admin.display(description="last error")
+    def last_error(self, row: DBTaskResult[Any, Any]) -> str:
+        lines = row.traceback.strip().splitlines()
+        return lines[-1][:200] if lines else "—"
+
+    @admin.action(description="Run again now (failed or waiting tasks)")
+    def run_again(self, request: HttpRequest, rows: QuerySet[DBTaskResult[Any, Any]]) -> None:
+        # A failed-for-good task gets its attempts back; a running one is left alone.
+        again = rows.filter(status__in=[TaskResultStatus.FAILED, TaskResultStatus.READY])
+        count = again.update(status=TaskResultStatus.READY, run_after=timezone.now(), worker_ids=[])
+        logger.warning("%s put %d task(s) back in the queue", operator(request).label, count)
+        self.message_user(request, f"{count} task(s) queued to run again.")
+
+
+admin.site.unregister(DBTaskResult)
+admin.site.register(DBTaskResult, TaskAdmin)

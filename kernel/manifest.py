@@ -10,6 +10,7 @@
         onboarding=[Step("Create your first widget", "widgets_list", done=has_widgets,
                          permission="widgets.create")],
         audit_labels={"widgets.delete": AuditLabel("deleted widget “{target}”", "delete a widget")},
+        periodic=[Periodic(widgets.tasks.expire_widgets, every=timedelta(hours=1))],
     )
 
 When Django starts (kernel/apps.py), `load()` imports every installed app's manifest,
@@ -37,8 +38,9 @@ from kernel.limits import LIMITS, Limit
 from kernel.permissions import CATALOGUE, Permission
 from kernel.sensitive import SENSITIVE_ACTIONS, SensitiveAction
 from kernel.sources import SOURCES, Directory, EntitlementSource, StepUpSource
+from kernel.tasks import Periodic
 
-FUNCTION_MODULES: Final = ("queries", "mutations", "actions")
+FUNCTION_MODULES: Final = ("queries", "mutations", "actions", "tasks")
 
 
 @dataclass(frozen=True)
@@ -112,6 +114,8 @@ class Domain:
     directory: Directory | None = None
     entitlements: EntitlementSource | None = None
     step_up: StepUpSource | None = None
+    periodic: Sequence[Periodic] = ()
+    """Tasks the worker enqueues on a schedule (pruning, reconciliation)."""
     function_modules: Sequence[str] = field(default=FUNCTION_MODULES)
 
 
@@ -173,3 +177,7 @@ def onboarding_steps() -> list[Step]:
 def audit_label(action: str) -> AuditLabel | None:
     """The words for an audit action code, from the manifest of the domain that owns it."""
     return next((d.audit_labels[action] for d in DOMAINS if action in d.audit_labels), None)
+
+
+def periodic_tasks() -> list[Periodic]:
+    return [periodic for d in DOMAINS for periodic in d.periodic]

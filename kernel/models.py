@@ -68,3 +68,16 @@ class Change(models.Model):
         if self.row_key is not None:
             return f"{self.table_name}:={self.row_key}"
         return f"{self.table_name}:{self.organization_id}"
+
+
+class PeriodicTurn(models.Model):
+    """When a periodic task (a manifest's `Periodic`) is next due. The worker that moves
+    `due_at` forward enqueues the task, so N workers run it once (kernel/worker.py)."""
+
+    tenant_exempt = "one row per periodic task, not per organization"
+
+    name = models.CharField(max_length=200, primary_key=True, help_text="The task's path")
+    due_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return self.name

@@ -6,8 +6,9 @@ after the other (SQLSTATE 40001) or that deadlock (40P01). Those are safe to ret
 the start, so a mutation is re-run with bounded, jittered exponential backoff. Business
 rules checked inside ("not the last owner", seat limits) therefore hold under concurrency.
 
-Side effects belong in `transaction.on_commit(...)`: callbacks of a failed attempt are
-discarded with its rollback, so they run once, after the attempt that committed.
+Side effects are tasks enqueued inside the mutation (kernel/tasks.py): a task is a row,
+so a failed attempt's tasks are discarded with its rollback and the committed attempt's
+run once it commits.
 
 A mutation must be the outermost transaction (it sets the isolation level). Called from
 inside another mutation it joins that transaction; inside any other atomic block it

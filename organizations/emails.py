@@ -12,7 +12,8 @@ def invitation_url(token: str) -> str:
 
 
 def send_invitation(invitation_id: int, token: str) -> None:
-    """Sent after the invitation commits (the token itself is never stored)."""
+    """Queued in the invitation's transaction (kernel.tasks.send_email). The token is
+    never stored with the invitation; the queue forgets it once the email is sent."""
     invitation = (
         Invitation.objects.unscoped()  # internal: by primary key, just created
         .select_related("organization", "invited_by")

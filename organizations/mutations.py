@@ -326,7 +326,8 @@ _LAST_OWNER = "This is the organization's last owner. Make someone else an owner
 
 
 def _send_invitation(invitation: Invitation, token: str) -> None:
-    transaction.on_commit(lambda: emails.send_invitation(invitation.pk, token))
+    # Rendered now and queued in this transaction: sent once it commits, never otherwise.
+    emails.send_invitation(invitation.pk, token)
 
 
 @mutation(

@@ -75,6 +75,14 @@ def app_server_process(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
+    # Its task worker, as `make run` starts one: emails arrive the way they do for real.
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "worker", "--interval", "0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -89,8 +97,10 @@ def app_server_process(
                 time.sleep(0.2)
         yield base, process
     finally:
-        process.terminate()
-        process.wait(10)
+        for child in (process, worker):
+            child.terminate()
+        for child in (process, worker):
+            child.wait(10)
         _wait_for_sessions_to_end()
 
 

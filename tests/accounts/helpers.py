@@ -12,6 +12,7 @@ from django.core import mail
 from django.test import Client
 
 from accounts.models import User
+from tests.tasks import run_tasks
 
 PASSWORD = "a-Long-and-Unusual-passphrase-42"
 
@@ -40,6 +41,8 @@ def login(client: Client, email: str, password: str = PASSWORD):
 
 
 def last_mail_body() -> str:
+    """The body of the last email sent, once the queue has delivered what is waiting."""
+    run_tasks()
     return str(mail.outbox[-1].body)
 
 

@@ -9,7 +9,6 @@ import time_machine
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
 from allauth.mfa.recovery_codes.internal.auth import RecoveryCodes
-from django.core import mail
 from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 
@@ -24,6 +23,7 @@ from tests.accounts.helpers import (
     secret_code,
     totp_code,
 )
+from tests.tasks import sent_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -60,7 +60,7 @@ def test_an_unverified_account_cannot_sign_in(client: Client):
 
 
 def last_subject() -> str:
-    return str(mail.outbox[-1].subject)
+    return str(sent_mail()[-1].subject)
 
 
 def test_password_reset(client: Client):
@@ -128,7 +128,7 @@ def test_totp_enrolment_login_and_recovery_code(client: Client):
 def test_every_email_has_text_and_html(client: Client):
     make_verified_user("ada@example.com")
     client.post("/accounts/password/reset/", {"email": "ada@example.com"})
-    message = mail.outbox[-1]
+    message = sent_mail()[-1]
     assert message.body
     assert isinstance(message, EmailMultiAlternatives)
     html = str({mime: body for body, mime in message.alternatives}["text/html"])

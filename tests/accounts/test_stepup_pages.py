@@ -22,6 +22,7 @@ from tests.accounts.helpers import (
     make_verified_user,
     secret_code,
 )
+from tests.tasks import sent_mail
 
 pytestmark = pytest.mark.django_db
 
@@ -119,7 +120,7 @@ def test_a_person_with_two_factor_changes_their_email(two_factor):
     assert done["Location"] == "/accounts/email/"
     pending = EmailAddress.objects.get(user=user, email="ada@new.example")
     assert not pending.verified
-    assert any("ada@new.example" in message.to for message in mail.outbox)
+    assert any("ada@new.example" in message.to for message in sent_mail())
     user.refresh_from_db()
     assert user.email == "ada@example.com"  # replaced once the new one is verified
 

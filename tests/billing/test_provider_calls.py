@@ -4,11 +4,15 @@ the requests they send are asserted; nothing reaches the internet."""
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qs
 
 import pytest
+import time_machine
+from django.tasks import TaskResultStatus
 from django.test import Client
+from django_tasks_db.models import DBTaskResult
 from pytest_httpserver import HTTPServer
 from werkzeug import Request
 
@@ -16,8 +20,10 @@ from billing.models import BillingCustomer, PlanSubscription
 from kernel.door import call
 from kernel.permissions import Role
 from organizations import mutations as org_mutations
+from organizations.models import Membership
 from tests.billing.conftest import post_stripe, stripe_event, stripe_subscription
 from tests.conftest import actor_for, client_for
+from tests.tasks import run_tasks
 
 pytestmark = pytest.mark.django_db
 
@@ -116,6 +122,7 @@ def test_stripe_portal_cancel_and_resume(stripe_api, member, org, client):
 @pytest.mark.django_db(transaction=True)
 def test_seats_follow_membership_at_once_on_per_seat_plans(stripe_api, member, org):
     owner = member(Role.OWNER)
+    run_tasks()
     post_stripe(
         Client(),
         stripe_event(
@@ -126,7 +133,9 @@ def test_seats_follow_membership_at_once_on_per_seat_plans(stripe_api, member, o
     stripe_api.expect_request("/v1/subscriptions/sub_123", method="POST").respond_with_json(
         {"id": "sub_123", "object": "subscription"}
     )
-    joiner = member(Role.MEMBER)  # committed: the seat count is pushed after commit
+    joiner = member(Role.MEMBER)  # committed, with the task that pushes the seat count
+    assert stripe_api.log == []
+    assert run_tasks() == 1
     ((request, _),) = stripe_api.log
     assert form(request) == {
         "items[0][id]": "si_1",
@@ -142,8 +151,40 @@ def test_seats_follow_membership_at_once_on_per_seat_plans(stripe_api, member, o
         ),
     )
     call(org_mutations.member_remove, actor_for(owner), {"membership_id": joiner.pk})
+    run_tasks()
     assert len(stripe_api.log) == 2
     assert form(stripe_api.log[-1][0])["items[0][quantity]"] == "1"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_seat_count_the_provider_refused_is_pushed_again_later(stripe_api, member, org):
+    member(Role.OWNER)
+    post_stripe(
+        Client(),
+        stripe_event(
+            "customer.subscription.created",
+            stripe_subscription(org.pk, price="price_team_monthly", quantity=1),
+        ),
+    )
+    run_tasks()
+    stripe_api.expect_oneshot_request("/v1/subscriptions/sub_123", method="POST").respond_with_json(
+        {"error": {"message": "Stripe is having a moment", "type": "api_error"}}, status=500
+    )
+    member(Role.MEMBER)
+    run_tasks()  # refused: the membership stands, the push waits for its next attempt
+    assert Membership.objects.unscoped().filter(organization=org).count() == 2
+    [row] = DBTaskResult.objects.filter(task_path="billing.tasks.push_seats").order_by(
+        "-enqueued_at"
+    )[:1]
+    assert row.status == TaskResultStatus.READY
+    stripe_api.expect_request("/v1/subscriptions/sub_123", method="POST").respond_with_json(
+        {"id": "sub_123", "object": "subscription"}
+    )
+    with time_machine.travel(row.run_after + timedelta(seconds=1), tick=False):
+        assert run_tasks() == 1
+    assert form(stripe_api.log[-1][0])["items[0][quantity]"] == "2"
+    row.refresh_from_db()
+    assert row.status == TaskResultStatus.SUCCESSFUL
 
 
 @pytest.mark.django_db(transaction=True)
