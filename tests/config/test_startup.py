@@ -127,6 +127,21 @@ def test_a_server_in_production_refuses_to_start_without_database_url(server, tm
     assert not (tmp_path / "postgres").exists()  # no embedded server was started
 
 
+def test_the_task_worker_refuses_them_too(db):
+    """`manage.py worker` is a management command: Django runs the checks before it."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", "worker"],
+        cwd=ROOT,
+        env=production_env({"DATABASE_URL": _database_url(), **BAD_VARIABLES}),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode != 0
+    for variable in BAD_VARIABLES:
+        assert f"{variable}: (config.E001)" in result.stderr
+
+
 @pytest.mark.parametrize("server", SERVERS)
 def test_a_server_with_a_good_production_configuration_serves(server, db):
     with serving(server, production_env({"DATABASE_URL": _database_url()})) as health:
