@@ -7,12 +7,17 @@ from allauth.account.adapter import DefaultAccountAdapter
 from allauth.core import context as allauth_context
 from allauth.mfa.adapter import DefaultMFAAdapter
 from django.conf import settings
+from django.contrib.auth.hashers import make_password
+from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage, EmailMultiAlternatives
+from django.http import HttpRequest, HttpResponseBase
+from django.utils.crypto import get_random_string
 
 from accounts.audit import record_security_event
 from accounts.mail import html_version
 from accounts.models import SecurityEvent, User
 from kernel import actors
+from kernel.client_ip import client_ip
 from kernel.errors import AppError
 from kernel.stepup import satisfied
 from kernel.tasks import send_email
@@ -62,6 +67,26 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth is
         except AppError:
             return True
         return not satisfied(person, "mfa.manage")
+
+    def respond_email_verification_sent(
+        self, request: HttpRequest, user: User | None
+    ) -> HttpResponseBase:
+        """With no user, this answers a sign-up for an address that already has an
+        account (allauth tells its owner by email and answers as for a new one). A new
+        address's sign-up hashed the password, a third of a second with Django's PBKDF2:
+        hash it here too, or the response time would say which addresses have accounts."""
+        if user is None:
+            make_password(str(request.POST.get("password1") or get_random_string(20)))
+        response: HttpResponseBase = super().respond_email_verification_sent(request, user)
+        return response
+
+    def get_client_ip(self, request: HttpRequest) -> str:
+        """allauth's rate limits and session list see the client the audit log sees
+        (kernel/client_ip.py, behind TRUSTED_PROXIES proxies)."""
+        address = client_ip(request)
+        if address is None:
+            raise PermissionDenied("Unable to determine client IP address")
+        return address
 
     def send_mail(self, template_prefix: str, email: str, context: dict[str, Any]) -> None:
         """allauth's send_mail, delivered by a task: rendered now, so a request costs the

@@ -8,15 +8,8 @@ from typing import Any
 from django.http import HttpRequest
 
 from accounts.models import SecurityEvent, User
+from kernel.client_ip import client_ip
 from kernel.outcomes import Outcome
-
-
-def client_ip(request: HttpRequest | None) -> str | None:
-    if request is None:
-        return None
-    # REMOTE_ADDR only: X-Forwarded-For is client-controlled unless a proxy rewrites it.
-    address = request.META.get("REMOTE_ADDR")
-    return address or None
 
 
 def record_security_event(
@@ -35,7 +28,7 @@ def record_security_event(
         user_email=user.email if user is not None else "",
         kind=kind,
         result=result,
-        ip_address=client_ip(request) or ip_address,
+        ip_address=(client_ip(request) if request is not None else None) or ip_address,
         user_agent=(request.headers.get("User-Agent", "") if request else "")[:300],
         detail=detail,
     )

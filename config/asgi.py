@@ -11,6 +11,7 @@ django_asgi_app = get_asgi_application()  # sets Django up before the imports be
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from config.checks import refuse_to_serve_on_errors  # noqa: E402
 from config.metrics import CountSockets  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 from kernel.live.flow import WriteGateMiddleware  # noqa: E402
@@ -27,6 +28,8 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+refuse_to_serve_on_errors()
 
 # Full garbage collections stop every socket of the process while they scan the heap:
 # measured with 1,000 live sockets, 160-225 ms each. Everything loaded so far lives as

@@ -140,17 +140,28 @@ TEMPLATES = [
 ]
 
 # --- Database -------------------------------------------------------------------------
-# PostgreSQL only. DATABASE_URL names any server; without it the project starts its own
-# embedded PostgreSQL under DATA_DIR. psycopg's pool keeps connections open across
-# requests: under ASGI every request would otherwise open a new connection.
+# PostgreSQL only. DATABASE_URL names any server; without it, in development and tests
+# only, the project starts its own embedded PostgreSQL under DATA_DIR. In production a
+# missing DATABASE_URL is a configuration error (the servers refuse to start, see
+# config/checks.py), never a silent empty database. psycopg's pool keeps connections
+# open across requests: under ASGI every request would otherwise open a new connection.
 DATABASE_URL = env.string("DATABASE_URL")
-if not DATABASE_URL:
+EMBEDDED_DATABASE = not DATABASE_URL and DEBUG
+if EMBEDDED_DATABASE:
     from config.embedded_postgres import embedded_database_url
 
     DATABASE_URL = embedded_database_url(DATA_DIR)
-    EMBEDDED_DATABASE = True
-else:
-    EMBEDDED_DATABASE = False
+elif not DATABASE_URL:
+    env.problem(
+        "DATABASE_URL",
+        "DATABASE_URL is not set: production mode (DEBUG off) never starts the embedded "
+        "PostgreSQL.",
+        "Set DATABASE_URL=postgres://USER:PASSWORD@HOST:PORT/NAME (your PostgreSQL server), "
+        "or DEBUG=true for local development on the embedded server.",
+    )
+    # Settings still load so that `check` can say the above; a connection attempt fails
+    # at once, naming the variable (a socket directory that does not exist).
+    DATABASE_URL = "postgres://%2FDATABASE_URL-is-not-set/unset"
 
 try:
     _database = dj_database_url.parse(DATABASE_URL)
@@ -165,8 +176,8 @@ if _database["ENGINE"] != "django.db.backends.postgresql":
     env.problem(
         "DATABASE_URL",
         "DATABASE_URL does not point at PostgreSQL.",
-        "This project runs on PostgreSQL only: use a postgres:// URL, or unset "
-        "DATABASE_URL to use the embedded server.",
+        "This project runs on PostgreSQL only: use a postgres:// URL (in development, "
+        "unset DATABASE_URL to use the embedded server).",
     )
 _database["CONN_MAX_AGE"] = 0  # the pool, not Django, keeps connections open
 _database.setdefault("OPTIONS", {})["pool"] = {
@@ -299,8 +310,19 @@ INVITATION_TTL_DAYS = env.integer("INVITATION_TTL_DAYS", 7, minimum=1)
 INVITATION_RESENDS_PER_HOUR = env.integer("INVITATION_RESENDS_PER_HOUR", 20, minimum=1)
 API_KEY_RATE_LIMIT_PER_MINUTE = env.integer("API_KEY_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
 # Mounts the benchmarks' bare baseline endpoints (bench/urls.py wraps config.urls,
-# so nothing in the project imports bench/). Benchmarks only.
+# so nothing in the project imports bench/). Benchmarks only: they answer without
+# authentication, so production refuses them, except on a server that answers loopback
+# host names only (the benchmarks' production-like servers, bench/harness.py).
 BENCHMARK_ENDPOINTS = env.boolean("BENCHMARK_ENDPOINTS", default=False)
+LOOPBACK_HOSTS = frozenset({"localhost", "127.0.0.1", "[::1]", "testserver"})
+if BENCHMARK_ENDPOINTS and PRODUCTION and not set(ALLOWED_HOSTS) <= LOOPBACK_HOSTS:
+    env.problem(
+        "BENCHMARK_ENDPOINTS",
+        "BENCHMARK_ENDPOINTS=true mounts unauthenticated benchmark endpoints; production "
+        "mode refuses them.",
+        "Unset BENCHMARK_ENDPOINTS (benchmarks run their own server on loopback hosts only).",
+    )
+    BENCHMARK_ENDPOINTS = False
 if BENCHMARK_ENDPOINTS:
     ROOT_URLCONF = "bench.urls"
 
@@ -441,6 +463,12 @@ SECURE_HSTS_PRELOAD = env.boolean("SECURE_HSTS_PRELOAD", default=True)
 if env.boolean("SECURE_PROXY_SSL_HEADER", default=False):
     # Only behind a proxy that sets X-Forwarded-Proto itself and strips it from clients.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many reverse proxies of ours stand in front of the app, each appending the address
+# it was reached from to X-Forwarded-For (kernel/client_ip.py). A count, as allauth takes
+# it: the client is the N-th entry from the right, and what a client wrote further left
+# is ignored. 0 (the default): no proxy, the connection's peer is the client.
+TRUSTED_PROXIES = env.integer("TRUSTED_PROXIES", 0, minimum=0)
+ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXIES
 
 # --- Internationalisation -------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

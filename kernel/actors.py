@@ -35,6 +35,7 @@ from kernel.actor import (
     Principal,
 )
 from kernel.change_capture import organizations_table, people_table, session_row_key
+from kernel.client_ip import client_ip, scope_client_ip
 from kernel.errors import AppError
 from kernel.limits import limits_for
 from kernel.sources import Entitlement, KeyRecord, MembershipRecord, sources
@@ -81,14 +82,13 @@ def _credentials(source: HttpRequest | Mapping[str, Any]) -> _Credentials:
             bearer_token(source.headers.get("Authorization", "")),
             getattr(source, "user", None),
             getattr(source, "session", None),
-            source.META.get("REMOTE_ADDR") or None,
+            client_ip(source),
         )
     bearer = None
     for name, value in source.get("headers", ()):
         if name == b"authorization":
             bearer = bearer_token(bytes(value).decode("latin-1"))
-    client = source.get("client") or (None,)
-    return _Credentials(bearer, source.get("user"), source.get("session"), client[0])
+    return _Credentials(bearer, source.get("user"), source.get("session"), scope_client_ip(source))
 
 
 def has_credentials(source: HttpRequest | Mapping[str, Any]) -> bool:
