@@ -247,15 +247,19 @@ def test_gunicorn_workers_add_up_their_counts_in_multiprocess_mode(tmp_path: Pat
     try:
         until(lambda: _answers(f"{base}/healthz"), "gunicorn serves", seconds=60)
         before = healthz_count(base)
-        for _ in range(30):  # a new connection each: the workers share them out
+        sent = 0
+        # A new connection each, until at least two workers have answered some (which
+        # worker accepts is up to the kernel: on a busy machine one may take dozens).
+        while sent < 30 or (len(list(counts.glob("counter_*.db"))) < 2 and sent < 1000):
             assert get(f"{base}/healthz")[0] == 200
+            sent += 1
         scrapes = {healthz_count(base) for _ in range(9)}
     finally:
         server.terminate()
         server.wait(20)
         _wait_for_sessions_to_end()
 
-    assert scrapes == {before + 30}, "every worker reports the same sum"
+    assert scrapes == {before + sent}, "every worker reports the same sum"
     assert len(list(counts.glob("counter_*.db"))) > 1, "more than one worker counted"
 
 
