@@ -188,21 +188,11 @@ def _drift(subscription: PlanSubscription, theirs: SubscriptionState) -> list[st
 
 
 def _reconciled(state: SubscriptionState, organization_id: int) -> ReconciledState:
-    """Our row says which organization it is: the provider's metadata may say nothing."""
+    """Our row says which organization it is: the provider's metadata may say nothing.
+    The same fields as the state (the input refuses any other), the plan by its code."""
+    fields = {field.name: getattr(state, field.name) for field in dataclasses.fields(state)}
     return ReconciledState(
-        provider=state.provider,
-        external_id=state.external_id,
-        organization_id=organization_id,
-        customer_id=state.customer_id,
-        plan=state.plan.code,
-        status=state.status,
-        seats=state.seats,
-        current_period_end=state.current_period_end,
-        cancel_at_period_end=state.cancel_at_period_end,
-        trial_end=state.trial_end,
-        ended_at=state.ended_at,
-        item_id=state.item_id,
-        as_of=state.as_of,
+        **{**fields, "organization_id": organization_id, "plan": state.plan.code}
     )
 
 
