@@ -12,7 +12,7 @@ import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from django.db import connection
 
@@ -80,13 +80,7 @@ def app_server_process(
         stderr=stderr,
     )
     # Its task worker, as `make run` starts one: emails arrive the way they do for real.
-    worker = subprocess.Popen(
-        [sys.executable, "manage.py", "worker", "--interval", "0.1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    worker = worker_process(env)
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -106,6 +100,18 @@ def app_server_process(
         for child in (process, worker):
             child.wait(10)
         _wait_for_sessions_to_end()
+
+
+def worker_process(env: dict[str, str], **options: Any) -> subprocess.Popen[bytes]:
+    """A `manage.py worker` that looks for ready tasks ten times a second."""
+    return subprocess.Popen(
+        [sys.executable, "manage.py", "worker", "--interval", "0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        **options,
+    )
 
 
 def _wait_for_sessions_to_end(timeout: float = 10) -> None:

@@ -7,7 +7,6 @@ import logging
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -28,7 +27,12 @@ from organizations.models import Invitation
 from tests.accounts.helpers import operator_client
 from tests.conftest import JSON, bearer
 from tests.private_servers import private_postgres
-from tests.servers import ROOT, _database_url, _wait_for_sessions_to_end, database_address
+from tests.servers import (
+    _database_url,
+    _wait_for_sessions_to_end,
+    database_address,
+    worker_process,
+)
 from tests.smtp import smtp_sink
 from tests.tasks import run_tasks
 from tests.tenant_app import tasks as test_tasks
@@ -151,14 +155,7 @@ def test_two_workers_cannot_share_an_id(db):
 
 
 def _worker(env: dict[str, str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "manage.py", "worker", "--interval", "0.1"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
+    return worker_process(env, start_new_session=True)  # its own group, to kill it whole
 
 
 def _wait(condition, timeout: float, what: str) -> None:
