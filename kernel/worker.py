@@ -22,6 +22,7 @@ import logging
 import threading
 import time
 from datetime import timedelta
+from traceback import format_exception
 from typing import Any, Final
 
 import psycopg
@@ -112,8 +113,6 @@ def failed(row: DBTaskResult[Any, Any], error: BaseException) -> None:
 
 
 def _traceback(error: BaseException) -> str:
-    from traceback import format_exception
-
     return "".join(format_exception(error))
 
 
