@@ -371,6 +371,8 @@ BILLING_RECONCILE_HOURS = env.integer("BILLING_RECONCILE_HOURS", 6, minimum=1)
 # Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.
 DEFAULT_FROM_EMAIL = env.string("DEFAULT_FROM_EMAIL", "SaaS Starter <noreply@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+SUPPORT_EMAIL = env.string("SUPPORT_EMAIL", "support@localhost")
+"""Whom members of a suspended organization are told to contact."""
 # In development (no EMAIL_URL) each email is printed decoded and kept under DEV_MAIL_DIR,
 # readable at /dev/mail/ (config/dev_mail.py).
 DEV_MAIL_DIR = Path(env.string("DEV_MAIL_DIR") or DATA_DIR / "dev-mail")

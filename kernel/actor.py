@@ -33,6 +33,10 @@ class Authentication:
     reauthenticated_at: float | None = None
     client_ip: str | None = None
     """Where the request or socket came from, for the audit log."""
+    operator_id: int | None = None
+    """An operator viewing as this person (impersonation, accounts/impersonation.py): the
+    audit log records them too, and the door refuses what only the person may do."""
+    operator_label: str = ""
 
 
 SESSION = Authentication(AuthMethod.SESSION)
@@ -93,6 +97,10 @@ class Actor:
         return self.auth.method
 
     @property
+    def impersonated(self) -> bool:
+        return self.auth.operator_id is not None
+
+    @property
     def access(self) -> tuple[int, Role, frozenset[str] | None, frozenset[str], Limits]:
         """What decides this actor's permissions: two actors with equal `access` may see
         and do the same things (though not as the same user)."""
@@ -110,6 +118,10 @@ class Person:
     auth: Authentication = SESSION
 
     @property
+    def impersonated(self) -> bool:
+        return self.auth.operator_id is not None
+
+    @property
     def principal(self) -> str:
         return f"user:{self.user_id}"
 
@@ -117,7 +129,9 @@ class Person:
 @dataclass(frozen=True, slots=True)
 class System:
     label: str = "system"
-    """Who, in words, for the audit log: "system", "operator ops@example.com"."""
+    """Who, in words, for the audit log: "system", "Stripe", "operator ops@example.com"."""
+    operator_id: int | None = None
+    """The staff user acting in the admin, recorded as the row's operator."""
 
     @property
     def principal(self) -> str:

@@ -34,11 +34,12 @@ from kernel.actor import (
     Person,
     Principal,
 )
+from kernel.admission import admit
 from kernel.change_capture import organizations_table, people_table, session_row_key
 from kernel.client_ip import client_ip, scope_client_ip
 from kernel.errors import AppError
 from kernel.limits import limits_for
-from kernel.sources import Entitlement, KeyRecord, MembershipRecord, sources
+from kernel.sources import Entitlement, KeyRecord, MembershipRecord, OrganizationState, sources
 
 ACTIVE_ORGANIZATION_SESSION_KEY: Final = "active_organization_id"
 LAST_USED_RESOLUTION: Final = timedelta(minutes=1)
@@ -157,7 +158,9 @@ def _resolve(found: _Credentials, organization_id: int | None) -> Actor:
         key = _valid_key(found.bearer)
         if organization_id is not None and key.organization_id != organization_id:
             raise errors.not_found(NO_ORGANIZATION)
-        return _key_actor(key, _entitlement(key.organization_id), found.client_ip)
+        return _key_actor(
+            key, _entitlement(key.organization_id), _state(key.organization_id), found.client_ip
+        )
     user = found.user
     if user is None or not user.is_authenticated or not user.is_active:
         raise errors.unauthenticated()
@@ -218,7 +221,8 @@ def _session_actor(
             raise errors.not_found(NO_ORGANIZATION)
     else:
         membership = _active_membership(user_id, preferred)
-    return _member_actor(membership, auth, _entitlement(membership.organization_id))
+    organization = membership.organization_id
+    return _member_actor(membership, auth, _entitlement(organization), _state(organization))
 
 
 def _active_membership(user_id: int, preferred: Any) -> MembershipRecord:
@@ -239,7 +243,9 @@ def _job_actor(job: Job) -> Actor:
     membership = sources().require_directory().membership(job.user_id, job.organization_id)
     if membership is None:
         raise errors.forbidden("You are no longer a member of this organization.")
-    return _member_actor(membership, TASK, _entitlement(job.organization_id))
+    return _member_actor(
+        membership, TASK, _entitlement(job.organization_id), _state(job.organization_id)
+    )
 
 
 def session_authentication(session: Any, user: Any, client_ip: str | None = None) -> Authentication:
@@ -276,14 +282,36 @@ def _entitlement(organization_id: int) -> Entitlement:
     return found if found is not None else load()
 
 
+def _state(organization_id: int) -> OrganizationState:
+    """The organization's status and policies (kernel/admission.py enforces them)."""
+
+    def load() -> OrganizationState:
+        found = sources().require_directory().organizations([organization_id])
+        if organization_id not in found:
+            raise errors.not_found(NO_ORGANIZATION)
+        return found[organization_id]
+
+    state = principal_cache.read(
+        ("organization", organization_id),
+        load,
+        lambda _, read: principal_cache.scoped(
+            read, organization_id, {organizations_table(): _row(organization_id)}
+        ),
+    )
+    return state if state is not None else load()
+
+
 def _row(pk: int | None) -> str | None:
     return None if pk is None else str(pk)
 
 
 def _member_actor(
-    membership: MembershipRecord, auth: Authentication, entitlement: Entitlement
+    membership: MembershipRecord,
+    auth: Authentication,
+    entitlement: Entitlement,
+    state: OrganizationState,
 ) -> Actor:
-    return Actor(
+    actor = Actor(
         user_id=membership.user_id,
         organization_id=membership.organization_id,
         role=membership.role,
@@ -292,11 +320,17 @@ def _member_actor(
         plan=entitlement.plan,
         auth=auth,
     )
+    return admit(actor, state)
 
 
-def _key_actor(key: KeyRecord, entitlement: Entitlement, client_ip: str | None = None) -> Actor:
+def _key_actor(
+    key: KeyRecord,
+    entitlement: Entitlement,
+    state: OrganizationState,
+    client_ip: str | None = None,
+) -> Actor:
     assert key.creator_role is not None  # a key whose creator left is refused before
-    return Actor(
+    actor = Actor(
         user_id=None,
         organization_id=key.organization_id,
         role=key.creator_role,
@@ -308,13 +342,17 @@ def _key_actor(key: KeyRecord, entitlement: Entitlement, client_ip: str | None =
         api_key_id=key.key_id,
         key_creator_id=key.creator_id,
     )
+    return admit(actor, state)
 
 
 def actor_for(membership: MembershipRecord, auth: Authentication | None = None) -> Actor:
     """The Actor of a membership (tests, internal code acting for a member)."""
     from kernel.actor import SESSION
 
-    return _member_actor(membership, auth or SESSION, _entitlement(membership.organization_id))
+    organization = membership.organization_id
+    return _member_actor(
+        membership, auth or SESSION, _entitlement(organization), _state(organization)
+    )
 
 
 # --- re-reading -----------------------------------------------------------------------------
@@ -333,15 +371,20 @@ def refresh(actor: Actor) -> Actor:
             raise errors.unauthenticated(INVALID_KEY)
         if key.creator_role is None:
             raise errors.unauthenticated(CREATOR_LEFT)
-        return replace(
+        current = replace(
             actor, role=key.creator_role, scopes=key.scopes, key_creator_id=key.creator_id
         )
-    if actor.user_id is None:
-        raise errors.unauthenticated()
-    membership = directory.membership(actor.user_id, actor.organization_id)
-    if membership is None:
-        raise errors.forbidden("You are no longer a member of this organization.")
-    return replace(actor, role=membership.role)
+    else:
+        if actor.user_id is None:
+            raise errors.unauthenticated()
+        membership = directory.membership(actor.user_id, actor.organization_id)
+        if membership is None:
+            raise errors.forbidden("You are no longer a member of this organization.")
+        current = replace(actor, role=membership.role)
+    state = directory.organizations([actor.organization_id]).get(actor.organization_id)
+    if state is None:
+        raise errors.not_found(NO_ORGANIZATION)
+    return admit(current, state)
 
 
 def recheck(scopes: Sequence[Mapping[str, Any]]) -> list[Actor | AppError]:
@@ -388,17 +431,28 @@ def recheck(scopes: Sequence[Mapping[str, Any]]) -> list[Actor | AppError]:
         )
     organizations = {c.organization_id for c in chosen if not isinstance(c, AppError)}
     plans = sources().entitlement_source().entitlements(organizations) if organizations else {}
+    states = directory.organizations(organizations) if organizations else {}
     actors: list[Actor | AppError] = []
     for credentials, choice in zip(found, chosen, strict=True):
         if isinstance(choice, AppError):
             actors.append(choice)
-        elif isinstance(choice, KeyRecord):
-            actors.append(_key_actor(choice, plans[choice.organization_id], credentials.client_ip))
-        else:
-            auth = session_authentication(
-                credentials.session, credentials.user, credentials.client_ip
-            )
-            actors.append(_member_actor(choice, auth, plans[choice.organization_id]))
+            continue
+        organization = choice.organization_id
+        state = states.get(organization)
+        try:
+            if state is None:
+                raise errors.not_found(NO_ORGANIZATION)
+            if isinstance(choice, KeyRecord):
+                actor = _key_actor(choice, plans[organization], state, credentials.client_ip)
+            else:
+                auth = session_authentication(
+                    credentials.session, credentials.user, credentials.client_ip
+                )
+                actor = _member_actor(choice, auth, plans[organization], state)
+        except AppError as error:
+            actors.append(error)
+            continue
+        actors.append(actor)
     return actors
 
 

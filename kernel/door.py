@@ -29,7 +29,7 @@ from typing import Any
 from django.db import connection
 from pydantic import BaseModel, ValidationError
 
-from kernel import actors, errors, idempotency
+from kernel import actors, audit, errors, idempotency
 from kernel.actions import require_no_transaction
 from kernel.actor import Actor, Person, Principal, System
 from kernel.functions import Function, Kind, function_refused
@@ -71,6 +71,7 @@ def run(
     `organization_id`: act in that organization (an API path names it) instead of the
     session's active one."""
     principal = principal_for(function, source, organization_id)
+    refuse_operator(function, principal)
     authorize(function, principal)
     args = validate(function, raw)
     if function.kind is Kind.MUTATION:
@@ -122,6 +123,19 @@ def principal_for(
     return actors.resolve(source, organization_id=organization_id)
 
 
+IMPERSONATION_REFUSED = (
+    "While viewing as another person you cannot do this: only they can, signed in themselves."
+)
+
+
+def refuse_operator(function: Function, principal: Principal) -> None:
+    """An operator viewing as a person may look and do everyday work, never what needs
+    the person's own confirmation (a step-up level) or changes billing."""
+    impersonated = isinstance(principal, Actor | Person) and principal.auth.operator_id
+    if impersonated and (function.step_up or not function.impersonable):
+        raise errors.forbidden(IMPERSONATION_REFUSED)
+
+
 def validate(function: Function, raw: Mapping[str, Any] | BaseModel | None) -> Input:
     """The function's input, validated by its one model: `invalid_input` with per-field
     messages otherwise."""
@@ -165,7 +179,9 @@ def _mutate(function: Function, principal: Principal, args: Input, key: str | No
             return Outcome(function.load_json(stored), replayed=True)
     if function.step_up:
         require_step_up(current, function.step_up, consume=True)
-    value = function.convert(function.invoke(current, args))
+    with audit.recording(function.audit) as entry:
+        value = function.convert(function.invoke(current, args))
+    audit.write(current, entry)
     if key is not None:
         idempotency.store(current, function, key, print_, function.dump_json(value))
     return Outcome(value)

@@ -27,6 +27,9 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_MEDIA_TYPE = "unsupported_media_type"
     SERVER_ERROR = "server_error"
     UNAVAILABLE = "unavailable"
+    SUSPENDED = "suspended"
+    PENDING_DELETION = "pending_deletion"
+    TWO_FACTOR_REQUIRED = "two_factor_required"
 
 
 HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
@@ -36,6 +39,9 @@ HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
         ErrorCode.PLAN_LIMIT: 402,
         ErrorCode.FORBIDDEN: 403,
         ErrorCode.STEP_UP_REQUIRED: 403,
+        ErrorCode.SUSPENDED: 403,
+        ErrorCode.PENDING_DELETION: 403,
+        ErrorCode.TWO_FACTOR_REQUIRED: 403,
         ErrorCode.NOT_FOUND: 404,
         ErrorCode.METHOD_NOT_ALLOWED: 405,
         ErrorCode.CONFLICT: 409,
@@ -157,3 +163,23 @@ def unavailable(
 ) -> AppError:
     """Infrastructure, not the request: the database is unreachable or its pool exhausted."""
     return AppError(ErrorCode.UNAVAILABLE, message, retry_after=retry_after)
+
+
+def suspended(message: str) -> AppError:
+    """The organization is suspended by an operator: nothing in it can be read or done."""
+    return AppError(ErrorCode.SUSPENDED, message)
+
+
+def pending_deletion(message: str) -> AppError:
+    """The organization is scheduled for deletion: only its owners may restore it."""
+    return AppError(ErrorCode.PENDING_DELETION, message)
+
+
+def two_factor_required(message: str, *, action_url: str | None = None) -> AppError:
+    """The organization requires two-factor authentication, and this person has none."""
+    return AppError(
+        ErrorCode.TWO_FACTOR_REQUIRED,
+        message,
+        action_url=action_url,
+        action_label="Set up two-factor authentication" if action_url else None,
+    )

@@ -65,8 +65,12 @@ class Function:
     attempts: int = DEFAULT_ATTEMPTS
     """Mutations: how many times a serialization failure is retried."""
     audit: str | None = None
-    """Mutations: the audit action a refusal of this call is recorded as (organizations
-    writes the row, after the rollback: `function_refused`)."""
+    """Mutations: the audit action each call is recorded as (kernel/audit.py): the door
+    writes one row per success in its transaction, and one per refusal after the
+    rollback (`function_refused`)."""
+    impersonable: bool = True
+    """False: an operator viewing as the person may not call it (billing changes). Any
+    function with a step-up level is refused to them too."""
     counts: str | None = None
     """Mutations: the plan limit a call uses up (`require_within_limit` in the body). In
     an organization whose plan bounds it, such calls run one at a time, each in a
@@ -175,6 +179,7 @@ def mutation(
     attempts: int = DEFAULT_ATTEMPTS,
     audit: str | None = None,
     counts: str | None = None,
+    impersonable: bool = True,
 ) -> Callable[[Callable[..., Any]], Function]:
     """Register a write: one SERIALIZABLE transaction, retried on conflicts."""
     if attempts < 1:
@@ -191,6 +196,7 @@ def mutation(
             "attempts": attempts,
             "audit": audit,
             "counts": counts,
+            "impersonable": impersonable,
         },
     )
 
@@ -203,6 +209,7 @@ def action(
     personal: bool = False,
     internal: bool = False,
     step_up: str | None = None,
+    impersonable: bool = True,
 ) -> Callable[[Callable[..., Any]], Function]:
     """Register a side effect outside the database: never inside a transaction."""
     return _register(
@@ -214,6 +221,7 @@ def action(
             "personal": personal,
             "internal": internal,
             "step_up": step_up,
+            "impersonable": impersonable,
         },
     )
 

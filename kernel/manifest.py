@@ -33,6 +33,7 @@ from django.apps import apps
 from django.urls import URLPattern, URLResolver, include, path
 
 from kernel.actor import Actor
+from kernel.audit import AuditLog
 from kernel.functions import FUNCTIONS
 from kernel.limits import LIMITS, Limit
 from kernel.permissions import CATALOGUE, Permission
@@ -114,6 +115,7 @@ class Domain:
     directory: Directory | None = None
     entitlements: EntitlementSource | None = None
     step_up: StepUpSource | None = None
+    audit_log: AuditLog | None = None
     periodic: Sequence[Periodic] = ()
     """Tasks the worker enqueues on a schedule (pruning, reconciliation)."""
     function_modules: Sequence[str] = field(default=FUNCTION_MODULES)
@@ -149,7 +151,7 @@ def _register(domain: Domain) -> None:
         SENSITIVE_ACTIONS.add(action.name, action)
     for limit in domain.limits:
         LIMITS.add(limit.kind, limit)
-    for source in ("directory", "entitlements", "step_up"):
+    for source in ("directory", "entitlements", "step_up", "audit_log"):
         provided = getattr(domain, source)
         if provided is not None:
             if getattr(SOURCES, source) is not None:

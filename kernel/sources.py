@@ -2,10 +2,12 @@
 
 Three sources, each registered by one app's domain manifest (kernel/manifest.py):
 
-    directory     who belongs where: memberships, and API keys with their creator's
-                  current role                                  (organizations)
+    directory     who belongs where: memberships, API keys with their creator's
+                  current role, each organization's status and policies
+                                                                (organizations)
     entitlements  each organization's plan and capabilities     (billing)
     step_up       sign-in times, step-up grants, the step-up page (accounts)
+    audit_log     where audited mutations' rows go (kernel/audit.py) (organizations)
 
 Without an entitlement source nothing is limited; without a step-up source no sensitive
 action can be confirmed. A directory is required (kernel/checks.py says so).
@@ -16,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, Protocol
 
+from kernel.audit import AuditLog
 from kernel.limits import LIMITS, Offer
 from kernel.permissions import CATALOGUE, Role
 
@@ -41,6 +45,28 @@ class KeyRecord:
     """The creator's current role in the key's organization; None once they have left."""
     last_used_at: datetime | None
     expires_at: datetime | None = None
+
+
+class OrganizationStatus(StrEnum):
+    ACTIVE = "active"
+    SUSPENDED = "suspended"
+    """By an operator: nothing in it can be read or done until it is reactivated."""
+    PENDING_DELETION = "pending_deletion"
+    """Deleted by its owners, purged after the grace period unless restored."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrganizationState:
+    """What the resolver enforces about an organization, whoever acts in it."""
+
+    organization_id: int
+    status: OrganizationStatus = OrganizationStatus.ACTIVE
+    reason: str = ""
+    """Why it was suspended, in the operator's words (its members are shown them)."""
+    deletion_due_at: datetime | None = None
+    require_two_factor: bool = False
+    api_key_networks: tuple[str, ...] = ()
+    """CIDR networks API keys may be used from; empty: anywhere."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +103,10 @@ class Directory(Protocol):
 
     def api_key_used(self, key_id: int) -> None:
         """Record that the key was used now."""
+        ...
+
+    def organizations(self, organization_ids: Collection[int]) -> Mapping[int, OrganizationState]:
+        """Each existing organization's status and policies (one query for any number)."""
         ...
 
 
@@ -136,6 +166,7 @@ class Sources:
     directory: Directory | None = None
     entitlements: EntitlementSource | None = None
     step_up: StepUpSource | None = None
+    audit_log: AuditLog | None = None
 
     def require_directory(self) -> Directory:
         if self.directory is None:

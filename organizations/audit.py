@@ -9,6 +9,7 @@ from django.dispatch import receiver
 
 from accounts.models import User
 from kernel.actor import Actor, Person, Principal, System
+from kernel.audit import Entry
 from kernel.errors import AppError, ErrorCode
 from kernel.functions import Function, function_refused
 from kernel.manifest import AuditLabel
@@ -92,34 +93,85 @@ def actor_label(actor: Principal | None, user: User | None) -> str:
         return user.email
     if isinstance(actor, System):
         return actor.label
-    return "api key" if isinstance(actor, Actor) else "system"
+    if isinstance(actor, Actor) and actor.api_key_id is not None:
+        from organizations.models import ApiKey
+
+        # The acting key, by its own id (the actor's organization's).
+        name = ApiKey.objects.unscoped().filter(pk=actor.api_key_id).values_list("name", flat=True)
+        return f"API key “{name.first() or 'deleted'}” (#{actor.api_key_id})"
+    return "system"
+
+
+def _operator(actor: Principal | None) -> User | None:
+    """The staff user behind this call: an impersonation's, or the admin's."""
+    if isinstance(actor, Actor | Person):
+        operator_id = actor.auth.operator_id
+    elif isinstance(actor, System):
+        operator_id = actor.operator_id
+    else:
+        operator_id = None
+    return User.objects.filter(pk=operator_id).first() if operator_id else None
 
 
 def audit(
     *,
     organization_id: int,
-    action: AuditAction,
+    action: str,
     actor: Principal | None,
     result: Outcome = Outcome.SUCCESS,
     target: str = "",
+    target_type: str = "",
+    target_id: str = "",
     reason: str = "",
+    permission: str = "",
     **detail: Any,
 ) -> AuditEvent:
     """Record one event. Call it inside the mutation, so it commits with the change.
     `reason`: for a refusal or failure, why, in words the log shows."""
     user_id = actor.user_id if isinstance(actor, Actor | Person) else None
     user = User.objects.filter(pk=user_id).first() if user_id else None
+    operator = _operator(actor)
     return AuditEvent.objects.create(
         organization_id=organization_id,
         actor=user,
         actor_label=actor_label(actor, user),
+        api_key_id=actor.api_key_id if isinstance(actor, Actor) else None,
+        operator=operator,
+        operator_label=operator.email if operator is not None else "",
         action=action,
         target=target[:254],
+        target_type=target_type,
+        target_id=target_id,
         result=result,
         reason=reason[:254],
+        permission=permission,
         ip_address=actor.auth.client_ip if isinstance(actor, Actor | Person) else None,
         detail=detail,
     )
+
+
+class OrganizationAuditLog:
+    """The kernel's audit log (kernel/audit.py): each audited mutation's one row, in the
+    organization it acted in."""
+
+    def write(self, principal: Principal, entry: Entry) -> None:
+        organization_id = entry.organization_id
+        if organization_id is None and isinstance(principal, Actor):
+            organization_id = principal.organization_id
+        if organization_id is None:
+            raise ValueError(
+                f"{entry.action}: a {type(principal).__name__} names the organization "
+                "(kernel.audit.describe(organization_id=...))"
+            )
+        audit(
+            organization_id=organization_id,
+            action=entry.action,
+            actor=principal,
+            target=entry.target,
+            target_type=entry.target_type,
+            target_id=entry.target_id,
+            **entry.detail,
+        )
 
 
 @receiver(function_refused)
@@ -134,8 +186,9 @@ def audit_refusal(
         return
     audit(
         organization_id=principal.organization_id,
-        action=AuditAction(function.audit),
+        action=function.audit,
         actor=principal,
+        permission=function.permission or "",
         result=AuditEvent.Result.DENIED
         if error.code in (ErrorCode.FORBIDDEN, ErrorCode.STEP_UP_REQUIRED)
         else AuditEvent.Result.FAILURE,

@@ -19,8 +19,8 @@ from django.db.models import F
 from django.utils import timezone
 
 from kernel.permissions import Role
-from kernel.sources import KeyRecord, MembershipRecord
-from organizations.models import ApiKey, Membership
+from kernel.sources import KeyRecord, MembershipRecord, OrganizationState, OrganizationStatus
+from organizations.models import ApiKey, Membership, Organization
 
 KEY_PREFIX: Final = "sk_"
 
@@ -119,3 +119,24 @@ class MembershipDirectory:
 
     def api_key_used(self, key_id: int) -> None:
         ApiKey.objects.unscoped().filter(pk=key_id).update(last_used_at=timezone.now())
+
+    def organizations(self, organization_ids: Collection[int]) -> Mapping[int, OrganizationState]:
+        rows = Organization.objects.filter(pk__in=organization_ids).values_list(
+            "pk",
+            "status",
+            "status_reason",
+            "deletion_due_at",
+            "require_two_factor",
+            "api_key_networks",
+        )
+        return {
+            pk: OrganizationState(
+                pk,
+                OrganizationStatus(status),
+                reason,
+                due,
+                require_two_factor=two_factor,
+                api_key_networks=tuple(networks or ()),
+            )
+            for pk, status, reason, due, two_factor, networks in rows
+        }

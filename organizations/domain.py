@@ -4,11 +4,11 @@ from django.conf import settings
 
 from kernel.actor import Actor
 from kernel.limits import UNLIMITED, Limit
-from kernel.manifest import Domain, Nav, Step
+from kernel.manifest import FUNCTION_MODULES, Domain, Nav, Step
 from kernel.permissions import EVERYONE, MANAGERS, OWNERS, Permission
 from kernel.policies import actor_outranks_target, keep_last_owner
 from kernel.sensitive import SensitiveAction
-from organizations.audit import AUDIT_LABELS
+from organizations.audit import AUDIT_LABELS, OrganizationAuditLog
 from organizations.directory import MembershipDirectory
 from organizations.models import Invitation
 from organizations.queries import members_of, seats_used
@@ -85,4 +85,7 @@ domain = Domain(
     ],
     audit_labels=AUDIT_LABELS,
     directory=MembershipDirectory(),
+    audit_log=OrganizationAuditLog(),
+    # Beside mutations.py: each capability's functions in a module named for it.
+    function_modules=(*FUNCTION_MODULES, "suspension", "deletion", "policies", "exports"),
 )

@@ -12,13 +12,43 @@ from kernel.tenancy import TenantModel
 
 
 class Organization(models.Model):
-    """The tenant. Every tenant row points here; deleting it deletes them."""
+    """The tenant. Every tenant row points here; deleting it deletes them.
+
+    Its status and security policies are read by the Actor resolver with every
+    membership and key (organizations/directory.py), so they hold for every transport."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "Active"
+        SUSPENDED = "suspended", "Suspended"
+        PENDING_DELETION = "pending_deletion", "Scheduled for deletion"
 
     name = models.CharField(max_length=64)
     slug = models.SlugField(max_length=80, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+    status_reason = models.CharField(max_length=254, blank=True)
+    """Why an operator suspended it (shown to its members), or who scheduled its deletion."""
+    status_changed_at = models.DateTimeField(null=True, blank=True)
+    deletion_due_at = models.DateTimeField(null=True, blank=True)
+    """While pending deletion: when the purge task deletes it."""
+
+    # Security policies, set by owners (organizations.policies).
+    require_two_factor = models.BooleanField(default=False)
+    allowed_email_domains = models.JSONField(default=list, blank=True)
+    """Invitations only to these domains (lower case, no "@"); empty: any."""
+    auto_join = models.BooleanField(default=False)
+    """A user who verifies an address at an allowed domain joins with `auto_join_role`."""
+    auto_join_role = models.CharField(
+        max_length=16, choices=[(r.value, r.name.title()) for r in Role], default=Role.MEMBER
+    )
+    max_api_key_days = models.PositiveIntegerField(null=True, blank=True)
+    """The longest an API key may live; None: keys may never expire."""
+    api_key_networks = models.JSONField(default=list, blank=True)
+    """CIDR networks API keys may be used from; empty: anywhere."""
+
     captured_by_row = True
-    """Renames reach live queries that show the organization (kernel/change_capture.py)."""
+    """Renames, status and policy changes reach live queries and re-check their
+    subscribers (kernel/change_capture.py)."""
 
     def __str__(self) -> str:
         return self.name
@@ -124,12 +154,25 @@ class AuditEvent(TenantModel):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    actor_label = models.CharField(max_length=254)  # the email, or "system"
+    actor_label = models.CharField(max_length=254)
+    """The email; `API key “deploy” (#3)`; `Stripe`; `operator ops@example.com`."""
+    api_key_id = models.PositiveBigIntegerField(null=True, blank=True)
+    """The key that acted, when one did (kept after the key is deleted)."""
+    operator = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    operator_label = models.CharField(max_length=254, blank=True)
+    """The operator who acted while viewing as `actor` (impersonation), or in the admin."""
     action = models.CharField(max_length=64)
     target = models.CharField(max_length=254, blank=True)
+    target_type = models.CharField(max_length=64, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    """What the row is about, for filtering: ("member", "12"), ("api_key", "3")."""
     result = models.CharField(max_length=16, choices=Result.choices)
     reason = models.CharField(max_length=254, blank=True)
     """A refusal's or failure's message, as its caller saw it (the code is in `detail`)."""
+    permission = models.CharField(max_length=64, blank=True)
+    """A refused call's catalogue permission."""
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     detail = models.JSONField(default=dict, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -141,6 +184,9 @@ class AuditEvent(TenantModel):
         indexes = [
             models.Index(fields=["organization", "-created_at"], name="audit_org_time"),
             models.Index(fields=["organization", "action"], name="audit_org_action"),
+            models.Index(
+                fields=["organization", "target_type", "target_id"], name="audit_org_target"
+            ),
         ]
 
     def __str__(self) -> str:

@@ -17,7 +17,7 @@ from django.utils.text import slugify
 
 from accounts.audit import record_security_event
 from accounts.models import SecurityEvent, User
-from kernel import errors
+from kernel import audit, errors
 from kernel.actor import Actor, Person, System
 from kernel.functions import mutation
 from kernel.guard import require_app_permission
@@ -25,7 +25,8 @@ from kernel.limits import require_within_limit
 from kernel.permissions import CATALOGUE, Role, role_permissions
 from kernel.tenancy import get_for_actor
 from organizations import emails
-from organizations.audit import AuditAction, audit
+from organizations.audit import AuditAction
+from organizations.audit import audit as write_audit
 from organizations.directory import KEY_PREFIX, hash_key
 from organizations.models import ApiKey, Invitation, Membership, Organization
 from organizations.queries import seats_used
@@ -101,7 +102,7 @@ def _hash_token(token: str) -> str:
 def _create(person: Person, name: str) -> Organization:
     organization = Organization.objects.create(name=name, slug=_unique_slug(name))
     Membership.objects.create(organization=organization, user_id=person.user_id, role=Role.OWNER)
-    audit(
+    write_audit(
         organization_id=organization.pk,
         action=AuditAction.ORGANIZATION_CREATE,
         actor=person,
@@ -138,12 +139,8 @@ def organization_rename(*, actor: Actor, args: OrganizationRename) -> Organizati
     organization = Organization.objects.get(pk=actor.organization_id)
     previous, organization.name = organization.name, args.name
     organization.save(update_fields=["name"])
-    audit(
-        organization_id=organization.pk,
-        action=AuditAction.ORGANIZATION_RENAME,
-        actor=actor,
-        target=args.name,
-        previous=previous,
+    audit.describe(
+        target=args.name, target_type="organization", target_id=organization.pk, previous=previous
     )
     return organization
 
@@ -197,7 +194,7 @@ def ownership_transfer(*, actor: Actor, args: Transfer) -> Membership:
         raise errors.conflict("You already own this organization.")
     Membership.objects.for_actor(actor).filter(pk=target.pk).update(role=Role.OWNER)
     Membership.objects.for_actor(actor).filter(user_id=_person(actor)).update(role=Role.ADMIN)
-    audit(
+    write_audit(
         organization_id=actor.organization_id,
         action=AuditAction.ORGANIZATION_TRANSFER,
         actor=actor,
@@ -227,7 +224,7 @@ def member_update_role(*, actor: Actor, args: MemberRole) -> Membership:
     previous = target.role
     target.role = args.role
     target.save(update_fields=["role"])
-    audit(
+    write_audit(
         organization_id=actor.organization_id,
         action=AuditAction.MEMBER_UPDATE_ROLE,
         actor=actor,
@@ -247,7 +244,7 @@ def member_remove(*, actor: Actor, args: MemberTarget) -> None:
         raise errors.conflict("To remove yourself, leave the organization.")
     require_app_permission(actor, "member.remove", target=target)
     target.delete()
-    audit(
+    write_audit(
         organization_id=actor.organization_id,
         action=AuditAction.MEMBER_REMOVE,
         actor=actor,
@@ -265,7 +262,7 @@ def member_leave(*, actor: Actor) -> None:
             "You are the last owner. Make someone else an owner, or delete the organization."
         )
     mine.delete()
-    audit(
+    write_audit(
         organization_id=actor.organization_id,
         action=AuditAction.MEMBER_LEAVE,
         actor=actor,
@@ -293,7 +290,7 @@ def membership_save_by_operator(*, actor: System, args: OperatorMembership) -> M
     else:
         membership.role = args.role
         membership.save(update_fields=["role"])
-    audit(
+    write_audit(
         organization_id=membership.organization_id,
         action=AuditAction.MEMBER_UPDATE_ROLE if previous else AuditAction.MEMBER_ADD,
         actor=actor,
@@ -311,7 +308,7 @@ def membership_remove_by_operator(*, actor: System, args: OperatorRemoval) -> No
     if membership.role == Role.OWNER and not membership.has_other_owners():
         raise errors.conflict(_LAST_OWNER)
     membership.delete()
-    audit(
+    write_audit(
         organization_id=membership.organization_id,
         action=AuditAction.MEMBER_REMOVE,
         actor=actor,
@@ -364,7 +361,7 @@ def invitation_create(*, actor: Actor, args: InvitationCreate) -> Invitation:
         expires_at=now + timedelta(days=settings.INVITATION_TTL_DAYS),
         last_sent_at=now,
     )
-    audit(
+    write_audit(
         organization_id=actor.organization_id,
         action=AuditAction.INVITATION_CREATE,
         actor=actor,
@@ -398,7 +395,7 @@ def invitation_resend(*, actor: Actor, args: InvitationTarget) -> Invitation:
     invitation.last_sent_at = now
     invitation.expires_at = now + timedelta(days=settings.INVITATION_TTL_DAYS)
     invitation.save(update_fields=["token_hash", "last_sent_at", "expires_at"])
-    audit(
+    write_audit(
         organization_id=actor.organization_id,
         action=AuditAction.INVITATION_RESEND,
         actor=actor,
@@ -420,7 +417,7 @@ def invitation_revoke(*, actor: Actor, args: InvitationTarget) -> Invitation:
         raise errors.conflict("This invitation is no longer pending.")
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    audit(
+    write_audit(
         organization_id=actor.organization_id,
         action=AuditAction.INVITATION_REVOKE,
         actor=actor,
@@ -483,7 +480,7 @@ def invitation_accept(*, actor: Person, args: InvitationToken) -> Membership:
     invitation.accepted_at = timezone.now()
     invitation.accepted_by_id = actor.user_id
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    audit(
+    write_audit(
         organization_id=organization_id,
         action=AuditAction.INVITATION_ACCEPT,
         actor=actor,
@@ -498,7 +495,7 @@ def invitation_decline(*, actor: Person, args: InvitationToken) -> None:
     invitation = _pending_for(actor, args.token)
     invitation.declined_at = timezone.now()
     invitation.save(update_fields=["declined_at"])
-    audit(
+    write_audit(
         organization_id=invitation.organization_id,
         action=AuditAction.INVITATION_DECLINE,
         actor=None,
@@ -542,7 +539,7 @@ def api_key_create(*, actor: Actor, args: ApiKeyCreate) -> ApiKeyCreatedOut:
         created_by_id=_person(actor),
         expires_at=expires_at,
     )
-    audit(
+    write_audit(
         organization_id=actor.organization_id,
         action=AuditAction.API_KEY_CREATE,
         actor=actor,
@@ -586,7 +583,7 @@ def api_key_revoke(*, actor: Actor, args: ApiKeyTarget) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
-        audit(
+        write_audit(
             organization_id=actor.organization_id,
             action=AuditAction.API_KEY_REVOKE,
             actor=actor,
