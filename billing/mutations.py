@@ -17,11 +17,11 @@ from billing.models import (
 )
 from billing.plans import PLANS
 from billing.providers import get_provider
-from billing.schemas import CustomerRecord, EventFailure, EventRef, GrantIds, ManualGrant
-from kernel import errors
+from billing.schemas import CustomerRecord, EventFailure, EventRef, GrantRef, ManualGrant
+from kernel import audit, errors
 from kernel.actor import System
 from kernel.functions import mutation
-from organizations.audit import AuditAction, audit
+from organizations.audit import AuditAction
 
 
 @mutation("billing.apply_event", internal=True, output=str)
@@ -76,7 +76,7 @@ def customer_record(*, actor: System, args: CustomerRecord) -> None:
     )
 
 
-@mutation("billing.grant_plan", internal=True)
+@mutation("billing.grant_plan", internal=True, audit=AuditAction.GRANT_CREATE)
 def manual_grant_create(*, actor: System, args: ManualGrant) -> None:
     """An operator grants a plan's capabilities by hand (support, partners, trials)."""
     plan = PLANS.get(args.plan_code)
@@ -93,28 +93,33 @@ def manual_grant_create(*, actor: System, args: ManualGrant) -> None:
             expires_at=args.expires_at,
             note=args.note,
         )
-    audit(
-        organization_id=args.organization_id,
-        action=AuditAction.GRANT_CREATE,
-        actor=actor,
+    audit.describe(
         target=plan.name,
+        target_type="plan",
+        target_id=plan.code,
+        organization_id=args.organization_id,
         source=source,
         note=args.note,
     )
 
 
-@mutation("billing.grants_revoke", internal=True, output=int)
-def grants_revoke(*, actor: System, args: GrantIds) -> int:
-    revoked = 0
-    for grant in Grant.objects.unscoped().filter(pk__in=args.grant_ids, revoked_at__isnull=True):
-        grant.revoked_at = timezone.now()  # operator tool: acts across organizations
-        grant.save(update_fields=["revoked_at", "updated_at"])
-        audit(
-            organization_id=grant.organization_id,
-            action=AuditAction.GRANT_REVOKE,
-            actor=actor,
-            target=grant.capability,
-            source=grant.source,
-        )
-        revoked += 1
-    return revoked
+@mutation("billing.grant_revoke", internal=True, output=bool, audit=AuditAction.GRANT_REVOKE)
+def grant_revoke(*, actor: System, args: GrantRef) -> bool:
+    """An operator revokes one grant (the admin's action calls this once per grant, so
+    each has its row in its organization's log). False if it was revoked already."""
+    grant = Grant.objects.unscoped().filter(pk=args.grant_id).first()  # operators: any org's
+    if grant is None:
+        raise errors.not_found("There is no such grant.")
+    if grant.revoked_at is not None:
+        audit.unchanged()
+        return False
+    grant.revoked_at = timezone.now()
+    grant.save(update_fields=["revoked_at", "updated_at"])
+    audit.describe(
+        target=grant.capability,
+        target_type="grant",
+        target_id=grant.pk,
+        organization_id=grant.organization_id,
+        source=grant.source,
+    )
+    return True

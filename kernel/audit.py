@@ -106,8 +106,6 @@ def write(principal: Principal, entry: Entry | None) -> None:
     """Write the row the body described, through the registered audit log."""
     if entry is None or not entry.recorded:
         return
-    if not entry.described:
-        return  # TRANSITION: bodies not yet moved to describe() still write their own row
     from kernel.sources import sources
 
     log = sources().audit_log

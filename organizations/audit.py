@@ -73,9 +73,7 @@ AUDIT_LABELS: Final[dict[str, AuditLabel]] = {
     AuditAction.INVITATION_ACCEPT: AuditLabel(
         "accepted the invitation and joined as {role}", "accept an invitation"
     ),
-    AuditAction.INVITATION_DECLINE: AuditLabel(
-        "recorded that {target} declined the invitation", "decline an invitation"
-    ),
+    AuditAction.INVITATION_DECLINE: AuditLabel("declined the invitation", "decline an invitation"),
     AuditAction.STEP_UP: AuditLabel(
         "confirmed it was them, to {target}",
         "confirm it was them, to {target}",
