@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from billing import processing
 from billing.events import CannotApply, Change, VerifiedEvent
+from billing.grants import active_grants, current_plan
 from billing.models import (
     DONE_STATUSES,
     BillingCustomer,
@@ -16,7 +17,7 @@ from billing.models import (
     WebhookEvent,
 )
 from billing.plans import PLANS
-from billing.providers import get_provider
+from billing.providers import PROVIDER_LABELS, get_provider
 from billing.schemas import CustomerRecord, EventFailure, EventRef, GrantRef, ManualGrant
 from kernel import audit, errors
 from kernel.actor import System
@@ -24,11 +25,14 @@ from kernel.functions import mutation
 from organizations.audit import AuditAction
 
 
-@mutation("billing.apply_event", internal=True, output=str)
+@mutation("billing.apply_event", internal=True, output=str, audit=AuditAction.PROVIDER_EVENT)
 def apply_event(*, actor: System, args: EventRef) -> str:
-    """Apply a stored event once: a second delivery, or a parallel one, finds it done."""
+    """Apply a stored event once: a second delivery, or a parallel one, finds it done.
+    The organization's log records it, the provider as the actor (`provider_actor`), with
+    the plan the organization is on afterwards."""
     event = WebhookEvent.objects.select_for_update().get(pk=args.event_pk)
     if event.status in DONE_STATUSES:
+        audit.unchanged()
         return event.status
     verified = VerifiedEvent(event.event_id, event.type, event.occurred_at, event.payload)
     changes = _changes(event.provider, verified)
@@ -39,7 +43,23 @@ def apply_event(*, actor: System, args: EventRef) -> str:
     event.error = ""
     event.processed_at = timezone.now()
     event.save()
+    if event.organization_id is None:
+        audit.unchanged()  # about an organization that is gone: nothing changed
+    else:
+        audit.describe(
+            target=event.type,
+            target_type="billing_event",
+            target_id=event.event_id,
+            organization_id=event.organization_id,
+            provider=event.provider,
+            plan=PLANS[current_plan(active_grants(event.organization_id))].name,
+        )
     return event.status
+
+
+def provider_actor(provider: str) -> System:
+    """Who applies a provider's events and state, as the audit log names them."""
+    return System(PROVIDER_LABELS.get(provider, provider))
 
 
 def _changes(provider: str, event: VerifiedEvent) -> list[Change]:
@@ -55,7 +75,11 @@ def _changes(provider: str, event: VerifiedEvent) -> list[Change]:
         ) from error
 
 
-@mutation("billing.mark_failed", internal=True)
+@mutation(
+    "billing.mark_failed",
+    internal=True,
+    unaudited="the webhook event's own processing state, for operators: nothing changed",
+)
 def mark_failed(*, actor: System, args: EventFailure) -> None:
     """Record a failed attempt and why; the event stays reprocessable (the queue's retry,
     the admin's "Reprocess", the provider's resend). An applied event is left alone."""
@@ -67,7 +91,12 @@ def mark_failed(*, actor: System, args: EventFailure) -> None:
         event.save(update_fields=["status", "attempts", "error"])
 
 
-@mutation("billing.customer_record", internal=True)
+@mutation(
+    "billing.customer_record",
+    internal=True,
+    unaudited="bookkeeping of the provider's customer id at checkout; what the organization "
+    "then pays for arrives as an audited provider event",
+)
 def customer_record(*, actor: System, args: CustomerRecord) -> None:
     BillingCustomer.objects.for_organization(args.organization_id).get_or_create(
         organization_id=args.organization_id,

@@ -202,11 +202,11 @@ def organization_delete(*, actor: Actor, args: OrganizationDelete) -> None:
 def ownership_transfer(*, actor: Actor, args: Transfer) -> Membership:
     """Owners; step-up level 3. The target becomes an owner and the actor an admin."""
     target = _member(actor, args.membership_id)
+    audit.describe(target=target.user.email, target_type="member", target_id=target.pk)
     if target.user_id == actor.user_id:
         raise errors.conflict("You already own this organization.")
     Membership.objects.for_actor(actor).filter(pk=target.pk).update(role=Role.OWNER)
     Membership.objects.for_actor(actor).filter(user_id=_person(actor)).update(role=Role.ADMIN)
-    audit.describe(target=target.user.email, target_type="member", target_id=target.pk)
     target.refresh_from_db()
     return target
 
@@ -225,19 +225,18 @@ def member_update_role(*, actor: Actor, args: MemberRole) -> Membership:
     grants a role above their own."""
     _require_team_mode()
     target = _member(actor, args.membership_id)
-    require_app_permission(actor, "member.update_role", target=target)
-    if args.role.rank > actor.role.rank:
-        raise errors.forbidden("You cannot give someone a role above your own.")
-    previous = target.role
-    target.role = args.role
-    target.save(update_fields=["role"])
     audit.describe(
         target=target.user.email,
         target_type="member",
         target_id=target.pk,
-        previous=previous,
+        previous=target.role,
         role=str(args.role),
     )
+    require_app_permission(actor, "member.update_role", target=target)
+    if args.role.rank > actor.role.rank:
+        raise errors.forbidden("You cannot give someone a role above your own.")
+    target.role = args.role
+    target.save(update_fields=["role"])
     return target
 
 
@@ -246,12 +245,11 @@ def member_remove(*, actor: Actor, args: MemberTarget) -> None:
     """With the policies. To remove yourself, leave."""
     _require_team_mode()
     target = _member(actor, args.membership_id)
+    audit.describe(target=target.user.email, target_type="member", target_id=target.pk)
     if target.user_id == actor.user_id:
         raise errors.conflict("To remove yourself, leave the organization.")
     require_app_permission(actor, "member.remove", target=target)
-    member_id = target.pk
     target.delete()
-    audit.describe(target=target.user.email, target_type="member", target_id=member_id)
 
 
 @mutation("members.leave", permission="organization.read", audit=AuditAction.MEMBER_LEAVE)
@@ -384,6 +382,7 @@ def invitation_resend(*, actor: Actor, args: InvitationTarget) -> Invitation:
     organization."""
     _require_team_mode()
     invitation = _invitation(actor, args.invitation_id)
+    audit.describe(target=invitation.email, target_type="invitation", target_id=invitation.pk)
     if not invitation.is_pending:
         raise errors.conflict("This invitation is no longer pending.")
     hour_ago = timezone.now() - timedelta(hours=1)
@@ -396,7 +395,6 @@ def invitation_resend(*, actor: Actor, args: InvitationTarget) -> Invitation:
     invitation.last_sent_at = now
     invitation.expires_at = now + timedelta(days=settings.INVITATION_TTL_DAYS)
     invitation.save(update_fields=["token_hash", "last_sent_at", "expires_at"])
-    audit.describe(target=invitation.email, target_type="invitation", target_id=invitation.pk)
     _send_invitation(invitation, token)
     return invitation
 
@@ -409,11 +407,11 @@ def invitation_resend(*, actor: Actor, args: InvitationTarget) -> Invitation:
 )
 def invitation_revoke(*, actor: Actor, args: InvitationTarget) -> Invitation:
     invitation = _invitation(actor, args.invitation_id)
+    audit.describe(target=invitation.email, target_type="invitation", target_id=invitation.pk)
     if not invitation.is_pending:
         raise errors.conflict("This invitation is no longer pending.")
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    audit.describe(target=invitation.email, target_type="invitation", target_id=invitation.pk)
     return invitation
 
 

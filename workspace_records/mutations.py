@@ -49,6 +49,7 @@ def record_update(*, actor: Actor, args: RecordUpdate) -> WorkspaceRecord:
     record = get_for_actor(
         WorkspaceRecord, args.record_id, actor, message="There is no such record."
     )
+    audit.describe(target=record.title, target_type="record", target_id=record.pk)
     require_version(record, args.version)
     changed = []
     for field in ("title", "body", "status"):
