@@ -71,14 +71,7 @@ def run(
     `organization_id`: act in that organization (an API path names it) instead of the
     session's active one."""
     principal = principal_for(function, source, organization_id)
-    if function.kind is Kind.MUTATION:
-        audit.start()
-        with _refusals_sent(function, principal):  # refused before it began: recorded too
-            refuse_operator(function, principal)
-            authorize(function, principal)
-    else:
-        refuse_operator(function, principal)
-        authorize(function, principal)
+    admit(function, principal)
     args = validate(function, raw)
     if function.kind is Kind.MUTATION:
         key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
@@ -147,6 +140,19 @@ def refuse_operator(function: Function, principal: Principal) -> None:
     impersonated = isinstance(principal, Actor | Person) and principal.auth.operator_id
     if impersonated and (function.step_up or not function.impersonable):
         raise errors.forbidden(IMPERSONATION_REFUSED)
+
+
+def admit(function: Function, principal: Principal) -> None:
+    """May `principal` call `function` at all (an operator's limits, the catalogue)? A
+    mutation refused here is recorded too (`function_refused`), as if it had begun."""
+    if function.kind is not Kind.MUTATION:
+        refuse_operator(function, principal)
+        authorize(function, principal)
+        return
+    audit.start()
+    with _refusals_sent(function, principal):
+        refuse_operator(function, principal)
+        authorize(function, principal)
 
 
 def validate(function: Function, raw: Mapping[str, Any] | BaseModel | None) -> Input:

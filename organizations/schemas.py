@@ -168,19 +168,25 @@ class AuditFilters(Input):
     whole days in the reader's time zone (the API's: UTC), both ends included."""
 
     actor: str | None = Field(
-        None, max_length=254, description="Part of who acted: an email, a name, an API key, Stripe"
+        None,
+        max_length=254,
+        title="Who",
+        description="Part of who acted: an email, a name, an API key, Stripe",
     )
     action: Annotated[str | None, AfterValidator(_known_action)] = Field(
         None, max_length=64, description="An action code, such as member.remove"
     )
     target: str | None = Field(
-        None, max_length=254, description="Part of what it was about: an email, a record"
+        None,
+        max_length=254,
+        title="About",
+        description="Part of what it was about: an email, a record",
     )
     target_type: str | None = Field(None, max_length=64, description="member, api_key, record…")
     target_id: str | None = Field(None, max_length=64, description="With target_type: one object")
     result: Outcome | None = None
-    since: date | None = Field(None, description="From this day on")
-    until: date | None = Field(None, description="Up to and including this day")
+    since: date | None = Field(None, title="From", description="From this day on")
+    until: date | None = Field(None, title="To", description="Up to and including this day")
     before: int | None = Field(None, ge=1, description="An event id: older events only")
     limit: int = Field(AUDIT_PAGE_SIZE, ge=1, le=AUDIT_PAGE_MAX, description="Events per page")
 
