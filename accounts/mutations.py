@@ -23,7 +23,12 @@ from kernel.inputs import Input
 from kernel.stepup import require_step_up
 
 
-@mutation("account.profile_update", personal=True, output=ProfileOut)
+@mutation(
+    "account.profile_update",
+    personal=True,
+    output=ProfileOut,
+    unaudited="the person's own account, in no organization",
+)
 def profile_update(*, actor: Person, args: ProfileUpdate) -> User:
     """Change the signed-in person's own profile (theirs only: there is no user id to
     pass). Fields left out stay as they are; an empty display name clears it. A new
@@ -76,7 +81,12 @@ class AccountDelete(Input):
     )
 
 
-@mutation("account.delete", personal=True)
+@mutation(
+    "account.delete",
+    personal=True,
+    unaudited="the person's own account (its security log keeps the record); organizations "
+    "only they belong to go with it",
+)
 def account_delete(*, actor: Person, args: AccountDelete) -> None:
     """Delete the signed-in person's account and what belongs to them alone, with its
     address typed. `conflict` names what needs another owner first; then step-up level 4

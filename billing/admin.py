@@ -199,9 +199,9 @@ class GrantAdmin(TenantModelAdmin):
         if not request.user.has_perm("billing.change_grant"):
             messages.error(request, "You may not revoke grants.")
             return
-        count = call(
-            mutations.grants_revoke,
-            operator(request),
-            {"grant_ids": list(queryset.values_list("pk", flat=True))},
+        principal = operator(request)
+        count = sum(  # one call (one transaction, one audit row) per grant
+            call(mutations.grant_revoke, principal, {"grant_id": pk})
+            for pk in queryset.values_list("pk", flat=True)
         )
         messages.success(request, f"Revoked {count} grant(s).")

@@ -39,6 +39,13 @@ domain = Domain(
     audit_labels={
         "billing.grant_create": AuditLabel("granted the {target} plan", "grant a plan"),
         "billing.grant_revoke": AuditLabel("revoked a grant of {target}", "revoke a grant"),
+        "billing.provider_event": AuditLabel(
+            "sent “{target}”: the plan is now {plan}", "apply a payment event"
+        ),
+        "billing.subscription_reconcile": AuditLabel(
+            "corrected the subscription to {status}: the plan is now {plan}",
+            "correct the subscription",
+        ),
     },
     entitlements=GrantEntitlements(),
     function_modules=(*FUNCTION_MODULES, "reconcile"),

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from billing import processing
 from billing.events import CannotApply, Change, VerifiedEvent
+from billing.grants import active_grants, current_plan
 from billing.models import (
     DONE_STATUSES,
     BillingCustomer,
@@ -16,19 +17,22 @@ from billing.models import (
     WebhookEvent,
 )
 from billing.plans import PLANS
-from billing.providers import get_provider
-from billing.schemas import CustomerRecord, EventFailure, EventRef, GrantIds, ManualGrant
-from kernel import errors
+from billing.providers import PROVIDER_LABELS, get_provider
+from billing.schemas import CustomerRecord, EventFailure, EventRef, GrantRef, ManualGrant
+from kernel import audit, errors
 from kernel.actor import System
 from kernel.functions import mutation
-from organizations.audit import AuditAction, audit
+from organizations.audit import AuditAction
 
 
-@mutation("billing.apply_event", internal=True, output=str)
+@mutation("billing.apply_event", internal=True, output=str, audit=AuditAction.PROVIDER_EVENT)
 def apply_event(*, actor: System, args: EventRef) -> str:
-    """Apply a stored event once: a second delivery, or a parallel one, finds it done."""
+    """Apply a stored event once: a second delivery, or a parallel one, finds it done.
+    The organization's log records it, the provider as the actor (`provider_actor`), with
+    the plan the organization is on afterwards."""
     event = WebhookEvent.objects.select_for_update().get(pk=args.event_pk)
     if event.status in DONE_STATUSES:
+        audit.unchanged()
         return event.status
     verified = VerifiedEvent(event.event_id, event.type, event.occurred_at, event.payload)
     changes = _changes(event.provider, verified)
@@ -39,7 +43,23 @@ def apply_event(*, actor: System, args: EventRef) -> str:
     event.error = ""
     event.processed_at = timezone.now()
     event.save()
+    if event.organization_id is None:
+        audit.unchanged()  # about an organization that is gone: nothing changed
+    else:
+        audit.describe(
+            target=event.type,
+            target_type="billing_event",
+            target_id=event.event_id,
+            organization_id=event.organization_id,
+            provider=event.provider,
+            plan=PLANS[current_plan(active_grants(event.organization_id))].name,
+        )
     return event.status
+
+
+def provider_actor(provider: str) -> System:
+    """Who applies a provider's events and state, as the audit log names them."""
+    return System(PROVIDER_LABELS.get(provider, provider))
 
 
 def _changes(provider: str, event: VerifiedEvent) -> list[Change]:
@@ -55,7 +75,11 @@ def _changes(provider: str, event: VerifiedEvent) -> list[Change]:
         ) from error
 
 
-@mutation("billing.mark_failed", internal=True)
+@mutation(
+    "billing.mark_failed",
+    internal=True,
+    unaudited="the webhook event's own processing state, for operators: nothing changed",
+)
 def mark_failed(*, actor: System, args: EventFailure) -> None:
     """Record a failed attempt and why; the event stays reprocessable (the queue's retry,
     the admin's "Reprocess", the provider's resend). An applied event is left alone."""
@@ -67,7 +91,12 @@ def mark_failed(*, actor: System, args: EventFailure) -> None:
         event.save(update_fields=["status", "attempts", "error"])
 
 
-@mutation("billing.customer_record", internal=True)
+@mutation(
+    "billing.customer_record",
+    internal=True,
+    unaudited="bookkeeping of the provider's customer id at checkout; what the organization "
+    "then pays for arrives as an audited provider event",
+)
 def customer_record(*, actor: System, args: CustomerRecord) -> None:
     BillingCustomer.objects.for_organization(args.organization_id).get_or_create(
         organization_id=args.organization_id,
@@ -76,7 +105,7 @@ def customer_record(*, actor: System, args: CustomerRecord) -> None:
     )
 
 
-@mutation("billing.grant_plan", internal=True)
+@mutation("billing.grant_plan", internal=True, audit=AuditAction.GRANT_CREATE)
 def manual_grant_create(*, actor: System, args: ManualGrant) -> None:
     """An operator grants a plan's capabilities by hand (support, partners, trials)."""
     plan = PLANS.get(args.plan_code)
@@ -93,28 +122,33 @@ def manual_grant_create(*, actor: System, args: ManualGrant) -> None:
             expires_at=args.expires_at,
             note=args.note,
         )
-    audit(
-        organization_id=args.organization_id,
-        action=AuditAction.GRANT_CREATE,
-        actor=actor,
+    audit.describe(
         target=plan.name,
+        target_type="plan",
+        target_id=plan.code,
+        organization_id=args.organization_id,
         source=source,
         note=args.note,
     )
 
 
-@mutation("billing.grants_revoke", internal=True, output=int)
-def grants_revoke(*, actor: System, args: GrantIds) -> int:
-    revoked = 0
-    for grant in Grant.objects.unscoped().filter(pk__in=args.grant_ids, revoked_at__isnull=True):
-        grant.revoked_at = timezone.now()  # operator tool: acts across organizations
-        grant.save(update_fields=["revoked_at", "updated_at"])
-        audit(
-            organization_id=grant.organization_id,
-            action=AuditAction.GRANT_REVOKE,
-            actor=actor,
-            target=grant.capability,
-            source=grant.source,
-        )
-        revoked += 1
-    return revoked
+@mutation("billing.grant_revoke", internal=True, output=bool, audit=AuditAction.GRANT_REVOKE)
+def grant_revoke(*, actor: System, args: GrantRef) -> bool:
+    """An operator revokes one grant (the admin's action calls this once per grant, so
+    each has its row in its organization's log). False if it was revoked already."""
+    grant = Grant.objects.unscoped().filter(pk=args.grant_id).first()  # operators: any org's
+    if grant is None:
+        raise errors.not_found("There is no such grant.")
+    if grant.revoked_at is not None:
+        audit.unchanged()
+        return False
+    grant.revoked_at = timezone.now()
+    grant.save(update_fields=["revoked_at", "updated_at"])
+    audit.describe(
+        target=grant.capability,
+        target_type="grant",
+        target_id=grant.pk,
+        organization_id=grant.organization_id,
+        source=grant.source,
+    )
+    return True

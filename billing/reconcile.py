@@ -29,8 +29,10 @@ from django.utils import timezone
 
 from billing import processing
 from billing.events import SubscriptionState
+from billing.grants import active_grants, current_plan
 from billing.models import PendingCancellation, PlanSubscription, SubscriptionStatus
-from billing.plans import get_plan
+from billing.mutations import provider_actor
+from billing.plans import PLANS, get_plan
 from billing.providers import get_provider
 from billing.schemas import (
     PendingCancellationFailure,
@@ -38,9 +40,11 @@ from billing.schemas import (
     ReconciledState,
     ReconcileReport,
 )
+from kernel import audit
 from kernel.actor import SYSTEM, System
 from kernel.door import call
 from kernel.functions import action, mutation
+from organizations.audit import AuditAction
 from organizations.models import Membership
 
 logger = logging.getLogger(__name__)
@@ -114,12 +118,20 @@ def _cancel(cancellation: PendingCancellation) -> bool:
         return False
 
 
-@mutation("billing.cancellation_confirmed", internal=True)
+@mutation(
+    "billing.cancellation_confirmed",
+    internal=True,
+    unaudited="a deleted organization's cancellation: there is no log left to write to",
+)
 def cancellation_confirmed(*, actor: System, args: PendingCancellationIds) -> None:
     PendingCancellation.objects.filter(pk__in=args.pending_ids or []).delete()
 
 
-@mutation("billing.cancellation_failed", internal=True)
+@mutation(
+    "billing.cancellation_failed",
+    internal=True,
+    unaudited="a deleted organization's cancellation: there is no log left to write to",
+)
 def cancellation_failed(*, actor: System, args: PendingCancellationFailure) -> None:
     for cancellation in PendingCancellation.objects.select_for_update().filter(pk=args.pending_id):
         cancellation.attempts += 1
@@ -174,7 +186,11 @@ def _reconcile(subscription: PlanSubscription, report: ReconcileReport) -> None:
             subscription.refresh_from_db()  # the local provider applies it at once
     drifted = _drift(subscription, theirs)
     if drifted:
-        call(subscription_reconciled, SYSTEM, _reconciled(theirs, subscription.organization_id))
+        call(
+            subscription_reconciled,
+            provider_actor(subscription.provider),
+            _reconciled(theirs, subscription.organization_id),
+        )
         report.repaired.append(f"{subscription.source}: {', '.join(drifted)}")
 
 
@@ -196,12 +212,28 @@ def _reconciled(state: SubscriptionState, organization_id: int) -> ReconciledSta
     )
 
 
-@mutation("billing.subscription_reconciled", internal=True)
+@mutation(
+    "billing.subscription_reconciled",
+    internal=True,
+    audit=AuditAction.SUBSCRIPTION_RECONCILE,
+)
 def subscription_reconciled(*, actor: System, args: ReconciledState) -> None:
     """Apply the provider's state as a webhook's would be (billing/processing.py): newer
-    than ours only, grants synced."""
+    than ours only, grants synced. Audited with the provider as the actor."""
     plan = get_plan(args.plan)
     if plan is None:
         raise LookupError(f"Unknown plan {args.plan!r}")
     fields = args.model_dump(exclude={"plan"})
-    processing.apply_change(SubscriptionState(plan=plan, **fields))
+    organization_id = processing.apply_change(SubscriptionState(plan=plan, **fields))
+    if organization_id is None:
+        audit.unchanged()  # the organization is gone
+        return
+    audit.describe(
+        target=args.external_id,
+        target_type="subscription",
+        target_id=args.external_id,
+        organization_id=organization_id,
+        provider=args.provider,
+        status=str(args.status),
+        plan=PLANS[current_plan(active_grants(organization_id))].name,
+    )

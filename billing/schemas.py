@@ -135,5 +135,5 @@ class ManualGrant(Input):
     note: str = Field(max_length=200)
 
 
-class GrantIds(Input):
-    grant_ids: list[int]
+class GrantRef(Input):
+    grant_id: int

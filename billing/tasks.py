@@ -6,7 +6,7 @@ import logging
 
 from billing import actions, mutations, reconcile
 from billing.events import CannotApply
-from billing.models import EventStatus
+from billing.models import EventStatus, WebhookEvent
 from billing.schemas import EventFailure, EventRef, OrganizationRef
 from kernel.actor import SYSTEM
 from kernel.door import call
@@ -31,8 +31,10 @@ def process_event(event_pk: int) -> str:
     an operator reprocesses it once the cause is fixed). Any other error is recorded on
     the event and raised, so the queue retries it, for 8 to 15 hours with backoff. An
     event applied already is left alone, so a repeat changes nothing."""
+    provider = WebhookEvent.objects.filter(pk=event_pk).values_list("provider", flat=True)
+    applier = mutations.provider_actor(provider.first() or "")
     try:
-        outcome: str = call(mutations.apply_event, SYSTEM, EventRef(event_pk=event_pk))
+        outcome: str = call(mutations.apply_event, applier, EventRef(event_pk=event_pk))
     except CannotApply as error:
         logger.warning("billing: webhook event %s cannot be applied: %s", event_pk, error)
         call(mutations.mark_failed, SYSTEM, EventFailure(event_pk=event_pk, error=str(error)))

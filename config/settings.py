@@ -366,6 +366,9 @@ TASK_RESULT_RETENTION_DAYS = env.integer("TASK_RESULT_RETENTION_DAYS", 14, minim
 TASK_FAILED_RETENTION_DAYS = env.integer("TASK_FAILED_RETENTION_DAYS", 90, minimum=1)
 # How often the worker compares every subscription with its provider (billing/reconcile.py).
 BILLING_RECONCILE_HOURS = env.integer("BILLING_RECONCILE_HOURS", 6, minimum=1)
+# The audit log (organizations/prune.py): events older than this many days are pruned;
+# 0 keeps them for ever (docs/audit-log.md).
+AUDIT_RETENTION_DAYS = env.integer("AUDIT_RETENTION_DAYS", 365, minimum=0)
 
 # --- Email ----------------------------------------------------------------------------
 # Console by default; EMAIL_URL=smtp://user:password@host:587 (or smtps://…) for SMTP.

@@ -23,7 +23,9 @@ logger = logging.getLogger("kernel.tasks")
 def operator(request: HttpRequest) -> System:
     """The staff member using the admin, as the principal of internal functions they run
     (the audit log names them)."""
-    return System(f"operator {getattr(request.user, 'email', request.user)}")
+    return System(
+        f"operator {getattr(request.user, 'email', request.user)}", operator_id=request.user.pk
+    )
 
 
 class ScopedModelAdmin(admin.ModelAdmin):  # type: ignore[type-arg]  # generic over many models

@@ -65,7 +65,7 @@ def _authorized(request: HttpRequest, operation: _Operation | None) -> object:
     param = operation.organization_param
     organization = match.kwargs.get(param) if match and param else None
     principal = door.principal_for(operation.function, request, organization)
-    door.authorize(operation.function, principal)
+    door.admit(operation.function, principal)
     if operation.takes_body:
         _require_json_body(request)
     return principal

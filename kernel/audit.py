@@ -40,7 +40,6 @@ class Entry:
     operator (System) acting on an organization names it."""
     detail: dict[str, Any] = field(default_factory=dict)
     recorded: bool = True
-    described: bool = False
 
 
 class AuditLog(Protocol):
@@ -50,6 +49,7 @@ class AuditLog(Protocol):
 
 
 _CURRENT: Final[ContextVar[Entry | None]] = ContextVar("kernel_audit_entry", default=None)
+_REFUSED: Final[ContextVar[Entry | None]] = ContextVar("kernel_audit_refused", default=None)
 
 
 def describe(
@@ -62,7 +62,11 @@ def describe(
     **detail: Any,
 ) -> None:
     """Say what this call's audit row is about. `action`: when one mutation records one
-    of two actions (an operator adding or re-roling a member), the one it did."""
+    of two actions (an operator adding or re-roling a member), the one it did.
+
+    Call it as soon as the target is known (found in the actor's organization): a call
+    refused after that records the target too, one refused before it (or `not_found`)
+    does not."""
     entry = _require_entry()
     entry.target = str(target)[:254]
     entry.target_type = target_type
@@ -71,7 +75,6 @@ def describe(
         entry.organization_id = organization_id
     entry.action = action or entry.action
     entry.detail.update(detail)
-    entry.described = True
 
 
 def unchanged() -> None:
@@ -96,18 +99,30 @@ def recording(action: str | None) -> Iterator[Entry | None]:
         return
     entry = Entry(action)
     token = _CURRENT.set(entry)
+    _REFUSED.set(None)
     try:
         yield entry
+    except Exception:
+        _REFUSED.set(entry)  # what the body knew when it failed, for the refusal's row
+        raise
     finally:
         _CURRENT.reset(token)
+
+
+def start() -> None:
+    """A call begins (the door): nothing is left of an earlier one's refusal."""
+    _REFUSED.set(None)
+
+
+def refused() -> Entry | None:
+    """What the body of the call just refused had described, if it got that far."""
+    return _REFUSED.get()
 
 
 def write(principal: Principal, entry: Entry | None) -> None:
     """Write the row the body described, through the registered audit log."""
     if entry is None or not entry.recorded:
         return
-    if not entry.described:
-        return  # TRANSITION: bodies not yet moved to describe() still write their own row
     from kernel.sources import sources
 
     log = sources().audit_log

@@ -110,6 +110,7 @@ def function_errors(functions: Iterable[Function] | None = None) -> list[checks.
                     id="kernel.E012",
                 )
             )
+        found += _audit_errors(function)
         if function.live and function.kind != "query":
             found.append(
                 checks.Error(
@@ -120,6 +121,37 @@ def function_errors(functions: Iterable[Function] | None = None) -> list[checks.
                 )
             )
     return found
+
+
+def _audit_errors(function: Function) -> list[checks.CheckMessage]:
+    """A mutation declares its audit action, or why it writes no row: a change to an
+    organization's data is never silently missing from its log."""
+    from kernel.manifest import audit_label
+
+    name = function.name
+    if function.kind != "mutation":
+        return []
+    if (function.audit is None) == (not function.unaudited):
+        return [
+            checks.Error(
+                f"The mutation {name} declares "
+                + ("both audit= and unaudited=." if function.audit else "no audit action."),
+                hint="Pass audit='<entity>.<verb>' (and call kernel.audit.describe in its "
+                "body), or unaudited='<why it changes no organization's data>'.",
+                obj=name,
+                id="kernel.E014",
+            )
+        ]
+    if function.audit is not None and audit_label(function.audit) is None:
+        return [
+            checks.Error(
+                f"{name} is audited as {function.audit!r}, which no domain manifest names.",
+                hint="Add an AuditLabel to audit_labels in its app's domain.py.",
+                obj=name,
+                id="kernel.E015",
+            )
+        ]
+    return []
 
 
 def route_errors() -> list[checks.CheckMessage]:

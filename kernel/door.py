@@ -21,8 +21,8 @@ Failures are AppErrors; each transport renders them with its one handler.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
-from contextlib import AbstractContextManager, nullcontext
+from collections.abc import Iterator, Mapping
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -71,27 +71,33 @@ def run(
     `organization_id`: act in that organization (an API path names it) instead of the
     session's active one."""
     principal = principal_for(function, source, organization_id)
-    refuse_operator(function, principal)
-    authorize(function, principal)
+    admit(function, principal)
     args = validate(function, raw)
     if function.kind is Kind.MUTATION:
         key = idempotency.check_key(idempotency_key) if idempotency_key is not None else None
-        try:
-            with _counted(function, principal):
-                return serializable(
-                    lambda: _mutate(function, principal, args, key),
-                    name=function.name,
-                    attempts=function.attempts,
-                )
-        except errors.AppError as error:
-            if not in_mutation():  # the outermost call: its transaction is rolled back
-                function_refused.send(Function, function=function, principal=principal, error=error)
-            raise
+        with _refusals_sent(function, principal), _counted(function, principal):
+            return serializable(
+                lambda: _mutate(function, principal, args, key),
+                name=function.name,
+                attempts=function.attempts,
+            )
     if function.kind is Kind.ACTION:
         require_no_transaction(function.name)
     if function.step_up:
         require_step_up(principal, function.step_up, consume=True)
     return Outcome(function.convert(function.invoke(principal, args)))
+
+
+@contextmanager
+def _refusals_sent(function: Function, principal: Principal) -> Iterator[None]:
+    """A mutation refused (an AppError) by the outermost call, its transaction rolled
+    back: `function_refused`, so the refusal is recorded where it survives."""
+    try:
+        yield
+    except errors.AppError as error:
+        if not in_mutation():
+            function_refused.send(Function, function=function, principal=principal, error=error)
+        raise
 
 
 def _counted(function: Function, principal: Principal) -> AbstractContextManager[None]:
@@ -134,6 +140,19 @@ def refuse_operator(function: Function, principal: Principal) -> None:
     impersonated = isinstance(principal, Actor | Person) and principal.auth.operator_id
     if impersonated and (function.step_up or not function.impersonable):
         raise errors.forbidden(IMPERSONATION_REFUSED)
+
+
+def admit(function: Function, principal: Principal) -> None:
+    """May `principal` call `function` at all (an operator's limits, the catalogue)? A
+    mutation refused here is recorded too (`function_refused`), as if it had begun."""
+    if function.kind is not Kind.MUTATION:
+        refuse_operator(function, principal)
+        authorize(function, principal)
+        return
+    audit.start()
+    with _refusals_sent(function, principal):
+        refuse_operator(function, principal)
+        authorize(function, principal)
 
 
 def validate(function: Function, raw: Mapping[str, Any] | BaseModel | None) -> Input:

@@ -68,6 +68,9 @@ class Function:
     """Mutations: the audit action each call is recorded as (kernel/audit.py): the door
     writes one row per success in its transaction, and one per refusal after the
     rollback (`function_refused`)."""
+    unaudited: str | None = None
+    """Mutations that write no audit row say why (they change no organization's data:
+    the account's own, a provider's bookkeeping); kernel.E014 wants one or the other."""
     impersonable: bool = True
     """False: an operator viewing as the person may not call it (billing changes). Any
     function with a step-up level is refused to them too."""
@@ -178,10 +181,12 @@ def mutation(
     step_up: str | None = None,
     attempts: int = DEFAULT_ATTEMPTS,
     audit: str | None = None,
+    unaudited: str | None = None,
     counts: str | None = None,
     impersonable: bool = True,
 ) -> Callable[[Callable[..., Any]], Function]:
-    """Register a write: one SERIALIZABLE transaction, retried on conflicts."""
+    """Register a write: one SERIALIZABLE transaction, retried on conflicts. It declares
+    its audit action (`audit=`, kernel/audit.py), or why it has none (`unaudited=`)."""
     if attempts < 1:
         raise ValueError("attempts must be at least 1")
     return _register(
@@ -195,6 +200,7 @@ def mutation(
             "step_up": step_up,
             "attempts": attempts,
             "audit": audit,
+            "unaudited": unaudited,
             "counts": counts,
             "impersonable": impersonable,
         },

@@ -6,4 +6,4 @@ class OrganizationsConfig(AppConfig):
     verbose_name = "Organizations"
 
     def ready(self) -> None:
-        from organizations import audit, receivers  # noqa: F401  (signal receivers)
+        from organizations import audit, prune, receivers  # noqa: F401  (receivers, pruner)

@@ -8,6 +8,7 @@ from typing import Any, Final
 from django.dispatch import receiver
 
 from accounts.models import User
+from kernel import audit as kernel_audit
 from kernel.actor import Actor, Person, Principal, System
 from kernel.audit import Entry
 from kernel.errors import AppError, ErrorCode
@@ -37,6 +38,8 @@ class AuditAction(StrEnum):
     API_KEY_REVOKE = "api_key.revoke"
     GRANT_CREATE = "billing.grant_create"
     GRANT_REVOKE = "billing.grant_revoke"
+    PROVIDER_EVENT = "billing.provider_event"
+    SUBSCRIPTION_RECONCILE = "billing.subscription_reconcile"
 
 
 def _sensitive_action(name: str) -> str:
@@ -73,9 +76,7 @@ AUDIT_LABELS: Final[dict[str, AuditLabel]] = {
     AuditAction.INVITATION_ACCEPT: AuditLabel(
         "accepted the invitation and joined as {role}", "accept an invitation"
     ),
-    AuditAction.INVITATION_DECLINE: AuditLabel(
-        "recorded that {target} declined the invitation", "decline an invitation"
-    ),
+    AuditAction.INVITATION_DECLINE: AuditLabel("declined the invitation", "decline an invitation"),
     AuditAction.STEP_UP: AuditLabel(
         "confirmed it was them, to {target}",
         "confirm it was them, to {target}",
@@ -179,19 +180,25 @@ def audit_refusal(
     sender: Any, function: Function, principal: Principal, error: AppError, **kwargs: Any
 ) -> None:
     """A refused mutation that declares `audit=` is recorded after its transaction rolled
-    back, so the refusal is kept. Missing objects are not (they would reveal nothing)."""
+    back, so the refusal is kept: the permission it needs, the reason, and its target if
+    the body had found it in the actor's organization before refusing. Missing objects
+    are not recorded (a row would say nothing, or hint at another organization's)."""
     if function.audit is None or not isinstance(principal, Actor):
         return
     if error.code == ErrorCode.NOT_FOUND:
         return
+    entry = kernel_audit.refused() or Entry(function.audit)
     audit(
         organization_id=principal.organization_id,
-        action=function.audit,
+        action=entry.action,
         actor=principal,
         permission=function.permission or "",
         result=AuditEvent.Result.DENIED
         if error.code in (ErrorCode.FORBIDDEN, ErrorCode.STEP_UP_REQUIRED)
         else AuditEvent.Result.FAILURE,
         reason=error.message,
+        target=entry.target,
+        target_type=entry.target_type,
+        target_id=entry.target_id,
         code=error.code.value,
     )

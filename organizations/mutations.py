@@ -1,6 +1,7 @@
 """Writes of the organizations domain, registered with the kernel. The door runs each in
 one SERIALIZABLE transaction (retried), with the actor re-read inside it; each writes its
-audit event in that transaction, and a refusal is audited after the rollback (`audit=`).
+audit row in that transaction: each declares its action (`audit=`) and says what the row
+is about (`audit.describe`), the door writes it, and a refusal after the rollback.
 Objects of another organization are `not_found`, exactly like missing ones.
 """
 
@@ -26,7 +27,6 @@ from kernel.permissions import CATALOGUE, Role, role_permissions
 from kernel.tenancy import get_for_actor
 from organizations import emails
 from organizations.audit import AuditAction
-from organizations.audit import audit as write_audit
 from organizations.directory import KEY_PREFIX, hash_key
 from organizations.models import ApiKey, Invitation, Membership, Organization
 from organizations.queries import seats_used
@@ -102,27 +102,38 @@ def _hash_token(token: str) -> str:
 def _create(person: Person, name: str) -> Organization:
     organization = Organization.objects.create(name=name, slug=_unique_slug(name))
     Membership.objects.create(organization=organization, user_id=person.user_id, role=Role.OWNER)
-    write_audit(
-        organization_id=organization.pk,
-        action=AuditAction.ORGANIZATION_CREATE,
-        actor=person,
+    audit.describe(
         target=organization.name,
+        target_type="organization",
+        target_id=organization.pk,
+        organization_id=organization.pk,
     )
     return organization
 
 
-@mutation("organizations.create", personal=True, output=OrganizationOut)
+@mutation(
+    "organizations.create",
+    personal=True,
+    output=OrganizationOut,
+    audit=AuditAction.ORGANIZATION_CREATE,
+)
 def organization_create(*, actor: Person, args: OrganizationCreate) -> Organization:
     """A new organization owned by the signed-in person. Team mode only."""
     _require_team_mode()
     return _create(actor, args.name)
 
 
-@mutation("organizations.create_personal", internal=True, output=OrganizationOut)
+@mutation(
+    "organizations.create_personal",
+    internal=True,
+    output=OrganizationOut,
+    audit=AuditAction.ORGANIZATION_CREATE,
+)
 def personal_organization_create(*, actor: Person) -> Organization:
     """The organization every new user gets at sign-up (both modes)."""
     existing = Membership.objects.unscoped().filter(user_id=actor.user_id).first()  # their own
     if existing is not None:
+        audit.unchanged()
         return existing.organization
     user = User.objects.get(pk=actor.user_id)
     label = user.get_short_name()[:40] or "My"
@@ -172,6 +183,7 @@ def organization_delete(*, actor: Actor, args: OrganizationDelete) -> None:
         organization_name=organization.name,
     )
     organization_id, name = organization.pk, organization.name
+    audit.unchanged()  # its log is deleted with it: the account's security log keeps it
     organization.delete()
     transaction.on_commit(
         lambda: organization_deleted.send(
@@ -190,16 +202,11 @@ def organization_delete(*, actor: Actor, args: OrganizationDelete) -> None:
 def ownership_transfer(*, actor: Actor, args: Transfer) -> Membership:
     """Owners; step-up level 3. The target becomes an owner and the actor an admin."""
     target = _member(actor, args.membership_id)
+    audit.describe(target=target.user.email, target_type="member", target_id=target.pk)
     if target.user_id == actor.user_id:
         raise errors.conflict("You already own this organization.")
     Membership.objects.for_actor(actor).filter(pk=target.pk).update(role=Role.OWNER)
     Membership.objects.for_actor(actor).filter(user_id=_person(actor)).update(role=Role.ADMIN)
-    write_audit(
-        organization_id=actor.organization_id,
-        action=AuditAction.ORGANIZATION_TRANSFER,
-        actor=actor,
-        target=target.user.email,
-    )
     target.refresh_from_db()
     return target
 
@@ -218,20 +225,18 @@ def member_update_role(*, actor: Actor, args: MemberRole) -> Membership:
     grants a role above their own."""
     _require_team_mode()
     target = _member(actor, args.membership_id)
+    audit.describe(
+        target=target.user.email,
+        target_type="member",
+        target_id=target.pk,
+        previous=target.role,
+        role=str(args.role),
+    )
     require_app_permission(actor, "member.update_role", target=target)
     if args.role.rank > actor.role.rank:
         raise errors.forbidden("You cannot give someone a role above your own.")
-    previous = target.role
     target.role = args.role
     target.save(update_fields=["role"])
-    write_audit(
-        organization_id=actor.organization_id,
-        action=AuditAction.MEMBER_UPDATE_ROLE,
-        actor=actor,
-        target=target.user.email,
-        previous=previous,
-        role=str(args.role),
-    )
     return target
 
 
@@ -240,16 +245,11 @@ def member_remove(*, actor: Actor, args: MemberTarget) -> None:
     """With the policies. To remove yourself, leave."""
     _require_team_mode()
     target = _member(actor, args.membership_id)
+    audit.describe(target=target.user.email, target_type="member", target_id=target.pk)
     if target.user_id == actor.user_id:
         raise errors.conflict("To remove yourself, leave the organization.")
     require_app_permission(actor, "member.remove", target=target)
     target.delete()
-    write_audit(
-        organization_id=actor.organization_id,
-        action=AuditAction.MEMBER_REMOVE,
-        actor=actor,
-        target=target.user.email,
-    )
 
 
 @mutation("members.leave", permission="organization.read", audit=AuditAction.MEMBER_LEAVE)
@@ -261,16 +261,17 @@ def member_leave(*, actor: Actor) -> None:
         raise errors.conflict(
             "You are the last owner. Make someone else an owner, or delete the organization."
         )
+    member_id = mine.pk
     mine.delete()
-    write_audit(
-        organization_id=actor.organization_id,
-        action=AuditAction.MEMBER_LEAVE,
-        actor=actor,
-        target=mine.user.email,
-    )
+    audit.describe(target=mine.user.email, target_type="member", target_id=member_id)
 
 
-@mutation("memberships.save_by_operator", internal=True, output=MemberOut)
+@mutation(
+    "memberships.save_by_operator",
+    internal=True,
+    output=MemberOut,
+    audit=AuditAction.MEMBER_UPDATE_ROLE,
+)
 def membership_save_by_operator(*, actor: System, args: OperatorMembership) -> Membership:
     """An operator adds a member or changes a role in the admin: the last owner stays,
     and the change is audited with the operator's name."""
@@ -290,29 +291,31 @@ def membership_save_by_operator(*, actor: System, args: OperatorMembership) -> M
     else:
         membership.role = args.role
         membership.save(update_fields=["role"])
-    write_audit(
-        organization_id=membership.organization_id,
+    audit.describe(
         action=AuditAction.MEMBER_UPDATE_ROLE if previous else AuditAction.MEMBER_ADD,
-        actor=actor,
         target=User.objects.get(pk=membership.user_id).email,
+        target_type="member",
+        target_id=membership.pk,
+        organization_id=membership.organization_id,
         previous=previous,
         role=str(args.role),
     )
     return membership
 
 
-@mutation("memberships.remove_by_operator", internal=True)
+@mutation("memberships.remove_by_operator", internal=True, audit=AuditAction.MEMBER_REMOVE)
 def membership_remove_by_operator(*, actor: System, args: OperatorRemoval) -> None:
     """An operator removes a member in the admin: never the last owner; audited."""
     membership = Membership.objects.unscoped().select_related("user").get(pk=args.membership_id)
     if membership.role == Role.OWNER and not membership.has_other_owners():
         raise errors.conflict(_LAST_OWNER)
+    member_id = membership.pk
     membership.delete()
-    write_audit(
-        organization_id=membership.organization_id,
-        action=AuditAction.MEMBER_REMOVE,
-        actor=actor,
+    audit.describe(
         target=membership.user.email,
+        target_type="member",
+        target_id=member_id,
+        organization_id=membership.organization_id,
     )
 
 
@@ -361,12 +364,8 @@ def invitation_create(*, actor: Actor, args: InvitationCreate) -> Invitation:
         expires_at=now + timedelta(days=settings.INVITATION_TTL_DAYS),
         last_sent_at=now,
     )
-    write_audit(
-        organization_id=actor.organization_id,
-        action=AuditAction.INVITATION_CREATE,
-        actor=actor,
-        target=address,
-        role=str(args.role),
+    audit.describe(
+        target=address, target_type="invitation", target_id=invitation.pk, role=str(args.role)
     )
     _send_invitation(invitation, token)
     return invitation
@@ -383,6 +382,7 @@ def invitation_resend(*, actor: Actor, args: InvitationTarget) -> Invitation:
     organization."""
     _require_team_mode()
     invitation = _invitation(actor, args.invitation_id)
+    audit.describe(target=invitation.email, target_type="invitation", target_id=invitation.pk)
     if not invitation.is_pending:
         raise errors.conflict("This invitation is no longer pending.")
     hour_ago = timezone.now() - timedelta(hours=1)
@@ -395,12 +395,6 @@ def invitation_resend(*, actor: Actor, args: InvitationTarget) -> Invitation:
     invitation.last_sent_at = now
     invitation.expires_at = now + timedelta(days=settings.INVITATION_TTL_DAYS)
     invitation.save(update_fields=["token_hash", "last_sent_at", "expires_at"])
-    write_audit(
-        organization_id=actor.organization_id,
-        action=AuditAction.INVITATION_RESEND,
-        actor=actor,
-        target=invitation.email,
-    )
     _send_invitation(invitation, token)
     return invitation
 
@@ -413,16 +407,11 @@ def invitation_resend(*, actor: Actor, args: InvitationTarget) -> Invitation:
 )
 def invitation_revoke(*, actor: Actor, args: InvitationTarget) -> Invitation:
     invitation = _invitation(actor, args.invitation_id)
+    audit.describe(target=invitation.email, target_type="invitation", target_id=invitation.pk)
     if not invitation.is_pending:
         raise errors.conflict("This invitation is no longer pending.")
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
-    write_audit(
-        organization_id=actor.organization_id,
-        action=AuditAction.INVITATION_REVOKE,
-        actor=actor,
-        target=invitation.email,
-    )
     return invitation
 
 
@@ -465,7 +454,12 @@ def _pending_for(person: Person, token: str) -> Invitation:
     return invitation
 
 
-@mutation("invitations.accept", personal=True, output=MemberOut)
+@mutation(
+    "invitations.accept",
+    personal=True,
+    output=MemberOut,
+    audit=AuditAction.INVITATION_ACCEPT,
+)
 def invitation_accept(*, actor: Person, args: InvitationToken) -> Membership:
     """The invited person joins, with the invited role. The invitation is single-use and
     bound to the invited address."""
@@ -480,26 +474,27 @@ def invitation_accept(*, actor: Person, args: InvitationToken) -> Membership:
     invitation.accepted_at = timezone.now()
     invitation.accepted_by_id = actor.user_id
     invitation.save(update_fields=["accepted_at", "accepted_by"])
-    write_audit(
-        organization_id=organization_id,
-        action=AuditAction.INVITATION_ACCEPT,
-        actor=actor,
+    audit.describe(
         target=membership.user.email,
+        target_type="member",
+        target_id=membership.pk,
+        organization_id=organization_id,
         role=invitation.role,
+        invitation_id=invitation.pk,
     )
     return membership
 
 
-@mutation("invitations.decline", personal=True)
+@mutation("invitations.decline", personal=True, audit=AuditAction.INVITATION_DECLINE)
 def invitation_decline(*, actor: Person, args: InvitationToken) -> None:
     invitation = _pending_for(actor, args.token)
     invitation.declined_at = timezone.now()
     invitation.save(update_fields=["declined_at"])
-    write_audit(
-        organization_id=invitation.organization_id,
-        action=AuditAction.INVITATION_DECLINE,
-        actor=None,
+    audit.describe(
         target=User.objects.get(pk=actor.user_id).email,
+        target_type="invitation",
+        target_id=invitation.pk,
+        organization_id=invitation.organization_id,
     )
 
 
@@ -539,11 +534,10 @@ def api_key_create(*, actor: Actor, args: ApiKeyCreate) -> ApiKeyCreatedOut:
         created_by_id=_person(actor),
         expires_at=expires_at,
     )
-    write_audit(
-        organization_id=actor.organization_id,
-        action=AuditAction.API_KEY_CREATE,
-        actor=actor,
+    audit.describe(
         target=f"{key.name} ({key.prefix})",
+        target_type="api_key",
+        target_id=key.pk,
         permissions=key.permissions,
     )
     return ApiKeyCreatedOut(key=ApiKeyOut.model_validate(key), secret=secret)
@@ -580,13 +574,10 @@ def api_key_issue(
 )
 def api_key_revoke(*, actor: Actor, args: ApiKeyTarget) -> ApiKey:
     key = get_for_actor(ApiKey, args.key_id, actor, message="There is no such API key.")
-    if key.revoked_at is None:
-        key.revoked_at = timezone.now()
-        key.save(update_fields=["revoked_at"])
-        write_audit(
-            organization_id=actor.organization_id,
-            action=AuditAction.API_KEY_REVOKE,
-            actor=actor,
-            target=f"{key.name} ({key.prefix})",
-        )
+    if key.revoked_at is not None:
+        audit.unchanged()  # revoked already: a repeat changes nothing
+        return key
+    key.revoked_at = timezone.now()
+    key.save(update_fields=["revoked_at"])
+    audit.describe(target=f"{key.name} ({key.prefix})", target_type="api_key", target_id=key.pk)
     return key

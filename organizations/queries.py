@@ -4,6 +4,7 @@ organization only (or, for personal ones, the person's own memberships)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
@@ -23,8 +24,6 @@ from organizations.schemas import (
     MyOrganizationOut,
     OrganizationOut,
 )
-
-AUDIT_PAGE_SIZE = 50
 
 
 @dataclass(frozen=True)
@@ -127,19 +126,47 @@ class AuditPage:
 
 @query("audit.list", permission="audit.read", output=AuditPageOut)
 def audit_list(*, actor: Actor, args: AuditFilters) -> AuditPage:
-    """Newest first, a page of 50; `before` is the cursor (an event id)."""
+    """The actor's organization's log, newest first, filtered; `limit` a page (50 by
+    default), `before` the cursor (an event id). Text filters match part of the words
+    (case ignored); dates are whole days in the current time zone, both included."""
     events = AuditEvent.objects.for_actor(actor).select_related("actor").order_by("-id")
-    if args.action:
-        events = events.filter(action=args.action)
-    if args.result:
-        events = events.filter(result=args.result)
+    events = _audit_filtered(events, args)
     if args.before is not None:
         events = events.filter(id__lt=args.before)
-    page = list(events[: AUDIT_PAGE_SIZE + 1])
-    more = len(page) > AUDIT_PAGE_SIZE
-    page = page[:AUDIT_PAGE_SIZE]
+    page = list(events[: args.limit + 1])
+    more = len(page) > args.limit
+    page = page[: args.limit]
     name_targets(actor.organization_id, page)
     return AuditPage(page, page[-1].pk if more and page else None)
+
+
+def _audit_filtered(events: QuerySet[AuditEvent], args: AuditFilters) -> QuerySet[AuditEvent]:
+    if args.actor:
+        events = events.filter(
+            Q(actor_label__icontains=args.actor)
+            | Q(actor__display_name__icontains=args.actor)
+            | Q(operator_label__icontains=args.actor)
+        )
+    if args.action:
+        events = events.filter(action=args.action)
+    if args.target:
+        events = events.filter(target__icontains=args.target)
+    if args.target_type:
+        events = events.filter(target_type=args.target_type)
+    if args.target_id:
+        events = events.filter(target_id=args.target_id)
+    if args.result:
+        events = events.filter(result=args.result)
+    if args.since:
+        events = events.filter(created_at__gte=_day_start(args.since))
+    if args.until:
+        events = events.filter(created_at__lt=_day_start(args.until + timedelta(days=1)))
+    return events
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight of `day` where the reader is (their time zone; UTC by default)."""
+    return datetime.combine(day, time.min, tzinfo=timezone.get_current_timezone())
 
 
 def name_targets(organization_id: int, events: list[AuditEvent]) -> None:

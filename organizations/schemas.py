@@ -3,20 +3,21 @@ used by its pages, its API operations and the socket alike."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from django.db import models
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from kernel.inputs import Email, Input, Name
+from kernel.manifest import audit_label
 from kernel.outcomes import Outcome
 from kernel.permissions import Role
-from organizations.audit import AuditAction
 
 NAME_MIN, NAME_MAX = 2, 64
 OrganizationName = Annotated[str, Name(min_length=NAME_MIN, max_length=NAME_MAX)]
 KEY_NAME_MAX = 64
+AUDIT_PAGE_SIZE, AUDIT_PAGE_MAX = 50, 500
 
 
 class Output(BaseModel):
@@ -78,6 +79,11 @@ class AuditEventOut(Output):
     action: str
     summary: str = Field(description="What happened in words, after the actor's name")
     target: str
+    target_type: str
+    target_id: str
+    operator_label: str = Field(description="The operator behind it (impersonation, admin)")
+    api_key_id: int | None = Field(description="The API key that acted")
+    permission: str = Field(description="A refused call: the permission it needed")
     result: str
     reason: str = Field(
         validation_alias="why",
@@ -151,10 +157,46 @@ class InvitationToken(Input):
     token: str = Field(max_length=200)
 
 
+def _known_action(action: str | None) -> str | None:
+    if action and audit_label(action) is None:
+        raise ValueError("Choose an action from the list.")
+    return action or None
+
+
 class AuditFilters(Input):
-    action: AuditAction | None = None
+    """The audit log's filters, the same for the page, its CSV and the API. Dates are
+    whole days in the reader's time zone (the API's: UTC), both ends included."""
+
+    actor: str | None = Field(
+        None,
+        max_length=254,
+        title="Who",
+        description="Part of who acted: an email, a name, an API key, Stripe",
+    )
+    action: Annotated[str | None, AfterValidator(_known_action)] = Field(
+        None, max_length=64, description="An action code, such as member.remove"
+    )
+    target: str | None = Field(
+        None,
+        max_length=254,
+        title="About",
+        description="Part of what it was about: an email, a record",
+    )
+    target_type: str | None = Field(None, max_length=64, description="member, api_key, record…")
+    target_id: str | None = Field(None, max_length=64, description="With target_type: one object")
     result: Outcome | None = None
+    since: date | None = Field(None, title="From", description="From this day on")
+    until: date | None = Field(None, title="To", description="Up to and including this day")
     before: int | None = Field(None, ge=1, description="An event id: older events only")
+    limit: int = Field(AUDIT_PAGE_SIZE, ge=1, le=AUDIT_PAGE_MAX, description="Events per page")
+
+    @field_validator("until")
+    @classmethod
+    def _not_before_since(cls, until: date | None, info: ValidationInfo) -> date | None:
+        since = info.data.get("since")
+        if since and until and until < since:
+            raise ValueError("Choose an end on or after the start.")
+        return until
 
 
 class KeyLifetime(models.IntegerChoices):

@@ -11,6 +11,7 @@ urlpatterns = [
     path("transfer/", views.TransferPage.as_view(), name="organization_transfer"),
     path("leave/", views.Leave.as_view(), name="organization_leave"),
     path("audit/", views.audit, name="organization_audit"),
+    path("audit/audit-log.csv", views.audit_csv, name="organization_audit_csv"),
     path("api-keys/", views.ApiKeysPage.as_view(), name="api_keys"),
     path("api-keys/<int:key_id>/revoke/", views.ApiKeyRevoke.as_view(), name="api_key_revoke"),
     path("members/<int:membership_id>/role/", views.MemberRole.as_view(), name="member_role"),

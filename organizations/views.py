@@ -8,7 +8,7 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -22,13 +22,14 @@ from kernel.actor import Actor
 from kernel.door import call
 from kernel.errors import not_found
 from kernel.guard import may_act_on
-from kernel.manifest import audit_label
+from kernel.inputs import form_input
+from kernel.manifest import DOMAINS
 from kernel.pages import ActionView, FormView, filtered, step_up_first
 from kernel.permissions import CATALOGUE, Role, role_permissions
 from organizations import mutations, queries
-from organizations.audit import AuditAction
+from organizations.audit_csv import audit_csv_rows
 from organizations.models import Membership
-from organizations.schemas import KeyLifetime
+from organizations.schemas import AUDIT_PAGE_MAX, KeyLifetime
 
 # --- organizations ---------------------------------------------------------------------------
 
@@ -313,20 +314,41 @@ class InvitationDecline(ActionView):
 
 def audit_actions() -> list[tuple[str, str]]:
     """The action filter's options, in words (each domain names its own actions)."""
-    labels = ((action.value, audit_label(action.value)) for action in AuditAction)
-    return sorted(
-        ((code, label.title if label else code) for code, label in labels), key=lambda o: o[1]
-    )
+    labels = {code: label for domain in DOMAINS for code, label in domain.audit_labels.items()}
+    return sorted(((code, label.title) for code, label in labels.items()), key=lambda o: o[1])
 
 
 def audit(request: HttpRequest) -> HttpResponse:
     page, filters = filtered(request, queries.audit_list, empty=queries.AuditPage([], None))
+    query = request.GET.copy()
+    query.pop("before", None)
     return render(
         request,
         "organizations/audit.html",
-        {"page": page, "filters": filters, "actions": audit_actions()},
+        {
+            "page": page,
+            "filters": filters,
+            "actions": audit_actions(),
+            "query": query.urlencode(),
+            "filtered": any(query.values()),
+        },
         status=422 if filters.error else 200,
     )
+
+
+def audit_csv(request: HttpRequest) -> StreamingHttpResponse:
+    """The log as CSV, with the page's filters: every matching event, newest first,
+    streamed a page at a time through the same query (its permission and tenancy)."""
+    raw = form_input(queries.audit_list.input, request.GET, only_known=True)
+    raw.update(limit=AUDIT_PAGE_MAX, before=None)
+    first = call(queries.audit_list, request, raw)  # refused or invalid: an error page
+    response = StreamingHttpResponse(
+        audit_csv_rows(request, raw, first), content_type="text/csv; charset=utf-8"
+    )
+    day = timezone.localdate().isoformat()
+    response["Content-Disposition"] = f'attachment; filename="audit-log-{day}.csv"'
+    response["Cache-Control"] = "no-store"
+    return response
 
 
 # --- API keys -------------------------------------------------------------------------------------

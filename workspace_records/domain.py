@@ -2,7 +2,7 @@
 
 from kernel.actor import Actor
 from kernel.limits import UNLIMITED, Limit
-from kernel.manifest import Domain, Nav, Step
+from kernel.manifest import AuditLabel, Domain, Nav, Step
 from kernel.permissions import EDITORS, EVERYONE, MANAGERS, Permission
 from workspace_records.models import WorkspaceRecord
 
@@ -32,6 +32,11 @@ domain = Domain(
             count=count_records,
         )
     ],
+    audit_labels={
+        "record.create": AuditLabel("created the record “{target}”", "create a record"),
+        "record.update": AuditLabel("edited the record “{target}”", "edit a record"),
+        "record.delete": AuditLabel("deleted the record “{target}”", "delete a record"),
+    },
     urls=[("records/", "workspace_records.urls")],
     api="workspace_records.api",
     nav=[Nav("Records", "record_list", permission="workspace.records.read", order=10)],

@@ -7,6 +7,8 @@ from django.conf import settings
 from billing.providers.base import BillingProvider
 
 PROVIDER_NAMES = ("stripe", "polar", "local")
+PROVIDER_LABELS = {"stripe": "Stripe", "polar": "Polar", "local": "Local payments"}
+"""Providers in words: the actor of the audit rows their events write."""
 
 
 def get_provider(name: str) -> BillingProvider:

@@ -1,8 +1,8 @@
 """What the ${label} domain brings (kernel/manifest.py): its permissions, its plan
-limit, its pages, its API and its link in the header."""
+limit, its audit actions in words, its pages, its API and its link in the header."""
 
 from kernel.limits import UNLIMITED, Limit
-from kernel.manifest import Domain, Nav
+from kernel.manifest import AuditLabel, Domain, Nav
 from kernel.permissions import EDITORS, EVERYONE, MANAGERS, Permission
 from ${app}.models import ${model}
 
@@ -28,6 +28,17 @@ domain = Domain(
             count=count_${plural},
         )
     ],
+    audit_labels={
+        "${singular}.create": AuditLabel(
+            "created the ${singular_words} “{target}”", "create ${a_singular}"
+        ),
+        "${singular}.update": AuditLabel(
+            "edited the ${singular_words} “{target}”", "edit ${a_singular}"
+        ),
+        "${singular}.delete": AuditLabel(
+            "deleted the ${singular_words} “{target}”", "delete ${a_singular}"
+        ),
+    },
     urls=[("${url_prefix}/", "${app}.urls")],
     api="${app}.api",
     nav=[Nav("${title}", "${app}_list", permission="${app}.read", order=50)],

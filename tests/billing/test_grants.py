@@ -134,7 +134,9 @@ def test_manual_grants_are_audited_and_revocable(org: Any) -> None:
     grants = list(Grant.objects.for_organization(org.pk))
     assert entitlements(org.pk).plan.code == "team_monthly"
     assert limits_of(org.pk)[SEATS] is None
-    call(mutations.grants_revoke, operator, {"grant_ids": [g.pk for g in grants]})
+    for grant_row in grants:
+        assert call(mutations.grant_revoke, operator, {"grant_id": grant_row.pk}) is True
+    assert call(mutations.grant_revoke, operator, {"grant_id": grants[0].pk}) is False
     assert entitlements(org.pk).plan == FREE
     actions = list(AuditEvent.objects.for_organization(org.pk).values_list("action", flat=True))
     assert actions.count("billing.grant_create") == 1

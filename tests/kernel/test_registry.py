@@ -20,6 +20,7 @@ from tests.conftest import actor_for
 
 
 def _function(**options) -> Function:
+    options.setdefault("unaudited", "a test function")
     return Function("test.loose", Kind.MUTATION, lambda *, actor: None, NoInput, None, **options)
 
 
@@ -42,7 +43,7 @@ def test_unknown_permissions_and_sensitive_actions_fail_the_check():
 
 def test_a_live_function_must_be_a_query():
     loose = Function("test.live", Kind.MUTATION, lambda *, actor: None, NoInput, None,
-                     permission="notes.write", live=True)  # fmt: skip
+                     permission="notes.write", live=True, unaudited="a test")  # fmt: skip
     assert [error.id for error in checks.function_errors([loose])] == ["kernel.E013"]
 
 

@@ -58,6 +58,8 @@ def names(app: str, model: str | None) -> dict[str, str]:
         "title": words.title(),
         "model": model_name,
         "singular": singular,
+        "singular_words": singular.replace("_", " "),
+        "a_singular": ("an " if singular[:1] in "aeiou" else "a ") + singular.replace("_", " "),
         "plural": app,
         "plural_words": words,
         "ref": f"{singular}_id",
