@@ -35,6 +35,7 @@ from psycopg_pool import PoolTimeout
 
 from kernel import errors
 from kernel.errors import AppError, ErrorCode
+from kernel.sources import sources
 
 logger = logging.getLogger(__name__)
 
@@ -122,10 +123,46 @@ def page_error_response(request: HttpRequest, error: AppError) -> HttpResponse:
         "heading": PAGE_HEADINGS.get(error.code, "Something went wrong"),
         "back_url": _back_url(request),
     }
-    response = TemplateResponse(request, "errors/app_error.html", context, status=error.status)
+    template: str | list[str] = "errors/app_error.html"
+    if error.code in UNAVAILABLE_ORGANIZATION_PAGES:
+        template = list(UNAVAILABLE_ORGANIZATION_PAGES[error.code])
+        context.update(_organizations_elsewhere(request))
+    response = TemplateResponse(request, template, context, status=error.status)
     if error.retry_after is not None:
         response["Retry-After"] = str(error.retry_after)
     return response.render()
+
+
+UNAVAILABLE_ORGANIZATION_PAGES: Final[Mapping[ErrorCode, tuple[str, ...]]] = MappingProxyType(
+    {
+        ErrorCode.SUSPENDED: ("errors/suspended.html",),
+        # The deletion's own page (a restore button for owners) once an app provides it.
+        ErrorCode.PENDING_DELETION: ("errors/pending_deletion.html", "errors/suspended.html"),
+    }
+)
+"""The organization the person acts in cannot be used: a page that says why, whom to
+contact, and offers their other organizations and signing out (whatever page they asked
+for: admission refuses every one)."""
+
+
+def _organizations_elsewhere(request: HttpRequest) -> dict[str, Any]:
+    """Which of the person's organizations they cannot act in now (their ids, by status),
+    for the page's list of the others to switch to (`my_organizations`, from the header's
+    context processor). One query for the memberships, one for the organizations."""
+    user = getattr(request, "user", None)
+    unavailable: dict[str, set[int]] = {"suspended": set(), "pending_deletion": set()}
+    if user is not None and user.is_authenticated:
+        directory = sources().require_directory()
+        mine = directory.memberships([user.pk]).get(user.pk, ())
+        states = directory.organizations([m.organization_id for m in mine])
+        for organization_id, state in states.items():
+            if state.status.value in unavailable:
+                unavailable[state.status.value].add(organization_id)
+    return {
+        "support_email": settings.SUPPORT_EMAIL,
+        "suspended_ids": unavailable["suspended"],
+        "pending_deletion_ids": unavailable["pending_deletion"],
+    }
 
 
 def _back_url(request: HttpRequest) -> str | None:
