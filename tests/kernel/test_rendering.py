@@ -30,6 +30,9 @@ DOCUMENTED_STATUS = {
     "unsupported_media_type": 415,
     "server_error": 500,
     "unavailable": 503,
+    "suspended": 403,
+    "pending_deletion": 403,
+    "two_factor_required": 403,
 }
 
 FACTORIES = {
@@ -46,6 +49,9 @@ FACTORIES = {
     "unsupported_media_type": lambda: errors.unsupported_media_type(),
     "server_error": lambda: errors.server_error(),
     "unavailable": lambda: errors.unavailable(),
+    "suspended": lambda: errors.suspended("Suspended. Reason: abuse. Contact support."),
+    "pending_deletion": lambda: errors.pending_deletion("Scheduled for deletion on 1 May."),
+    "two_factor_required": lambda: errors.two_factor_required("Set up two-factor first."),
 }
 
 
