@@ -103,8 +103,8 @@ PAGE_HEADINGS: Final[Mapping[ErrorCode, str]] = MappingProxyType(
         ErrorCode.METHOD_NOT_ALLOWED: "This page does not take that request",
         ErrorCode.PAYLOAD_TOO_LARGE: "Too large",
         ErrorCode.UNSUPPORTED_MEDIA_TYPE: "Not a format we take",
-        ErrorCode.SUSPENDED: "This organization is suspended",
-        ErrorCode.PENDING_DELETION: "This organization is scheduled for deletion",
+        ErrorCode.SUSPENDED: "Organization suspended",
+        ErrorCode.PENDING_DELETION: "Organization scheduled for deletion",
         ErrorCode.TWO_FACTOR_REQUIRED: "Set up two-factor authentication",
     }
 )

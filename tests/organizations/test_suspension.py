@@ -267,7 +267,7 @@ def test_pending_deletion_renders_the_organization_page_for_members(org, member)
     assert page.status_code == 403
     text = page.content.decode()
     assert 'data-error="pending_deletion"' in text
-    assert "This organization is scheduled for deletion" in text
+    assert "Organization scheduled for deletion" in text
     assert f"{due:%d %B %Y}" in text
 
 
