@@ -19,7 +19,13 @@ from kernel.errors import AppError
 from kernel.permissions import Role
 from organizations.models import AuditEvent, Invitation, Membership, Organization
 from organizations.mutations import membership_remove_by_operator, membership_save_by_operator
-from organizations.operators import OperatorActions, PlanFilter, attach_plans, with_activity
+from organizations.operators import (
+    OperatorActions,
+    PlanFilter,
+    attach_plans,
+    short_date,
+    with_activity,
+)
 
 
 class MembershipInline(TenantTabularInline):
@@ -56,7 +62,7 @@ class OrganizationAdmin(OperatorActions, ScopedModelAdmin):
         "status",
         "plan",
         "member_count",
-        "created_at",
+        "created",
         "last_activity",
     )
     list_filter = ("status", PlanFilter)
@@ -95,9 +101,13 @@ class OrganizationAdmin(OperatorActions, ScopedModelAdmin):
     def member_count(self, organization: Organization) -> int:
         return int(getattr(organization, "member_count", 0))
 
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, organization: Organization) -> str:
+        return short_date(organization.created_at)
+
     @admin.display(description="Last activity", ordering="last_activity")
-    def last_activity(self, organization: Organization) -> Any:
-        return getattr(organization, "last_activity", None)
+    def last_activity(self, organization: Organization) -> str:
+        return short_date(getattr(organization, "last_activity", None))
 
     @admin.display(description="Audit log")
     def audit_log(self, organization: Organization) -> str:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import replace
+from datetime import datetime
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -24,6 +25,8 @@ from django.db.models.functions import Greatest
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import NoReverseMatch, reverse
+from django.utils.formats import date_format
+from django.utils.timezone import localtime
 
 from kernel.actor import System
 from kernel.admin import operator
@@ -65,6 +68,11 @@ def with_activity(organizations: QuerySet[Organization]) -> QuerySet[Organizatio
             _latest(ApiKey.objects.unscoped().exclude(last_used_at=None), "last_used_at"),
         ),  # PostgreSQL's GREATEST skips NULLs: None only if nothing ever happened
     )
+
+
+def short_date(moment: datetime | None) -> str:
+    """A list cell's date and time, narrow enough for a table beside the filters."""
+    return "—" if moment is None else date_format(localtime(moment), "j M Y, H:i")
 
 
 def plans_of(organization_ids: Iterable[int]) -> dict[int, str]:
@@ -142,25 +150,31 @@ class OperatorActions:
     def suspend(
         self, request: HttpRequest, queryset: QuerySet[Organization]
     ) -> HttpResponse | None:
-        return self._with_reason(request, queryset, organization_suspend, "suspend", "Suspend")
+        return self._with_reason(
+            request, queryset, organization_suspend, "suspend", "Suspend", "Suspended"
+        )
 
     @admin.action(description="Reactivate the selected organizations…", permissions=["status"])
     def reactivate(
         self, request: HttpRequest, queryset: QuerySet[Organization]
     ) -> HttpResponse | None:
         return self._with_reason(
-            request, queryset, organization_reactivate, "reactivate", "Reactivate"
+            request, queryset, organization_reactivate, "reactivate", "Reactivate", "Reactivated"
         )
 
     @admin.action(description="Restore the selected organizations…", permissions=["status"])
     def restore(
         self, request: HttpRequest, queryset: QuerySet[Organization]
     ) -> HttpResponse | None:
-        return self._with_reason(request, queryset, FUNCTIONS.get(RESTORE), "restore", "Restore")
+        return self._with_reason(
+            request, queryset, FUNCTIONS.get(RESTORE), "restore", "Restore", "Restored"
+        )
 
     @admin.action(description="Purge the selected organizations now…", permissions=["purge"])
     def purge(self, request: HttpRequest, queryset: QuerySet[Organization]) -> HttpResponse | None:
-        return self._with_reason(request, queryset, FUNCTIONS.get(PURGE), "purge", "Purge")
+        return self._with_reason(
+            request, queryset, FUNCTIONS.get(PURGE), "purge", "Purge", "Purged"
+        )
 
     @admin.action(description="View as an owner…", permissions=["impersonate"])
     def view_as_owner(
@@ -199,6 +213,7 @@ class OperatorActions:
         function: Function | None,
         action: str,
         verb: str,
+        done: str,
     ) -> HttpResponse | None:
         """The reason page; once a valid reason is posted, the function for each chosen
         organization (each in its own transaction: one refusal stops no other)."""
@@ -218,7 +233,7 @@ class OperatorActions:
             else:
                 changed.append(organization.name)
         if changed:
-            messages.success(request, f"{verb} done for {', '.join(changed)}.")
+            messages.success(request, f"{done}: {', '.join(changed)}.")
         return None
 
     def _reason_page(

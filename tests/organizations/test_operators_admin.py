@@ -20,6 +20,7 @@ from kernel.functions import Function, Kind
 from kernel.permissions import Role
 from organizations import operators
 from organizations.models import AuditEvent, Membership, Organization
+from organizations.operators import short_date
 from organizations.suspension import StatusChange, organization_suspend
 from tests.accounts.helpers import operator_client
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
@@ -67,10 +68,11 @@ def test_the_list_shows_status_plan_members_created_and_last_activity(ops, org, 
     rows = {row.pk: row for row in page.context["cl"].result_list}
     acme, globex = rows[org.pk], rows[other_org.pk]
     assert (acme.member_count, acme.plan_name, acme.last_activity) == (2, "Team", used)
+    assert short_date(used) in page.content.decode()
     assert (globex.member_count, globex.plan_name, globex.status) == (1, "Free", "suspended")
     assert globex.last_activity is None  # nothing recorded there yet
     html = page.content.decode()
-    for heading in ("Status", "Plan", "Members", "Created at", "Last activity"):
+    for heading in ("Status", "Plan", "Members", "Created", "Last activity"):
         assert f">{heading}<" in html or f">{heading}</a>" in html, heading
 
 
