@@ -126,9 +126,9 @@ def page_error_response(request: HttpRequest, error: AppError) -> HttpResponse:
         "heading": PAGE_HEADINGS.get(error.code, "Something went wrong"),
         "back_url": _back_url(request),
     }
-    template: str | list[str] = "errors/app_error.html"
+    template = "errors/app_error.html"
     if error.code in UNAVAILABLE_ORGANIZATION_PAGES:
-        template = list(UNAVAILABLE_ORGANIZATION_PAGES[error.code])
+        template = "errors/suspended.html"
         context.update(_organizations_elsewhere(request))
     response = TemplateResponse(request, template, context, status=error.status)
     if error.retry_after is not None:
@@ -136,16 +136,11 @@ def page_error_response(request: HttpRequest, error: AppError) -> HttpResponse:
     return response.render()
 
 
-UNAVAILABLE_ORGANIZATION_PAGES: Final[Mapping[ErrorCode, tuple[str, ...]]] = MappingProxyType(
-    {
-        ErrorCode.SUSPENDED: ("errors/suspended.html",),
-        # The deletion's own page (a restore button for owners) once an app provides it.
-        ErrorCode.PENDING_DELETION: ("errors/pending_deletion.html", "errors/suspended.html"),
-    }
-)
+UNAVAILABLE_ORGANIZATION_PAGES: Final = frozenset({ErrorCode.SUSPENDED, ErrorCode.PENDING_DELETION})
 """The organization the person acts in cannot be used: a page that says why, whom to
 contact, and offers their other organizations and signing out (whatever page they asked
-for: admission refuses every one)."""
+for: admission refuses every one). Owners of an organization pending deletion get the
+deletion feature's own page (a restore button) instead."""
 
 
 def _organizations_elsewhere(request: HttpRequest) -> dict[str, Any]:

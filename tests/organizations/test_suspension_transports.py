@@ -21,6 +21,7 @@ from config.asgi import application
 from kernel.actor import System
 from kernel.door import call
 from kernel.permissions import Role
+from organizations.models import Organization
 from organizations.suspension import organization_reactivate, organization_suspend
 from tests.browser import browser_user, sign_in, signed_in_page
 from tests.factories import MembershipFactory, OrganizationFactory, UserFactory
@@ -47,6 +48,13 @@ def set_status(organization_id: int, *, suspended: bool) -> None:
 def organization_with_key() -> tuple[int, str]:
     org = OrganizationFactory(name="Socket Co")
     return org.pk, key_for(org.pk, Role.ADMIN, ("member.read",))
+
+
+def test_cached_actors_depend_on_their_organization_s_row():
+    """What both the live hub and the principal cache watch for a status change."""
+    from kernel.change_capture import organizations_table
+
+    assert organizations_table() == Organization._meta.db_table
 
 
 # --- in-process (Channels' communicator) -------------------------------------------------
