@@ -165,8 +165,15 @@ def people_table() -> str:
 
 @functools.cache
 def organizations_table() -> str:
-    model = TenantModel._meta.get_field("organization").related_model
-    return "" if isinstance(model, str) or model is None else str(model._meta.db_table)
+    # On the abstract TenantModel the foreign key still names its model lazily
+    # ("organizations.Organization"): resolved through the app registry, else this was ""
+    # and no cached actor depended on its organization's row (status, policies).
+    from django.apps import apps
+
+    model: Any = TenantModel._meta.get_field("organization").related_model
+    if isinstance(model, str):
+        model = apps.get_model(model)
+    return "" if model is None else str(model._meta.db_table)
 
 
 @functools.cache

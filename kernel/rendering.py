@@ -35,6 +35,7 @@ from psycopg_pool import PoolTimeout
 
 from kernel import errors
 from kernel.errors import AppError, ErrorCode
+from kernel.sources import sources
 
 logger = logging.getLogger(__name__)
 
@@ -102,9 +103,9 @@ PAGE_HEADINGS: Final[Mapping[ErrorCode, str]] = MappingProxyType(
         ErrorCode.METHOD_NOT_ALLOWED: "This page does not take that request",
         ErrorCode.PAYLOAD_TOO_LARGE: "Too large",
         ErrorCode.UNSUPPORTED_MEDIA_TYPE: "Not a format we take",
-        ErrorCode.SUSPENDED: "This organization is suspended",
-        ErrorCode.PENDING_DELETION: "This organization is scheduled for deletion",
-        ErrorCode.TWO_FACTOR_REQUIRED: "Two-factor authentication required",
+        ErrorCode.SUSPENDED: "Organization suspended",
+        ErrorCode.PENDING_DELETION: "Organization scheduled for deletion",
+        ErrorCode.TWO_FACTOR_REQUIRED: "Set up two-factor authentication",
     }
 )
 """The error page's heading; its message says what happened and what to do."""
@@ -125,10 +126,41 @@ def page_error_response(request: HttpRequest, error: AppError) -> HttpResponse:
         "heading": PAGE_HEADINGS.get(error.code, "Something went wrong"),
         "back_url": _back_url(request),
     }
-    response = TemplateResponse(request, "errors/app_error.html", context, status=error.status)
+    template = "errors/app_error.html"
+    if error.code in UNAVAILABLE_ORGANIZATION_PAGES:
+        template = "errors/suspended.html"
+        context.update(_organizations_elsewhere(request))
+    response = TemplateResponse(request, template, context, status=error.status)
     if error.retry_after is not None:
         response["Retry-After"] = str(error.retry_after)
     return response.render()
+
+
+UNAVAILABLE_ORGANIZATION_PAGES: Final = frozenset({ErrorCode.SUSPENDED, ErrorCode.PENDING_DELETION})
+"""The organization the person acts in cannot be used: a page that says why, whom to
+contact, and offers their other organizations and signing out (whatever page they asked
+for: admission refuses every one). Owners of an organization pending deletion get the
+deletion feature's own page (a restore button) instead."""
+
+
+def _organizations_elsewhere(request: HttpRequest) -> dict[str, Any]:
+    """Which of the person's organizations they cannot act in now (their ids, by status),
+    for the page's list of the others to switch to (`my_organizations`, from the header's
+    context processor). One query for the memberships, one for the organizations."""
+    user = getattr(request, "user", None)
+    unavailable: dict[str, set[int]] = {"suspended": set(), "pending_deletion": set()}
+    if user is not None and user.is_authenticated:
+        directory = sources().require_directory()
+        mine = directory.memberships([user.pk]).get(user.pk, ())
+        states = directory.organizations([m.organization_id for m in mine])
+        for organization_id, state in states.items():
+            if state.status.value in unavailable:
+                unavailable[state.status.value].add(organization_id)
+    return {
+        "support_email": settings.SUPPORT_EMAIL,
+        "suspended_ids": unavailable["suspended"],
+        "pending_deletion_ids": unavailable["pending_deletion"],
+    }
 
 
 def _back_url(request: HttpRequest) -> str | None:

@@ -3,7 +3,7 @@ from typing import Any
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.urls import reverse
 from django.utils.html import format_html
 
@@ -19,6 +19,13 @@ from kernel.errors import AppError
 from kernel.permissions import Role
 from organizations.models import AuditEvent, Invitation, Membership, Organization
 from organizations.mutations import membership_remove_by_operator, membership_save_by_operator
+from organizations.operators import (
+    OperatorActions,
+    PlanFilter,
+    attach_plans,
+    short_date,
+    with_activity,
+)
 
 
 class MembershipInline(TenantTabularInline):
@@ -45,15 +52,62 @@ class InvitationInline(TenantTabularInline):
 
 
 @admin.register(Organization)
-class OrganizationAdmin(ScopedModelAdmin):
-    list_display = ("name", "slug", "created_at")
+class OrganizationAdmin(OperatorActions, ScopedModelAdmin):
+    """The operators' list of organizations: status, plan, members, last activity, and
+    the audited actions (organizations/operators.py). A status changes only through
+    those actions, never by editing the row."""
+
+    list_display = (
+        "name",
+        "status",
+        "plan",
+        "member_count",
+        "created",
+        "last_activity",
+    )
+    list_filter = ("status", PlanFilter)
     search_fields = ("name", "slug", "memberships__user__email")
     prepopulated_fields = {"slug": ("name",)}
     inlines = (MembershipInline, InvitationInline)
-    readonly_fields = ("audit_log", "billing")
+    readonly_fields = (
+        "status",
+        "status_reason",
+        "status_changed_at",
+        "deletion_due_at",
+        "audit_log",
+        "billing",
+    )
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
+        return with_activity(super().get_queryset(request))
+
+    def changelist_view(
+        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
+    ) -> HttpResponse:
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", None) or {}
+        if "cl" in changelist:
+            attach_plans(changelist["cl"].result_list)  # one query for the page's rows
+        return response
 
     def organization_of(self, request: HttpRequest, object_id: str | None) -> int:
         return int(object_id) if object_id and object_id.isdigit() else 0  # the one shown
+
+    @admin.display(description="Plan")
+    def plan(self, organization: Organization) -> str:
+        return getattr(organization, "plan_name", "")
+
+    @admin.display(description="Members", ordering="member_count")
+    def member_count(self, organization: Organization) -> int:
+        return int(getattr(organization, "member_count", 0))
+
+    @admin.display(description="Created", ordering="created_at")
+    def created(self, organization: Organization) -> str:
+        return short_date(organization.created_at)
+
+    @admin.display(description="Last activity", ordering="last_activity")
+    def last_activity(self, organization: Organization) -> str:
+        return short_date(getattr(organization, "last_activity", None))
 
     @admin.display(description="Audit log")
     def audit_log(self, organization: Organization) -> str:

@@ -85,6 +85,13 @@ AUDIT_LABELS: Final[dict[str, AuditLabel]] = {
     ),
     AuditAction.API_KEY_CREATE: AuditLabel("created API key “{target}”", "create an API key"),
     AuditAction.API_KEY_REVOKE: AuditLabel("revoked API key “{target}”", "revoke an API key"),
+    # organizations/suspension.py (operators)
+    "organization.suspend": AuditLabel(
+        "suspended the organization: “{note}”", "suspend the organization"
+    ),
+    "organization.reactivate": AuditLabel(
+        "reactivated the organization: “{note}”", "reactivate the organization"
+    ),
 }
 """This domain's audit actions in words (the manifest lists them; billing names its own)."""
 

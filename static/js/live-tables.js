@@ -39,7 +39,7 @@
       } finally {
         running = false;
       }
-      if (queued && !["signed-out", "forbidden"].includes(window.live.state)) {
+      if (queued && !["signed-out", "forbidden", "suspended", "pending_deletion"].includes(window.live.state)) {
         queued = false;
         run();
       }

@@ -8,8 +8,9 @@
 //
 // live.state is "connecting", "live" (values are current), "unavailable" (the server
 // cannot keep them current: its database is away), "offline" (no socket: retrying),
-// "signed-out" (the session ended) or "forbidden" (the viewer lost access to what the
-// page shows). The last two end the page's live updates: a notice says so instead of
+// "signed-out" (the session ended), "forbidden" (the viewer lost access to what the
+// page shows), "suspended" or "pending_deletion" (nobody may act in the organization
+// now). These end the page's live updates: a notice says so instead of
 // letting it go stale. Every change is dispatched as a `live:state` event on document,
 // set as <html data-live="...">, and shown by any [data-live-status] indicator.
 (function () {
@@ -20,7 +21,7 @@
   let retry = 0;
   let timer = null;
   let state = "connecting";
-  const ENDED = new Set(["signed-out", "forbidden"]);
+  const ENDED = new Set(["signed-out", "forbidden", "suspended", "pending_deletion"]);
   // What the indicator says (short) and its tooltip (long); no entry: hidden.
   const INDICATOR = {
     live: ["Live", "Updates appear as they happen."],
@@ -30,6 +31,9 @@
   const NOTICES = {
     "signed-out": ["Your session ended.", "Sign in again", "signIn"],
     forbidden: ["You no longer have access to this organization.", "Back to the start page", "home"],
+    // "here": this page again, which now says why (the server's suspended page).
+    suspended: ["This organization has been suspended.", "See why", "here"],
+    pending_deletion: ["This organization is scheduled for deletion.", "See details", "here"],
   };
 
   function indicator(element) {
@@ -45,7 +49,7 @@
 
   function notice(anchor) {
     const [text, action, target] = NOTICES[state];
-    let url = anchor.dataset[target] || "/";
+    let url = target === "here" ? location.pathname + location.search : anchor.dataset[target] || "/";
     if (target === "signIn") url += `?next=${encodeURIComponent(location.pathname + location.search)}`;
     const box = document.createElement("div");
     box.className = "message message-warning live-notice";
@@ -108,6 +112,7 @@
         // A removed member's or a signed-out session's subscriptions end like this.
         if (frame.code === "forbidden") end("forbidden");
         if (frame.code === "unauthenticated") end("signed-out");
+        if (frame.code === "suspended" || frame.code === "pending_deletion") end(frame.code);
       }
     });
     socket.addEventListener("close", (event) => {

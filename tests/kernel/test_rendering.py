@@ -49,9 +49,9 @@ FACTORIES = {
     "unsupported_media_type": lambda: errors.unsupported_media_type(),
     "server_error": lambda: errors.server_error(),
     "unavailable": lambda: errors.unavailable(),
-    "suspended": lambda: errors.suspended("This organization is suspended."),
-    "pending_deletion": lambda: errors.pending_deletion("Scheduled for deletion."),
-    "two_factor_required": lambda: errors.two_factor_required("Set up two-factor."),
+    "suspended": lambda: errors.suspended("Suspended. Reason: abuse. Contact support."),
+    "pending_deletion": lambda: errors.pending_deletion("Scheduled for deletion on 1 May."),
+    "two_factor_required": lambda: errors.two_factor_required("Set up two-factor first."),
 }
 
 

@@ -1,0 +1,121 @@
+"""Operators suspend and reactivate organizations (the operators' admin calls these).
+
+    call(organization_suspend, operator, {"organization_id": 7, "reason": "Unpaid invoices"})
+    call(organization_reactivate, operator, {"organization_id": 7, "reason": "Paid"})
+
+Suspending changes one row: the organization's status. Nothing is deleted or revoked, so
+reactivating gives back everything as it was — members, invitations, API keys, data. The
+kernel enforces the status for every transport (kernel/admission.py): members see the
+suspended page with the reason and whom to contact, API keys and sockets get `suspended`;
+webhooks (System principals) still apply. The change of the organization's row re-checks
+every live subscriber at once (kernel/live/hub.py).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Final
+
+from django.utils import timezone
+from pydantic import BaseModel, ConfigDict
+
+from accounts.models import User
+from kernel import audit, errors
+from kernel.actor import Principal, System
+from kernel.functions import mutation
+from kernel.inputs import Input, Name
+from organizations.models import Organization
+
+SUSPEND: Final = "organization.suspend"
+REACTIVATE: Final = "organization.reactivate"
+"""Their audit actions (labels in organizations/audit.py)."""
+
+REASON_MIN, REASON_MAX = 10, 254
+OperatorReason = Annotated[str, Name(min_length=REASON_MIN, max_length=REASON_MAX)]
+"""Why an operator acts, in a sentence: the audit log keeps it, and a suspension's is
+shown to the organization's members."""
+
+
+class StatusChange(Input):
+    organization_id: int
+    reason: OperatorReason
+
+
+class OrganizationStatusOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    name: str
+    status: Organization.Status
+    status_reason: str
+    status_changed_at: datetime | None
+
+
+def require_operator(actor: Principal) -> System:
+    """An internal call made for an active staff member (the admin's `operator`), whom the
+    audit row names."""
+    if not isinstance(actor, System) or actor.operator_id is None:
+        raise errors.forbidden("Only an operator can change an organization's status.")
+    if not User.objects.filter(pk=actor.operator_id, is_staff=True, is_active=True).exists():
+        raise errors.forbidden("Only an active staff member can change an organization's status.")
+    return actor
+
+
+def _organization(organization_id: int) -> Organization:
+    # Operators act across organizations; the row is locked for the status change.
+    found = Organization.objects.select_for_update().filter(pk=organization_id).first()
+    if found is None:
+        raise errors.not_found("There is no such organization.")
+    return found
+
+
+@mutation("organizations.suspend", internal=True, output=OrganizationStatusOut, audit=SUSPEND)
+def organization_suspend(*, actor: System, args: StatusChange) -> Organization:
+    """Operators only (System with operator_id, an active staff member). An active
+    organization becomes `suspended` with the reason its members are shown; `conflict`
+    if it is already suspended or scheduled for deletion; `not_found` if it is gone."""
+    require_operator(actor)
+    organization = _organization(args.organization_id)
+    if organization.status == Organization.Status.SUSPENDED:
+        raise errors.conflict(f"{organization.name} is already suspended.")
+    if organization.status == Organization.Status.PENDING_DELETION:
+        raise errors.conflict(
+            f"{organization.name} is scheduled for deletion: restore it first, or purge it."
+        )
+    _set_status(organization, Organization.Status.SUSPENDED, args.reason)
+    audit.describe(
+        target=organization.name,
+        target_type="organization",
+        target_id=organization.pk,
+        organization_id=organization.pk,
+        note=args.reason,
+    )
+    return organization
+
+
+@mutation("organizations.reactivate", internal=True, output=OrganizationStatusOut, audit=REACTIVATE)
+def organization_reactivate(*, actor: System, args: StatusChange) -> Organization:
+    """Operators only. A suspended organization becomes `active` again, exactly as it was
+    (nothing was removed); `conflict` if it is not suspended; `not_found` if it is gone."""
+    require_operator(actor)
+    organization = _organization(args.organization_id)
+    if organization.status != Organization.Status.SUSPENDED:
+        raise errors.conflict(f"{organization.name} is not suspended.")
+    previous = organization.status_reason
+    _set_status(organization, Organization.Status.ACTIVE, "")
+    audit.describe(
+        target=organization.name,
+        target_type="organization",
+        target_id=organization.pk,
+        organization_id=organization.pk,
+        note=args.reason,
+        suspended_for=previous,
+    )
+    return organization
+
+
+def _set_status(organization: Organization, status: Organization.Status, reason: str) -> None:
+    organization.status = status
+    organization.status_reason = reason
+    organization.status_changed_at = timezone.now()
+    organization.save(update_fields=["status", "status_reason", "status_changed_at"])
