@@ -37,6 +37,9 @@ class AuditAction(StrEnum):
     API_KEY_REVOKE = "api_key.revoke"
     GRANT_CREATE = "billing.grant_create"
     GRANT_REVOKE = "billing.grant_revoke"
+    ORGANIZATION_SCHEDULE_DELETION = "organization.schedule_deletion"
+    ORGANIZATION_RESTORE = "organization.restore"
+    ORGANIZATION_PURGE = "organization.purge"
 
 
 def _sensitive_action(name: str) -> str:
@@ -84,6 +87,15 @@ AUDIT_LABELS: Final[dict[str, AuditLabel]] = {
     ),
     AuditAction.API_KEY_CREATE: AuditLabel("created API key “{target}”", "create an API key"),
     AuditAction.API_KEY_REVOKE: AuditLabel("revoked API key “{target}”", "revoke an API key"),
+    AuditAction.ORGANIZATION_SCHEDULE_DELETION: AuditLabel(
+        "scheduled the organization's deletion on {due}", "delete the organization"
+    ),
+    AuditAction.ORGANIZATION_RESTORE: AuditLabel(
+        "restored the organization", "restore the organization"
+    ),
+    AuditAction.ORGANIZATION_PURGE: AuditLabel(
+        "ordered the organization purged now", "purge the organization"
+    ),
 }
 """This domain's audit actions in words (the manifest lists them; billing names its own)."""
 
