@@ -170,15 +170,14 @@ async def test_a_socket_is_refused_with_pending_deletion(make_key):
     socket = WebsocketCommunicator(
         application, "/ws/", headers=[(b"authorization", f"Bearer {raw}".encode())]
     )
-    connected, _ = await socket.connect()
-    if connected:
-        await socket.send_json_to(
-            {"type": "mutation", "id": 1, "name": "invitations.create",
-             "args": {"email": "x@example.com"}}
-        )  # fmt: skip
-        frame = await socket.receive_json_from(timeout=5)
-        assert (frame["type"], frame["code"]) == ("error", "pending_deletion")
-        await socket.disconnect()
+    assert (await socket.connect())[0]
+    await socket.send_json_to(
+        {"type": "mutation", "id": 1, "name": "invitations.create",
+         "args": {"email": "x@example.com"}}
+    )  # fmt: skip
+    frame = await socket.receive_json_from(timeout=5)
+    assert (frame["type"], frame["code"]) == ("error", "pending_deletion")
+    await socket.disconnect()
 
 
 # --- restoring ---------------------------------------------------------------------------------
@@ -218,9 +217,11 @@ def test_other_roles_cannot_restore(org, role):
     assert client.get(f"/organization/{org.pk}/restore/").status_code == 403
     assert client.post(f"/organization/{org.pk}/restore/").status_code == 403
     assert Organization.objects.get(pk=org.pk).status == PENDING
-    assert not AuditEvent.objects.for_organization(org.pk).filter(
-        action="organization.restore", result="success"
-    ).exists()
+    assert (
+        not AuditEvent.objects.for_organization(org.pk)
+        .filter(action="organization.restore", result="success")
+        .exists()
+    )
 
 
 def test_another_organizations_owner_finds_nothing(org, other_org):
