@@ -26,6 +26,7 @@ from tests.accounts.helpers import PASSWORD, login, make_verified_user
 from tests.accounts.test_security import delete_with_step_up
 from tests.conftest import JSON, bearer, client_for
 from tests.factories import MembershipFactory, OrganizationFactory
+from tests.kernel.live_helpers import HOST, ORIGIN
 from tests.tasks import run_tasks
 
 PENDING = Organization.Status.PENDING_DELETION
@@ -423,3 +424,31 @@ def test_an_accounts_solo_organization_is_purged_later_with_a_record(db):
     record = SecurityEvent.objects.get(kind="organization.purge")
     assert record.user is None  # no owner left; the record names who deleted it
     assert record.detail["scheduled_by"] == "Deleted with the account of leaving@example.com"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="the live hub does not re-check a subscription when only its organization's row "
+    "changes yet (the suspension branch's kernel/live change; remove this mark then)",
+)
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("stop_hub")
+async def test_a_live_subscription_ends_when_the_deletion_is_scheduled(make_key):
+    def setup() -> tuple[Organization, str]:
+        organization = OrganizationFactory(name="Live Co")
+        return organization, make_key(Role.OWNER, organization=organization)
+
+    organization, raw = await database_sync_to_async(setup)()
+    socket = WebsocketCommunicator(
+        application, "/ws/", headers=[HOST, ORIGIN, (b"authorization", f"Bearer {raw}".encode())]
+    )
+    assert (await socket.connect())[0]
+    await socket.send_json_to({"type": "subscribe", "id": "m", "query": "members.list", "args": {}})
+    first = await socket.receive_json_from(timeout=5)
+    assert first["type"] == "result"
+
+    await database_sync_to_async(scheduled)(organization)
+
+    frame = await socket.receive_json_from(timeout=5)
+    assert (frame["type"], frame["id"], frame["code"]) == ("error", "m", "pending_deletion")
+    await socket.disconnect()
