@@ -88,8 +88,10 @@ class AccountDelete(Input):
     "only they belong to go with it",
 )
 def account_delete(*, actor: Person, args: AccountDelete) -> None:
-    """Delete the signed-in person's account and what belongs to them alone, with its
-    address typed. `conflict` names what needs another owner first; then step-up level 4
+    """Delete the signed-in person's account at once, with its address typed: their
+    personal data is erased now (docs/operations.md); the organizations they alone belong
+    to are scheduled for deletion like any other (the `account_deleting` receivers).
+    `conflict` names what needs another owner first; then step-up level 4
     (the grant is spent). The checks come before the step-up, so nobody confirms it is
     them only to learn the deletion cannot happen."""
     user = User.objects.get(pk=actor.user_id)

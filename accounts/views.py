@@ -193,7 +193,11 @@ class DeletePage(FormView):
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         actors.resolve_person(request)  # signed in, or off to sign in
         blocking = deletion_blockers(_user(request))
-        return {"blocking": blocking, "blocked": blocked_message(blocking) if blocking else ""}
+        return {
+            "blocking": blocking,
+            "blocked": blocked_message(blocking) if blocking else "",
+            "grace_days": settings.ORGANIZATION_DELETION_GRACE_DAYS,
+        }
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
         logout(request)

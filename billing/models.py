@@ -177,13 +177,14 @@ class WebhookEvent(models.Model):
 
 
 class PendingCancellation(models.Model):
-    """A deleted organization's subscription not yet confirmed cancelled at its provider.
-    Written in the transaction that deletes the organization (billing/receivers.py), so a
-    committed deletion always has one; deleted once the provider confirms, by the cancel
+    """A subscription of an organization scheduled for deletion (or deleted) not yet
+    confirmed cancelled at its provider. Written in the transaction that schedules or
+    deletes the organization (billing/receivers.py), so a committed one always has one;
+    deleted once the provider confirms, by the cancel
     task or reconciliation (billing/reconcile.py). Until then the customer may be billed:
     the admin lists what is still pending, with the last error."""
 
-    tenant_exempt = "outlives its organization, which is deleted"
+    tenant_exempt = "outlives its organization, which is being deleted"
 
     provider = models.CharField(max_length=16)
     external_id = models.CharField(max_length=200)

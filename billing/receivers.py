@@ -1,11 +1,13 @@
 """Billing reacts to organizations: seats follow membership on per-seat plans (a task
-queued with the change), and a deleted organization's subscriptions are cancelled at the
-provider.
+queued with the change), and an organization scheduled for deletion (or deleted) has its
+subscriptions cancelled at the provider at once, not at the end of the grace period.
 
-The cancellation is owed from the moment the deletion commits, so it is written down in
-the deletion's own transaction (`PendingCancellation`), with the task that performs it,
-and forgotten only when the provider confirms (billing/reconcile.py): a failed call, a
-crash or a provider outage leave it pending, retried, and reconciled until it is done."""
+The cancellation is owed from the moment the scheduling (or the deletion) commits, so it
+is written down in that very transaction (`PendingCancellation`), with the task that
+performs it, and forgotten only when the provider confirms (billing/reconcile.py): a
+failed call, a crash or a provider outage leave it pending, retried, and reconciled until
+it is done. Restoring the organization does not resume them: its owners choose a plan
+again."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ from django.dispatch import receiver
 from billing.models import PendingCancellation, PlanSubscription, SubscriptionStatus
 from billing.tasks import cancel_subscriptions, push_seats
 from organizations.models import Membership, Organization
+from organizations.signals import organization_deletion_scheduled
 
 
 @receiver(post_save, sender=Membership)
@@ -30,18 +33,32 @@ def membership_changed(sender: type[Membership], instance: Membership, **kwargs:
 def organization_deleting(
     sender: type[Organization], instance: Organization, **kwargs: Any
 ) -> None:
-    """Inside the deletion's transaction: what the provider must still cancel. The local
-    provider keeps its subscriptions in the rows being deleted: nothing is owed there."""
-    owed = (
-        PlanSubscription.objects.for_organization(instance.pk)
-        .exclude(status=SubscriptionStatus.CANCELED)
-        .exclude(provider="local")
+    """Inside the deletion's transaction: what the provider must still cancel (normally
+    nothing: scheduling the deletion cancelled it). The local provider keeps its
+    subscriptions in the rows being deleted: nothing is owed there."""
+    _owe_cancellations(instance.pk, include_local=False)
+
+
+@receiver(organization_deletion_scheduled)
+def organization_deletion_scheduled_cancel(
+    sender: type[Organization], organization_id: int, **kwargs: Any
+) -> None:
+    """Inside the scheduling's transaction: every subscription still running is cancelled
+    now (the local provider's too: its cancellation is an event like any provider's)."""
+    _owe_cancellations(organization_id, include_local=True)
+
+
+def _owe_cancellations(organization_id: int, *, include_local: bool) -> None:
+    owed = PlanSubscription.objects.for_organization(organization_id).exclude(
+        status=SubscriptionStatus.CANCELED
     )
+    if not include_local:
+        owed = owed.exclude(provider="local")
     pending = [
         PendingCancellation.objects.get_or_create(
             provider=subscription.provider,
             external_id=subscription.external_id,
-            defaults={"organization_id": instance.pk},
+            defaults={"organization_id": organization_id},
         )[0].pk
         for subscription in owed
     ]

@@ -309,6 +309,11 @@ ORGANIZATIONS_MODE = env.choice("ORGANIZATIONS_MODE", ("team", "personal"), "tea
 INVITATION_TTL_DAYS = env.integer("INVITATION_TTL_DAYS", 7, minimum=1)
 INVITATION_RESENDS_PER_HOUR = env.integer("INVITATION_RESENDS_PER_HOUR", 20, minimum=1)
 API_KEY_RATE_LIMIT_PER_MINUTE = env.integer("API_KEY_RATE_LIMIT_PER_MINUTE", 600, minimum=1)
+# Soft deletion (organizations/deletion.py): a deleted organization waits this many days
+# in `pending_deletion` (its owners may restore it) before the purge task deletes it,
+# ORGANIZATION_PURGE_BATCH_SIZE tenant rows per transaction.
+ORGANIZATION_DELETION_GRACE_DAYS = env.integer("ORGANIZATION_DELETION_GRACE_DAYS", 30, minimum=0)
+ORGANIZATION_PURGE_BATCH_SIZE = env.integer("ORGANIZATION_PURGE_BATCH_SIZE", 1000, minimum=1)
 # Mounts the benchmarks' bare baseline endpoints (bench/urls.py wraps config.urls,
 # so nothing in the project imports bench/). Benchmarks only: they answer without
 # authentication, so production refuses them, except on a server that answers loopback

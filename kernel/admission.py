@@ -25,7 +25,9 @@ def admit(actor: Actor, state: OrganizationState) -> Actor:
     if state.status is OrganizationStatus.SUSPENDED:
         raise errors.suspended(suspended_message(state))
     if state.status is OrganizationStatus.PENDING_DELETION:
-        raise errors.pending_deletion(pending_deletion_message(state))
+        raise errors.pending_deletion(
+            pending_deletion_message(state), organization_id=state.organization_id
+        )
     return actor
 
 

@@ -69,6 +69,7 @@ class AppError(Exception):
         step_up_action: str | None = None,
         action_url: str | None = None,
         action_label: str | None = None,
+        organization_id: int | None = None,
     ) -> None:
         super().__init__(message)
         self.code = code
@@ -81,6 +82,9 @@ class AppError(Exception):
         self.action_label = action_label
         """What lifts the refusal, as a link a page shows beside the message ("Upgrade to
         Pro" → the plans page); only when the viewer may follow it. Not in the API body."""
+        self.organization_id = organization_id
+        """The organization a status refusal is about (a page may offer its owners more:
+        kernel/rendering.py `error_page`). Not in the API body."""
 
     @property
     def status(self) -> int:
@@ -170,9 +174,9 @@ def suspended(message: str) -> AppError:
     return AppError(ErrorCode.SUSPENDED, message)
 
 
-def pending_deletion(message: str) -> AppError:
+def pending_deletion(message: str, *, organization_id: int | None = None) -> AppError:
     """The organization is scheduled for deletion: only its owners may restore it."""
-    return AppError(ErrorCode.PENDING_DELETION, message)
+    return AppError(ErrorCode.PENDING_DELETION, message, organization_id=organization_id)
 
 
 def two_factor_required(message: str, *, action_url: str | None = None) -> AppError:

@@ -13,7 +13,7 @@ Django ValidationError, ...) into AppErrors, so they render the same way.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Final
 
@@ -111,7 +111,27 @@ PAGE_HEADINGS: Final[Mapping[ErrorCode, str]] = MappingProxyType(
 """The error page's heading; its message says what happened and what to do."""
 
 
+ErrorPage = Callable[[HttpRequest, AppError], HttpResponse | None]
+_ERROR_PAGES: Final[dict[ErrorCode, list[ErrorPage]]] = {}
+
+
+def error_page(code: ErrorCode) -> Callable[[ErrorPage], ErrorPage]:
+    """Register an app's own page for one refusal, for the viewers it chooses (it returns
+    None for the others, who get the generic page): `pending_deletion` for the
+    organization's owners is its restore page (organizations/deletion.py)."""
+
+    def register(page: ErrorPage) -> ErrorPage:
+        _ERROR_PAGES.setdefault(code, []).append(page)
+        return page
+
+    return register
+
+
 def page_error_response(request: HttpRequest, error: AppError) -> HttpResponse:
+    for variant in _ERROR_PAGES.get(error.code, ()):
+        own = variant(request, error)
+        if own is not None:
+            return own
     if error.code == ErrorCode.UNAUTHENTICATED:
         return redirect_to_login(request.get_full_path(), settings.LOGIN_URL)
     if error.code in (ErrorCode.UNAVAILABLE, ErrorCode.SERVER_ERROR):

@@ -40,6 +40,9 @@ class AuditAction(StrEnum):
     GRANT_REVOKE = "billing.grant_revoke"
     PROVIDER_EVENT = "billing.provider_event"
     SUBSCRIPTION_RECONCILE = "billing.subscription_reconcile"
+    ORGANIZATION_SCHEDULE_DELETION = "organization.schedule_deletion"
+    ORGANIZATION_RESTORE = "organization.restore"
+    ORGANIZATION_PURGE = "organization.purge"
 
 
 def _sensitive_action(name: str) -> str:
@@ -91,6 +94,15 @@ AUDIT_LABELS: Final[dict[str, AuditLabel]] = {
     ),
     "organization.reactivate": AuditLabel(
         "reactivated the organization: “{note}”", "reactivate the organization"
+    ),
+    AuditAction.ORGANIZATION_SCHEDULE_DELETION: AuditLabel(
+        "scheduled the organization's deletion on {due}", "delete the organization"
+    ),
+    AuditAction.ORGANIZATION_RESTORE: AuditLabel(
+        "restored the organization", "restore the organization"
+    ),
+    AuditAction.ORGANIZATION_PURGE: AuditLabel(
+        "ordered the organization purged now", "purge the organization"
     ),
 }
 """This domain's audit actions in words (the manifest lists them; billing names its own)."""

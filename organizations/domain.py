@@ -1,5 +1,7 @@
 """What the organizations app brings to the kernel (kernel/manifest.py)."""
 
+from datetime import timedelta
+
 from django.conf import settings
 
 from kernel.actor import Actor
@@ -8,10 +10,12 @@ from kernel.manifest import FUNCTION_MODULES, Domain, Nav, Step
 from kernel.permissions import EVERYONE, MANAGERS, OWNERS, Permission
 from kernel.policies import actor_outranks_target, keep_last_owner
 from kernel.sensitive import SensitiveAction
+from kernel.tasks import Periodic
 from organizations.audit import AUDIT_LABELS, OrganizationAuditLog
 from organizations.directory import MembershipDirectory
 from organizations.models import Invitation
 from organizations.queries import members_of, seats_used
+from organizations.tasks import purge_due_organizations
 
 
 def teammate_invited(actor: Actor) -> bool:
@@ -54,6 +58,8 @@ domain = Domain(
         SensitiveAction(
             "organization.delete", 4, "delete the organization", organization_scoped=True
         ),
+        # Personal: nobody can act in an organization scheduled for deletion.
+        SensitiveAction("organization.restore", 2, "restore the organization"),
     ],
     limits=[
         Limit(
@@ -88,4 +94,5 @@ domain = Domain(
     audit_log=OrganizationAuditLog(),
     # Beside mutations.py: each capability's functions in a module named for it.
     function_modules=(*FUNCTION_MODULES, "suspension", "deletion", "policies", "exports"),
+    periodic=[Periodic(purge_due_organizations, every=timedelta(hours=1))],
 )

@@ -12,7 +12,6 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -25,7 +24,7 @@ from kernel.guard import require_app_permission
 from kernel.limits import require_within_limit
 from kernel.permissions import CATALOGUE, Role, role_permissions
 from kernel.tenancy import get_for_actor
-from organizations import emails
+from organizations import deletion, emails
 from organizations.audit import AuditAction
 from organizations.directory import KEY_PREFIX, hash_key
 from organizations.models import ApiKey, Invitation, Membership, Organization
@@ -50,7 +49,6 @@ from organizations.schemas import (
     OrganizationRename,
     Transfer,
 )
-from organizations.signals import organization_deleted
 
 SEATS = "organization.members"
 
@@ -160,35 +158,38 @@ def organization_rename(*, actor: Actor, args: OrganizationRename) -> Organizati
     "organization.delete",
     permission="organization.delete",
     step_up="organization.delete",
-    audit=AuditAction.ORGANIZATION_DELETE,
+    audit=AuditAction.ORGANIZATION_SCHEDULE_DELETION,
 )
 def organization_delete(*, actor: Actor, args: OrganizationDelete) -> None:
-    """Owners, with the name typed; step-up level 4 (the grant is spent). Deletes every
-    tenant row of the organization and nothing else."""
-    organization = Organization.objects.get(pk=actor.organization_id)
+    """Owners, with the name typed; step-up level 4 (the grant is spent). Schedules the
+    deletion: the organization is `pending_deletion` for ORGANIZATION_DELETION_GRACE_DAYS
+    (nobody acts in it; its owners may restore it), its billing is cancelled now, and the
+    purge task deletes every tenant row of it, and nothing else, after that
+    (organizations/deletion.py)."""
+    organization = Organization.objects.select_for_update().get(pk=actor.organization_id)
     if args.confirm_name.strip() != organization.name:
         raise errors.invalid_input(
             "Type the organization's name to confirm.",
             fields={"confirm_name": [f"Type {organization.name!r} exactly."]},
         )
     user = User.objects.filter(pk=_person(actor)).first()
-    # The organization's own audit log goes with it; the account keeps the record.
+    deletion.schedule(organization, by=f"Deleted by {user.email if user else 'an owner'}")
+    due = organization.deletion_due_at
     record_security_event(
         request=None,
         ip_address=actor.auth.client_ip,
         user=user,
-        kind="organization.delete",
+        kind=AuditAction.ORGANIZATION_SCHEDULE_DELETION,
         result=SecurityEvent.Result.SUCCESS,
         organization_id=organization.pk,
         organization_name=organization.name,
+        due_at=due.isoformat() if due else "",
     )
-    organization_id, name = organization.pk, organization.name
-    audit.unchanged()  # its log is deleted with it: the account's security log keeps it
-    organization.delete()
-    transaction.on_commit(
-        lambda: organization_deleted.send(
-            sender=Organization, organization_id=organization_id, name=name
-        )
+    audit.describe(
+        target=organization.name,
+        target_type="organization",
+        target_id=organization.pk,
+        due=f"{due:%d %B %Y}" if due else "",
     )
 
 

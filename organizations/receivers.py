@@ -1,6 +1,7 @@
 """organizations reacts to accounts: a new user gets an organization; step-ups for an
 organization's sensitive actions appear in its audit log; an account is deleted only
-when it orphans no organization with other members."""
+when it orphans no organization with other members, and the organizations it leaves
+without a member are scheduled for deletion."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from kernel import actors
 from kernel.actor import Person
 from kernel.door import call
 from kernel.errors import AppError
+from organizations import deletion
 from organizations.audit import AuditAction, audit
 from organizations.models import AuditEvent, Organization
 from organizations.mutations import personal_organization_create
@@ -65,7 +67,20 @@ def only_owner_of_a_shared_organization(sender: Any, user: User, **kwargs: Any) 
 
 @receiver(account_deleting)
 def delete_solo_organizations(sender: Any, user: User, **kwargs: Any) -> list[int]:
-    """Inside the account's deletion: the organizations only this user belongs to go too."""
+    """Inside the account's deletion: the organizations only this user belongs to are
+    scheduled for deletion like any other (billing cancelled now, purged after the grace
+    period; until then an operator can restore one for the person, docs/operations.md)."""
     solo = solo_organizations(user.pk)
-    Organization.objects.filter(pk__in=solo).delete()
+    for organization in Organization.objects.select_for_update().filter(pk__in=solo):
+        deletion.schedule(organization, by=f"Deleted with the account of {user.email}")
+        audit(
+            organization_id=organization.pk,
+            action=AuditAction.ORGANIZATION_SCHEDULE_DELETION,
+            actor=Person(user.pk),
+            target=organization.name,
+            target_type="organization",
+            target_id=str(organization.pk),
+            due=f"{organization.deletion_due_at:%d %B %Y}",
+            cause="the account of its only member was deleted",
+        )
     return solo

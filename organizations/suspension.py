@@ -19,12 +19,12 @@ from typing import Annotated, Final
 from django.utils import timezone
 from pydantic import BaseModel, ConfigDict
 
-from accounts.models import User
 from kernel import audit, errors
-from kernel.actor import Principal, System
+from kernel.actor import System
 from kernel.functions import mutation
 from kernel.inputs import Input, Name
 from organizations.models import Organization
+from organizations.staff import require_operator
 
 SUSPEND: Final = "organization.suspend"
 REACTIVATE: Final = "organization.reactivate"
@@ -49,16 +49,6 @@ class OrganizationStatusOut(BaseModel):
     status: Organization.Status
     status_reason: str
     status_changed_at: datetime | None
-
-
-def require_operator(actor: Principal) -> System:
-    """An internal call made for an active staff member (the admin's `operator`), whom the
-    audit row names."""
-    if not isinstance(actor, System) or actor.operator_id is None:
-        raise errors.forbidden("Only an operator can change an organization's status.")
-    if not User.objects.filter(pk=actor.operator_id, is_staff=True, is_active=True).exists():
-        raise errors.forbidden("Only an active staff member can change an organization's status.")
-    return actor
 
 
 def _organization(organization_id: int) -> Organization:

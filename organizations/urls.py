@@ -1,6 +1,6 @@
 from django.urls import path
 
-from organizations import views
+from organizations import deletion_views, views
 
 urlpatterns = [
     path("", views.MembersPage.as_view(), name="organization_members"),
@@ -8,6 +8,11 @@ urlpatterns = [
     path("switch/", views.switch, name="organization_switch"),
     path("settings/", views.SettingsPage.as_view(), name="organization_settings"),
     path("delete/", views.DeletePage.as_view(), name="organization_delete"),
+    path(
+        "<int:organization_id>/restore/",
+        deletion_views.RestorePage.as_view(),
+        name="organization_restore",
+    ),
     path("transfer/", views.TransferPage.as_view(), name="organization_transfer"),
     path("leave/", views.Leave.as_view(), name="organization_leave"),
     path("audit/", views.audit, name="organization_audit"),

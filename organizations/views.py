@@ -89,12 +89,18 @@ class DeletePage(FormView):
     template_name = "organizations/delete.html"
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
-        return {"organization": call(queries.organization_get, request)}
+        return {
+            "organization": call(queries.organization_get, request),
+            "grace_days": settings.ORGANIZATION_DELETION_GRACE_DAYS,
+        }
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
-        actors.set_active_organization(request, None)
-        messages.success(request, "The organization and all its data were deleted.")
-        return redirect("dashboard")
+        # Its owners' page until the purge: the date, and the way back (restore).
+        deleted = actors.resolved_actor(request)
+        if deleted is None:
+            return redirect("dashboard")
+        messages.success(request, "The organization is scheduled for deletion.")
+        return redirect("organization_restore", organization_id=deleted.organization_id)
 
 
 # --- members and invitations -------------------------------------------------------------------

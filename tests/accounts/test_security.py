@@ -163,7 +163,9 @@ def delete_with_step_up(client: Client, email: str):
     return client.post("/account/delete/", {"confirm_email": email})
 
 
-def test_deleting_an_account_removes_the_user_and_their_solo_organizations():
+def test_deleting_an_account_removes_the_user_and_schedules_their_solo_organizations():
+    """The account (personal data) goes at once; an organization it alone belonged to is
+    scheduled for deletion like any other (docs/operations.md)."""
     user = make_verified_user("leaving@example.com")
     solo = OrganizationFactory()
     MembershipFactory(organization=solo, user=user, role=Role.OWNER)
@@ -177,8 +179,11 @@ def test_deleting_an_account_removes_the_user_and_their_solo_organizations():
 
     assert response.status_code == 302
     assert not User.objects.filter(email="leaving@example.com").exists()
-    assert not Organization.objects.filter(pk=solo.pk).exists()
-    assert Organization.objects.filter(pk=shared.pk).exists()
+    scheduled = Organization.objects.get(pk=solo.pk)
+    assert scheduled.status == Organization.Status.PENDING_DELETION
+    assert scheduled.status_reason == "Deleted with the account of leaving@example.com"
+    assert not Membership.objects.for_organization(solo.pk).exists()
+    assert Organization.objects.get(pk=shared.pk).status == Organization.Status.ACTIVE
     assert Membership.objects.for_organization(shared.pk).count() == 1
     event = SecurityEvent.objects.get(kind="account.delete")
     assert (event.result, event.user_email, event.user) == ("success", "leaving@example.com", None)

@@ -7,6 +7,7 @@ import threading
 import pytest
 from django.db import connections
 from django.test import Client
+from django.utils import timezone
 
 from accounts.models import User
 from kernel.door import call
@@ -14,9 +15,11 @@ from kernel.errors import AppError
 from kernel.permissions import Role
 from organizations import mutations
 from organizations.models import AuditEvent, Invitation, Membership, Organization
+from organizations.tasks import purge_due_organizations
 from tests.accounts.helpers import PASSWORD, login, make_verified_user
 from tests.conftest import actor_for, client_for, person_for
 from tests.factories import MembershipFactory, OrganizationFactory
+from tests.tasks import run_tasks
 
 
 def code(raised) -> str:
@@ -153,7 +156,9 @@ def test_delete_refuses_without_step_up_or_the_typed_name(org, other_org, owner_
     assert Organization.objects.filter(pk=org.pk).exists()
 
 
-def test_deleting_an_organization_deletes_its_rows_and_nothing_else(org, other_org, owner_client):
+def test_deleting_an_organization_purges_its_rows_and_nothing_else(org, other_org, owner_client):
+    """Deleting schedules it (organizations/deletion.py); the purge after the grace
+    period deletes its rows, and no other organization's."""
     MembershipFactory.create_batch(2, organization=org)
     MembershipFactory.create_batch(2, organization=other_org)
     Invitation.objects.create(
@@ -175,6 +180,14 @@ def test_deleting_an_organization_deletes_its_rows_and_nothing_else(org, other_o
     response = owner_client.post("/organization/delete/", {"confirm_name": org.name})
 
     assert response.status_code == 302
+    scheduled = Organization.objects.get(pk=org.pk)
+    assert scheduled.status == Organization.Status.PENDING_DELETION
+    assert Membership.objects.unscoped().filter(organization_id=org.pk).count() == 3
+
+    Organization.objects.filter(pk=org.pk).update(deletion_due_at=timezone.now())  # its date
+    purge_due_organizations.enqueue()
+    run_tasks()
+
     assert not Organization.objects.filter(pk=org.pk).exists()
     assert not Membership.objects.unscoped().filter(organization_id=org.pk).exists()
     assert not AuditEvent.objects.unscoped().filter(organization_id=org.pk).exists()
