@@ -5,7 +5,7 @@ from allauth.mfa.models import Authenticator
 
 from accounts.stepup import SessionStepUp
 from kernel.actor import Actor
-from kernel.manifest import Domain, Step
+from kernel.manifest import FUNCTION_MODULES, Domain, Step
 from kernel.sensitive import SensitiveAction
 
 
@@ -29,11 +29,13 @@ domain = Domain(
         SensitiveAction("account.change_password", 3, "change your password"),
         SensitiveAction("mfa.remove_authenticator", 3, "remove a sign-in factor"),
         SensitiveAction("account.delete", 4, "delete your account"),
+        SensitiveAction("impersonation.start", 4, "view the site as another person"),
     ],
     # allauth's guarded views first: they answer on allauth's own paths and names.
     urls=[("accounts/", "accounts.allauth_urls"), ("account/", "accounts.urls")],
     api="accounts.api",
     step_up=SessionStepUp(),
+    function_modules=(*FUNCTION_MODULES, "impersonation"),
     onboarding=[
         Step("Verify your email address", "account_email", done=email_verified, order=10),
         Step("Set up two-factor authentication", "mfa_index", done=two_factor_set_up, order=40),

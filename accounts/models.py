@@ -170,3 +170,31 @@ class StepUpCode(models.Model):
 
     def __str__(self) -> str:
         return f"code for {self.action} ({self.user_id})"
+
+
+class ImpersonationSession(models.Model):
+    """An operator viewing the site as a person (accounts/impersonation.py): who, as
+    whom, why, and for how long. The person sees these on their security page."""
+
+    operator = models.ForeignKey(User, null=True, on_delete=models.SET_NULL, related_name="+")
+    operator_email = models.CharField(max_length=254)
+    """Copied: the record outlives the operator's account."""
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="+")
+    reason = models.TextField()
+    started_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    end_reason = models.CharField(max_length=32, blank=True)
+    """stopped, expired, signed_out."""
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "-started_at"], name="impersonation_user")]
+
+    def __str__(self) -> str:
+        return f"{self.operator_email} as {self.user_id} at {self.started_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def minutes(self) -> int:
+        """How long it lasted (so far, while it goes on), in whole minutes, at least 1."""
+        seconds = ((self.ended_at or timezone.now()) - self.started_at).total_seconds()
+        return max(1, round(seconds / 60))

@@ -61,7 +61,7 @@ def _billing_page() -> str:
     return f"{settings.SITE_URL}{reverse('billing:page')}"
 
 
-@action("billing.checkout", permission="billing.manage", output=str)
+@action("billing.checkout", permission="billing.manage", impersonable=False, output=str)
 def start_checkout(*, actor: Actor, args: PlanChoice) -> str:
     """The URL to send the buyer to; they come back to the billing page."""
     context = manage_context(actor)
@@ -100,7 +100,7 @@ def start_checkout(*, actor: Actor, args: PlanChoice) -> str:
     return started.url
 
 
-@action("billing.portal", permission="billing.manage", output=str)
+@action("billing.portal", permission="billing.manage", impersonable=False, output=str)
 def open_portal(*, actor: Actor) -> str:
     """The provider's page for payment details and invoices."""
     context = manage_context(actor)
@@ -116,7 +116,7 @@ def open_portal(*, actor: Actor) -> str:
         )
 
 
-@action("billing.change_plan", permission="billing.manage")
+@action("billing.change_plan", permission="billing.manage", impersonable=False)
 def change_plan(*, actor: Actor, args: PlanChoice) -> None:
     """Upgrade or downgrade the live subscription (prorated at the provider). The new plan
     applies when the provider's webhook confirms it."""
@@ -133,7 +133,7 @@ def change_plan(*, actor: Actor, args: PlanChoice) -> None:
         )
 
 
-@action("billing.cancel", permission="billing.manage")
+@action("billing.cancel", permission="billing.manage", impersonable=False)
 def cancel_subscription(*, actor: Actor, args: Cancellation) -> None:
     subscription = _live_subscription(actor)
     with _provider_call():
@@ -143,7 +143,7 @@ def cancel_subscription(*, actor: Actor, args: Cancellation) -> None:
         )
 
 
-@action("billing.resume", permission="billing.manage")
+@action("billing.resume", permission="billing.manage", impersonable=False)
 def resume_subscription(*, actor: Actor) -> None:
     subscription = _live_subscription(actor)
     if not subscription.cancel_at_period_end:
@@ -159,7 +159,7 @@ def _live_subscription(actor: Actor) -> PlanSubscription:
     return context.subscription
 
 
-@action("billing.local_pay", permission="billing.manage")
+@action("billing.local_pay", permission="billing.manage", impersonable=False)
 def local_pay(*, actor: Actor, args: LocalPayment) -> None:
     """ "Pay" on the local provider's checkout page (development and demos): the same
     webhook handler applies it as a real provider's event."""

@@ -104,6 +104,7 @@ MIDDLEWARE = [
     "allauth.account.middleware.AccountMiddleware",
     "allauth.usersessions.middleware.UserSessionsMiddleware",
     "accounts.middleware.AdminAccessMiddleware",
+    "accounts.impersonation.ImpersonationMiddleware",  # expiry; account changes refused
 ]
 
 if PRODUCTION:
@@ -134,6 +135,7 @@ TEMPLATES = [
                 "config.context_processors.site",
                 "organizations.context_processors.active_organization",
                 "billing.context_processors.billing_banner_context",
+                "accounts.impersonation.banner",
             ],
         },
     },
@@ -273,6 +275,10 @@ STEP_UP_FRESH_SESSION_SECONDS = env.integer("STEP_UP_FRESH_SESSION_SECONDS", 10 
 STEP_UP_GRANT_SECONDS = env.integer("STEP_UP_GRANT_SECONDS", 5 * 60, minimum=30)
 STEP_UP_CODE_SECONDS = env.integer("STEP_UP_CODE_SECONDS", 5 * 60, minimum=60)
 ACCOUNT_REAUTHENTICATION_TIMEOUT = STEP_UP_GRANT_SECONDS
+
+# Impersonation (accounts/impersonation.py): how long an operator may view as a person
+# before the next request ends it.
+IMPERSONATION_MINUTES = env.integer("IMPERSONATION_MINUTES", 30, minimum=1)
 
 # Social sign-in: each provider is on when both of its variables are set, and absent
 # (no button, no URL) otherwise.

@@ -42,6 +42,9 @@ from kernel.limits import limits_for
 from kernel.sources import Entitlement, KeyRecord, MembershipRecord, OrganizationState, sources
 
 ACTIVE_ORGANIZATION_SESSION_KEY: Final = "active_organization_id"
+IMPERSONATION_SESSION_KEY: Final = "accounts.impersonation"
+"""An impersonated session's operator: {"operator_id", "operator_label", ...}
+(written by accounts/impersonation.py)."""
 LAST_USED_RESOLUTION: Final = timedelta(minutes=1)
 _CACHE: Final = "_kernel_principals"
 
@@ -255,12 +258,17 @@ def session_authentication(session: Any, user: Any, client_ip: str | None = None
     signed_in, reauthenticated = (
         step_up.sign_in_times(session, user) if step_up and session is not None else (None, None)
     )
+    # An operator viewing as this person (accounts/impersonation.py keeps them here).
+    operator = session.get(IMPERSONATION_SESSION_KEY) if session is not None else None
+    operator = operator if isinstance(operator, dict) else {}
     return Authentication(
         AuthMethod.SESSION,
         session_key_hash=session_row_key(key) if key else None,
         signed_in_at=signed_in,
         reauthenticated_at=reauthenticated,
         client_ip=client_ip,
+        operator_id=operator.get("operator_id"),
+        operator_label=operator.get("operator_label", ""),
     )
 
 
