@@ -37,6 +37,8 @@ class AuditAction(StrEnum):
     API_KEY_REVOKE = "api_key.revoke"
     GRANT_CREATE = "billing.grant_create"
     GRANT_REVOKE = "billing.grant_revoke"
+    EXPORT_REQUEST = "export.request"
+    EXPORT_DOWNLOAD = "export.download"
 
 
 def _sensitive_action(name: str) -> str:
@@ -84,6 +86,12 @@ AUDIT_LABELS: Final[dict[str, AuditLabel]] = {
     ),
     AuditAction.API_KEY_CREATE: AuditLabel("created API key “{target}”", "create an API key"),
     AuditAction.API_KEY_REVOKE: AuditLabel("revoked API key “{target}”", "revoke an API key"),
+    AuditAction.EXPORT_REQUEST: AuditLabel(
+        "requested an export of the organization's data", "export the organization's data"
+    ),
+    AuditAction.EXPORT_DOWNLOAD: AuditLabel(
+        "downloaded the data export of {created}", "download a data export"
+    ),
 }
 """This domain's audit actions in words (the manifest lists them; billing names its own)."""
 

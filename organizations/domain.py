@@ -1,5 +1,7 @@
 """What the organizations app brings to the kernel (kernel/manifest.py)."""
 
+from datetime import timedelta
+
 from django.conf import settings
 
 from kernel.actor import Actor
@@ -8,8 +10,11 @@ from kernel.manifest import FUNCTION_MODULES, Domain, Nav, Step
 from kernel.permissions import EVERYONE, MANAGERS, OWNERS, Permission
 from kernel.policies import actor_outranks_target, keep_last_owner
 from kernel.sensitive import SensitiveAction
+from kernel.tasks import Periodic
 from organizations.audit import AUDIT_LABELS, OrganizationAuditLog
 from organizations.directory import MembershipDirectory
+from organizations.export_tables import EXPORT
+from organizations.export_tasks import prune_exports
 from organizations.models import Invitation
 from organizations.queries import members_of, seats_used
 
@@ -47,6 +52,7 @@ domain = Domain(
         Permission("invitation.cancel", "Revoke an invitation", MANAGERS),
         Permission("audit.read", "Read the audit log", MANAGERS),
         Permission("api_keys.manage", "Create and revoke API keys", MANAGERS),
+        Permission("organization.export", "Export the organization's data", MANAGERS),
     ],
     sensitive_actions=[
         SensitiveAction("api_keys.create", 2, "create an API key", organization_scoped=True),
@@ -67,6 +73,7 @@ domain = Domain(
     urls=[
         ("organization/", "organizations.urls"),
         ("invitations/", "organizations.invitation_urls"),
+        ("exports/", "organizations.export_urls"),
     ],
     api="organizations.api",
     nav=[
@@ -88,4 +95,6 @@ domain = Domain(
     audit_log=OrganizationAuditLog(),
     # Beside mutations.py: each capability's functions in a module named for it.
     function_modules=(*FUNCTION_MODULES, "suspension", "deletion", "policies", "exports"),
+    exports=EXPORT,
+    periodic=[Periodic(prune_exports, every=timedelta(hours=1))],
 )
