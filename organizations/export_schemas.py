@@ -24,6 +24,7 @@ class DataExportOut(Output):
         description="While ready: the signed link (it works in a signed-in browser session "
         "of a member allowed to export, or of the person, for an account export)"
     )
+    download_path: str | None = Field(description="The same link, without the site's address")
 
 
 class ExportLink(Input):

@@ -52,8 +52,12 @@ def link_token(export_id: int) -> str:
     return signing.TimestampSigner(salt=LINK_SALT).sign(str(export_id))
 
 
+def download_path(export_id: int) -> str:
+    return reverse("export_download", args=[link_token(export_id)])
+
+
 def download_url(export_id: int) -> str:
-    return f"{settings.SITE_URL}{reverse('export_download', args=[link_token(export_id)])}"
+    return f"{settings.SITE_URL}{download_path(export_id)}"
 
 
 def export_id_from(token: str) -> int:
@@ -72,7 +76,7 @@ def export_id_from(token: str) -> int:
 
 
 def _out(export: DataExport) -> DataExportOut:
-    ready = export.status == DataExport.Status.READY
+    path = download_path(export.pk) if export.status == DataExport.Status.READY else None
     return DataExportOut(
         id=export.pk,
         kind=export.kind,
@@ -83,7 +87,8 @@ def _out(export: DataExport) -> DataExportOut:
         expires_at=export.expires_at,
         size=export.size,
         counts=export.counts,
-        download_url=download_url(export.pk) if ready else None,
+        download_url=f"{settings.SITE_URL}{path}" if path else None,
+        download_path=path,
     )
 
 

@@ -140,11 +140,15 @@ def test_the_account_page_offers_the_export_and_lists_it(db):
     client.post("/exports/account/request/")
     page = client.get("/exports/account/")
     assert b"preparing" in page.content
+    assert b"data-export-pending" in page.content
+    assert b"Export my data</button>" not in page.content
     again = client.post("/exports/account/request/", follow=True)
     assert b"An export of your account is being prepared" in again.content
     assert DataExport.objects.count() == 1
     run_tasks()
-    assert link_path().encode() in client.get("/exports/account/").content
+    listed = re.search(r'href="(/exports/download/[^"]+)"', client.get("/exports/account/").text)
+    assert listed
+    assert client.get(listed.group(1)).status_code == 200
 
 
 def test_an_api_key_cannot_request_an_account_export(db, make_key, api):
