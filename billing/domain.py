@@ -6,9 +6,11 @@ from datetime import timedelta
 from django.conf import settings
 
 from billing.entitlements import GrantEntitlements
+from billing.models import BillingCustomer, Grant, PlanSubscription
 from billing.plans import FREE
 from billing.tasks import reconcile_subscriptions
 from kernel.actor import Actor
+from kernel.exports import Export, ExportTable
 from kernel.manifest import FUNCTION_MODULES, AuditLabel, Domain, Nav, Step
 from kernel.permissions import MANAGERS, OWNERS, Permission
 from kernel.tasks import Periodic
@@ -52,4 +54,45 @@ domain = Domain(
     periodic=[
         Periodic(reconcile_subscriptions, every=timedelta(hours=settings.BILLING_RECONCILE_HOURS))
     ],
+    # The provider's ids are references, not secrets: a customer can quote them to it.
+    exports=Export(
+        tables=[
+            ExportTable.of(
+                PlanSubscription,
+                "billing_subscriptions",
+                [
+                    "id",
+                    "provider",
+                    "external_id",
+                    "plan",
+                    "status",
+                    "seats",
+                    "current_period_end",
+                    "cancel_at_period_end",
+                    "trial_end",
+                    "ended_at",
+                    "created_at",
+                ],
+            ),
+            ExportTable.of(
+                Grant,
+                "billing_grants",
+                [
+                    "id",
+                    "capability",
+                    "plan",
+                    "source_type",
+                    "expires_at",
+                    "revoked_at",
+                    "note",
+                    "created_at",
+                ],
+            ),
+            ExportTable.of(
+                BillingCustomer,
+                "billing_customers",
+                ["id", "provider", "external_id", "created_at"],
+            ),
+        ]
+    ),
 )

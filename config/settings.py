@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 import django_stubs_ext
@@ -429,7 +430,7 @@ BILLING_GRACE_DAYS = env.integer("BILLING_GRACE_DAYS", 7)
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
 STATICFILES_DIRS = [SITE_FILES_DIR / "static"]
-STORAGES = {
+STORAGES: dict[str, dict[str, Any]] = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
         "BACKEND": (
@@ -447,6 +448,19 @@ STORAGES = {
 MEDIA_URL = env.string("MEDIA_URL", "/media/")
 MEDIA_ROOT = env.string("MEDIA_ROOT", str(BASE_DIR / "media"))
 AVATAR_MAX_BYTES = env.integer("AVATAR_MAX_BYTES", 1024 * 1024, minimum=1024)
+
+# --- Data exports ---------------------------------------------------------------------
+# Organization and account exports (organizations/exports.py, docs/exports.md): ZIPs in
+# a private storage, outside MEDIA_ROOT and never served by URL; only the signed download
+# link reaches them, for EXPORT_LINK_HOURS, after which the periodic prune deletes them.
+EXPORTS_ROOT = env.string("EXPORTS_ROOT", str(BASE_DIR / "private" / "exports"))
+STORAGES["exports"] = {
+    "BACKEND": "django.core.files.storage.FileSystemStorage",
+    "OPTIONS": {"location": EXPORTS_ROOT, "base_url": None},
+}
+EXPORT_LINK_HOURS = env.integer("EXPORT_LINK_HOURS", 24, minimum=1)
+# Exports one organization (or one person) may request per day; one runs at a time.
+EXPORTS_PER_DAY = env.integer("EXPORTS_PER_DAY", 5, minimum=1)
 
 # --- Security -------------------------------------------------------------------------
 # Strict Content Security Policy: only our own origin; inline scripts need the nonce

@@ -34,6 +34,7 @@ from django.urls import URLPattern, URLResolver, include, path
 
 from kernel.actor import Actor
 from kernel.audit import AuditLog
+from kernel.exports import Export
 from kernel.functions import FUNCTIONS
 from kernel.limits import LIMITS, Limit
 from kernel.permissions import CATALOGUE, Permission
@@ -118,6 +119,7 @@ class Domain:
     audit_log: AuditLog | None = None
     periodic: Sequence[Periodic] = ()
     """Tasks the worker enqueues on a schedule (pruning, reconciliation)."""
+    exports: Export | None = None  # its tables in an organization's data export (kernel/exports.py)
     function_modules: Sequence[str] = field(default=FUNCTION_MODULES)
 
 

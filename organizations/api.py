@@ -6,7 +6,7 @@ from __future__ import annotations
 from ninja import Router
 
 from kernel.api import route
-from organizations import mutations, queries
+from organizations import exports, mutations, queries
 
 router = Router()
 
@@ -146,4 +146,20 @@ route(
     queries.audit_list,
     tags=["audit"],
     summary="The organization's audit log, newest first",
+)
+
+route(
+    router,
+    "POST /exports",
+    exports.export_request,
+    status=202,
+    tags=["exports"],
+    summary="Export the organization's data: the requester gets an email with a link",
+)
+route(
+    router,
+    "GET /exports",
+    exports.export_list,
+    tags=["exports"],
+    summary="The organization's recent data exports, newest first",
 )

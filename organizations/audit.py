@@ -43,6 +43,8 @@ class AuditAction(StrEnum):
     ORGANIZATION_SCHEDULE_DELETION = "organization.schedule_deletion"
     ORGANIZATION_RESTORE = "organization.restore"
     ORGANIZATION_PURGE = "organization.purge"
+    EXPORT_REQUEST = "export.request"
+    EXPORT_DOWNLOAD = "export.download"
 
 
 def _sensitive_action(name: str) -> str:
@@ -103,6 +105,12 @@ AUDIT_LABELS: Final[dict[str, AuditLabel]] = {
     ),
     AuditAction.ORGANIZATION_PURGE: AuditLabel(
         "ordered the organization purged now", "purge the organization"
+    ),
+    AuditAction.EXPORT_REQUEST: AuditLabel(
+        "requested an export of the organization's data", "export the organization's data"
+    ),
+    AuditAction.EXPORT_DOWNLOAD: AuditLabel(
+        "downloaded the data export of {created}", "download a data export"
     ),
 }
 """This domain's audit actions in words (the manifest lists them; billing names its own)."""

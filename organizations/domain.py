@@ -13,6 +13,8 @@ from kernel.sensitive import SensitiveAction
 from kernel.tasks import Periodic
 from organizations.audit import AUDIT_LABELS, OrganizationAuditLog
 from organizations.directory import MembershipDirectory
+from organizations.export_tables import EXPORT
+from organizations.export_tasks import prune_exports
 from organizations.models import Invitation
 from organizations.queries import members_of, seats_used
 from organizations.tasks import purge_due_organizations
@@ -51,6 +53,7 @@ domain = Domain(
         Permission("invitation.cancel", "Revoke an invitation", MANAGERS),
         Permission("audit.read", "Read the audit log", MANAGERS),
         Permission("api_keys.manage", "Create and revoke API keys", MANAGERS),
+        Permission("organization.export", "Export the organization's data", MANAGERS),
     ],
     sensitive_actions=[
         SensitiveAction("api_keys.create", 2, "create an API key", organization_scoped=True),
@@ -73,6 +76,7 @@ domain = Domain(
     urls=[
         ("organization/", "organizations.urls"),
         ("invitations/", "organizations.invitation_urls"),
+        ("exports/", "organizations.export_urls"),
     ],
     api="organizations.api",
     nav=[
@@ -94,5 +98,9 @@ domain = Domain(
     audit_log=OrganizationAuditLog(),
     # Beside mutations.py: each capability's functions in a module named for it.
     function_modules=(*FUNCTION_MODULES, "suspension", "deletion", "policies", "exports"),
-    periodic=[Periodic(purge_due_organizations, every=timedelta(hours=1))],
+    exports=EXPORT,
+    periodic=[
+        Periodic(purge_due_organizations, every=timedelta(hours=1)),
+        Periodic(prune_exports, every=timedelta(hours=1)),
+    ],
 )

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
@@ -245,3 +247,64 @@ class ApiKey(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+def _export_storage() -> Any:
+    """The private storage of export files (settings.STORAGES["exports"]): never served."""
+    from django.core.files.storage import storages
+
+    return storages["exports"]
+
+
+class DataExport(models.Model):
+    """A ZIP of an organization's data (for its managers) or of one person's account data
+    (for them), written by a task (organizations/exports.py) and downloaded through a
+    signed link. Not a tenant table: account exports belong to no organization; an
+    organization's go with it (the file too: organizations/exports.py)."""
+
+    class Kind(models.TextChoices):
+        ORGANIZATION = "organization", "Organization"
+        ACCOUNT = "account", "Account"
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Preparing"
+        READY = "ready", "Ready"
+        FAILED = "failed", "Failed"
+        EXPIRED = "expired", "Expired"
+
+    tenant_exempt = (
+        "an account export belongs to a person, not an organization; organization "
+        "exports are read by organization and kind in organizations/exports.py only"
+    )
+
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    organization = models.ForeignKey(
+        Organization, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+    )
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.CASCADE, related_name="+"
+    )
+    requested_by_label = models.CharField(max_length=254)
+    """The requester as recorded then (an email, or an API key's label)."""
+    api_key_id = models.PositiveBigIntegerField(null=True, blank=True)
+    """The key that requested it: the only key that may download it."""
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    file = models.FileField(storage=_export_storage, max_length=200, blank=True)
+    size = models.PositiveBigIntegerField(default=0)
+    counts = models.JSONField(default=dict, blank=True)
+    """Rows per file, as in the ZIP's manifest.json."""
+    error = models.CharField(max_length=254, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    ready_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+    """When the file (and its link) goes: EXPORT_LINK_HOURS after it was ready."""
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["organization", "-created_at"], name="data_export_org"),
+            models.Index(fields=["requested_by", "kind", "-created_at"], name="data_export_user"),
+            models.Index(fields=["status", "expires_at"], name="data_export_expiry"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} export #{self.pk} ({self.status})"

@@ -21,12 +21,12 @@ from kernel import actors
 from kernel.actor import Actor
 from kernel.door import call
 from kernel.errors import not_found
-from kernel.guard import may_act_on
+from kernel.guard import has_app_permission, may_act_on
 from kernel.inputs import form_input
 from kernel.manifest import DOMAINS
 from kernel.pages import ActionView, FormView, filtered, step_up_first
 from kernel.permissions import CATALOGUE, Role, role_permissions
-from organizations import mutations, queries
+from organizations import export_views, exports, mutations, queries
 from organizations.audit_csv import audit_csv_rows
 from organizations.models import Membership
 from organizations.schemas import AUDIT_PAGE_MAX, KeyLifetime
@@ -71,10 +71,12 @@ class SettingsPage(FormView):
     success_message = "Saved."
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        may_export = has_app_permission(actors.resolve(request), "organization.export")
         return {
             "organization": call(queries.organization_get, request),
             "organizations": call(queries.organizations_of_user, request),
             "team_mode": mutations.is_team_mode(),
+            **(export_views.section(call(exports.export_list, request)) if may_export else {}),
         }
 
     def initial(

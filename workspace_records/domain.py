@@ -1,6 +1,7 @@
 """What the demo domain brings (kernel/manifest.py). Deleting the app takes all of it away."""
 
 from kernel.actor import Actor
+from kernel.exports import Export, ExportTable
 from kernel.limits import UNLIMITED, Limit
 from kernel.manifest import AuditLabel, Domain, Nav, Step
 from kernel.permissions import EDITORS, EVERYONE, MANAGERS, Permission
@@ -49,4 +50,22 @@ domain = Domain(
             order=30,
         )
     ],
+    exports=Export(
+        tables=[
+            ExportTable.of(
+                WorkspaceRecord,
+                "workspace_records",
+                [
+                    "id",
+                    "title",
+                    "status",
+                    "body",
+                    "created_by__email",
+                    "created_at",
+                    "updated_at",
+                    "version",
+                ],
+            )
+        ]
+    ),
 )

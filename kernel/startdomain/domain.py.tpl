@@ -1,6 +1,9 @@
 """What the ${label} domain brings (kernel/manifest.py): its permissions, its plan
-limit, its audit actions in words, its pages, its API and its link in the header."""
+limit, its audit actions in words, its pages, its API, its link in the header and its tables
+in the organization's data export (kernel/exports.py: add each new tenant table there, or
+exclude it with why)."""
 
+from kernel.exports import Export, ExportTable
 from kernel.limits import UNLIMITED, Limit
 from kernel.manifest import AuditLabel, Domain, Nav
 from kernel.permissions import EDITORS, EVERYONE, MANAGERS, Permission
@@ -42,4 +45,13 @@ domain = Domain(
     urls=[("${url_prefix}/", "${app}.urls")],
     api="${app}.api",
     nav=[Nav("${title}", "${app}_list", permission="${app}.read", order=50)],
+    exports=Export(
+        tables=[
+            ExportTable.of(
+                ${model},
+                "${app}",
+                ["id", "name", "notes", "created_by__email", "created_at", "version"],
+            )
+        ]
+    ),
 )

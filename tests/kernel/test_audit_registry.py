@@ -34,7 +34,15 @@ from kernel.inputs import NoInput
 from kernel.permissions import Role
 from organizations.audit import AuditAction
 from organizations.audit import audit as write_row
-from organizations.models import ApiKey, AuditEvent, Invitation, Membership, Organization
+from organizations.exports import link_token
+from organizations.models import (
+    ApiKey,
+    AuditEvent,
+    DataExport,
+    Invitation,
+    Membership,
+    Organization,
+)
 from organizations.mutations import _hash_token, api_key_issue
 from tests.conftest import actor_for
 from tests.factories import MembershipFactory, UserFactory
@@ -166,7 +174,22 @@ def _operator_on(status: str) -> Callable[[World], Call]:
     return build
 
 
+def _ready_export(w: World) -> Call:
+    export = DataExport.objects.create(
+        kind=DataExport.Kind.ORGANIZATION,
+        organization=w.org,
+        requested_by=w.owner.user,
+        requested_by_label=w.owner.user.email,
+        status=DataExport.Status.READY,
+        file="audit-walk.zip",
+        expires_at=timezone.now() + timedelta(hours=1),
+    )
+    return actor_for(w.owner), {"token": link_token(export.pk)}
+
+
 SCENARIOS: dict[str, Callable[[World], Call]] = {
+    "export.request": lambda w: (actor_for(w.owner), {}),
+    "export.download": _ready_export,
     "organizations.suspend": _operator_on("active"),
     "organizations.reactivate": _operator_on("suspended"),
     "organizations.restore_by_operator": _operator_on("pending_deletion"),

@@ -40,6 +40,7 @@ EXPECTED: dict[str, set[Role]] = {
     "billing.manage": {O},
     "audit.read": {O, A},
     "api_keys.manage": {O, A},
+    "organization.export": {O, A},
     # tests/tenant_app, the kernel's own test domain
     "notes.read": {O, A, M, V},
     "notes.write": {O, A, M},

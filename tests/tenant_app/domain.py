@@ -1,6 +1,7 @@
 """The test domain's manifest: a permission per kind of call, a plan limit, a sensitive
 action, a router."""
 
+from kernel.exports import Export
 from kernel.limits import Limit
 from kernel.manifest import Domain
 from kernel.permissions import EDITORS, EVERYONE, MANAGERS, OWNERS, Permission
@@ -19,4 +20,5 @@ domain = Domain(
     ],
     limits=[Limit("notes", "notes", free=3, raised_by={"feature.pro": 10})],
     api="tests.tenant_app.api",
+    exports=Export(excluded={"tenant_app.Note": "a test table"}),
 )

@@ -134,3 +134,12 @@ async def test_the_list_is_live_over_the_socket():
     frame = await socket.receive_json_from(timeout=5)
     assert [row["name"] for row in frame["value"]] == ["pushed"]
     await socket.disconnect()
+
+
+def test_the_organizations_export_holds_its_rows_and_no_others(row, other_org):
+    from ${app}.domain import domain
+
+    ${model}.objects.create(organization=other_org, name="Theirs")
+    assert domain.exports is not None
+    (table,) = domain.exports.tables
+    assert [r["name"] for r in table.rows(row.organization_id)] == ["First"]
