@@ -444,6 +444,6 @@ async def test_a_live_subscription_ends_when_the_deletion_is_scheduled(make_key)
 
     await database_sync_to_async(scheduled)(organization)
 
-    frame = await socket.receive_json_from(timeout=5)
+    frame = await socket.receive_json_from(timeout=15)
     assert (frame["type"], frame["id"], frame["code"]) == ("error", "m", "pending_deletion")
     await socket.disconnect()

@@ -130,9 +130,16 @@ def test_a_real_server_ends_subscriptions_and_answers_the_api_with_suspended():
 
             await asyncio.to_thread(set_status, org_id, suspended=False)
 
-            await socket.send(json.dumps({"type": "subscribe", "id": "u", "query": "members.list"}))
-            back = json.loads(await asyncio.wait_for(socket.recv(), ONE_CYCLE))
-            assert (back["type"], back["id"]) == ("result", "u")
+            # The server learns of the reactivation by notification, a moment after commit.
+            for attempt in range(50):
+                frame = {"type": "subscribe", "id": f"u{attempt}", "query": "members.list"}
+                await socket.send(json.dumps(frame))
+                back = json.loads(await asyncio.wait_for(socket.recv(), ONE_CYCLE))
+                if back["type"] == "result":
+                    break
+                assert back["code"] == "suspended"
+                await asyncio.sleep(0.1)
+            assert back["type"] == "result"
             status, _body = await asyncio.to_thread(api_get, base)
             assert status == 200
 
