@@ -52,6 +52,8 @@ def test_scheduling_the_deletion_cancels_the_subscription_at_once(stripe):  # no
     stripe.calls()  # the reconciliation's read
 
     staff = make_verified_user("ops@example.com")
+    staff.is_staff = True  # operators' functions require an active staff member
+    staff.save(update_fields=["is_staff"])
     call(
         deletion.organization_restore_by_operator,
         System(label="operator ops@example.com", operator_id=staff.pk),
