@@ -238,7 +238,7 @@ SCENARIOS: dict[str, Callable[[World], Call]] = {
     "organizations.create": lambda w: (Person(w.member.user_id), {"name": "Side project"}),
     "organizations.create_personal": lambda w: (Person(UserFactory().pk), {}),
 }
-"""Explicit scenarios; a domain's plain create/update/delete (workspace_records, and what
+"""Explicit scenarios; a domain's plain create/update/delete (the demo's records, and what
 `manage.py startdomain` writes) is built by `_generic`."""
 
 
@@ -325,7 +325,8 @@ def test_a_mutation_without_an_audit_action_fails_the_check():
 def test_every_audited_mutation_has_a_scenario(world: World):
     assert set(SCENARIOS) <= {f.name for f in AUDITED}, "a scenario for a mutation gone"
     generic = [f.name for f in AUDITED if f.name not in SCENARIOS]
-    assert {"records.create", "records.update", "records.delete"} <= set(generic)
+    if "records.create" in FUNCTIONS:  # the demo domain, while it is installed
+        assert {"records.create", "records.update", "records.delete"} <= set(generic)
     for name in generic:
         scenario(_audited(name), world)
 
