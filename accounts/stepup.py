@@ -113,6 +113,16 @@ class SessionStepUp:
     def page_url(self, action: str, next_url: str) -> str:
         return f"{reverse('account_step_up', args=[action])}?{urlencode({'next': next_url})}"
 
+    def has_two_factor(self, user_id: int) -> bool:
+        from allauth.mfa.models import Authenticator
+
+        second_factors = (Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN)
+        found = Authenticator.objects.filter(user_id=user_id, type__in=second_factors)
+        return bool(found.exists())
+
+    def two_factor_url(self) -> str:
+        return reverse("mfa_index")
+
 
 def mint_grant(
     request: HttpRequest, action_name: str, *, method: str, organization_id: int | None = None

@@ -140,6 +140,14 @@ class StepUpSource(Protocol):
         """The page where the user confirms it is them, then returns to `next_url`."""
         ...
 
+    def has_two_factor(self, user_id: int) -> bool:
+        """The person has a second factor (an authenticator app or a passkey)."""
+        ...
+
+    def two_factor_url(self) -> str:
+        """Where a person sets up two-factor authentication."""
+        ...
+
 
 class _NothingSold:
     """No entitlement source: every capability the catalogue names, no limits."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 from ninja import Router
 
 from kernel.api import route
-from organizations import exports, mutations, queries
+from organizations import exports, mutations, policies, queries
 
 router = Router()
 
@@ -36,6 +36,22 @@ route(
     summary="Create an organization (team mode)",
 )
 ORGANIZATION = "/organizations/{int:organization_id}"
+route(
+    router,
+    f"GET {ORGANIZATION}/policies",
+    policies.policies_get,
+    organization_param="organization_id",
+    tags=["organizations"],
+    summary="The security policies",
+)
+route(
+    router,
+    f"PUT {ORGANIZATION}/policies",
+    policies.policies_update,
+    organization_param="organization_id",
+    tags=["organizations"],
+    summary="Set the security policies (owners, a recent sign-in; never an API key)",
+)
 route(
     router,
     f"GET {ORGANIZATION}",

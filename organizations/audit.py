@@ -43,6 +43,7 @@ class AuditAction(StrEnum):
     ORGANIZATION_SCHEDULE_DELETION = "organization.schedule_deletion"
     ORGANIZATION_RESTORE = "organization.restore"
     ORGANIZATION_PURGE = "organization.purge"
+    ORGANIZATION_POLICY_UPDATE = "organization.policy_update"
     EXPORT_REQUEST = "export.request"
     EXPORT_DOWNLOAD = "export.download"
 
@@ -105,6 +106,9 @@ AUDIT_LABELS: Final[dict[str, AuditLabel]] = {
     ),
     AuditAction.ORGANIZATION_PURGE: AuditLabel(
         "ordered the organization purged now", "purge the organization"
+    ),
+    AuditAction.ORGANIZATION_POLICY_UPDATE: AuditLabel(
+        "changed the security policies ({changed})", "change the security policies"
     ),
     AuditAction.EXPORT_REQUEST: AuditLabel(
         "requested an export of the organization's data", "export the organization's data"

@@ -35,6 +35,7 @@ domain = Domain(
         Permission("organization.update", "Rename the organization", MANAGERS),
         Permission("organization.delete", "Delete the organization and its data", OWNERS),
         Permission("organization.transfer", "Transfer ownership", OWNERS),
+        Permission("organization.policies", "Set the security policies", OWNERS),
         Permission("member.read", "See members and their roles", EVERYONE),
         Permission("member.invite", "Invite people", MANAGERS, capability="members.invite"),
         Permission(
@@ -57,6 +58,9 @@ domain = Domain(
     ],
     sensitive_actions=[
         SensitiveAction("api_keys.create", 2, "create an API key", organization_scoped=True),
+        SensitiveAction(
+            "organization.policies", 2, "change the security policies", organization_scoped=True
+        ),
         SensitiveAction("organization.transfer", 3, "transfer ownership", organization_scoped=True),
         SensitiveAction(
             "organization.delete", 4, "delete the organization", organization_scoped=True

@@ -24,7 +24,7 @@ from kernel.guard import require_app_permission
 from kernel.limits import require_within_limit
 from kernel.permissions import CATALOGUE, Role, role_permissions
 from kernel.tenancy import get_for_actor
-from organizations import deletion, emails
+from organizations import deletion, emails, policies
 from organizations.audit import AuditAction
 from organizations.directory import KEY_PREFIX, hash_key
 from organizations.models import ApiKey, Invitation, Membership, Organization
@@ -345,6 +345,7 @@ def invitation_create(*, actor: Actor, args: InvitationCreate) -> Invitation:
     address = args.email
     if args.role.rank > actor.role.rank:
         raise errors.forbidden("You cannot invite someone with a role above your own.")
+    policies.require_allowed_domain(actor.organization_id, address)
     if Membership.objects.for_actor(actor).filter(user__email__iexact=address).exists():
         raise errors.conflict(f"{address} is already a member.")
     pending = Invitation.objects.for_actor(actor).filter(
@@ -525,6 +526,7 @@ def api_key_create(*, actor: Actor, args: ApiKeyCreate) -> ApiKeyCreatedOut:
         raise errors.forbidden(
             f"You cannot give a key permissions you do not have: {', '.join(beyond)}."
         )
+    policies.require_key_lifetime(actor.organization_id, args.expires_in_days)
     expires_at = (
         timezone.now() + timedelta(days=args.expires_in_days) if args.expires_in_days else None
     )

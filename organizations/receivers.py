@@ -7,17 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from allauth.account.signals import user_signed_up
+from allauth.account.signals import email_confirmed, user_signed_up
 from django.dispatch import receiver
 from django.http import HttpRequest
 
 from accounts.models import User
 from accounts.signals import account_deleting, account_deletion_blockers, step_up_attempted
 from kernel import actors
-from kernel.actor import Person
+from kernel.actor import Person, System
 from kernel.door import call
 from kernel.errors import AppError
-from organizations import deletion
+from organizations import deletion, policies
 from organizations.audit import AuditAction, audit
 from organizations.models import AuditEvent, Organization
 from organizations.mutations import personal_organization_create
@@ -84,3 +84,17 @@ def delete_solo_organizations(sender: Any, user: User, **kwargs: Any) -> list[in
             cause="the account of its only member was deleted",
         )
     return solo
+
+
+@receiver(email_confirmed)
+def join_organizations_that_admit_the_address(
+    sender: Any, request: HttpRequest | None, email_address: Any, **kwargs: Any
+) -> None:
+    """Automatic membership (organizations/policies.py): one audited call per organization."""
+    user_id = email_address.user_id
+    for organization_id in policies.auto_join_candidates(email_address.email, user_id):
+        call(
+            policies.auto_join,
+            System("automatic membership"),
+            {"user_id": user_id, "organization_id": organization_id},
+        )

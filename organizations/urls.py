@@ -7,6 +7,7 @@ urlpatterns = [
     path("new/", views.CreatePage.as_view(), name="organization_create"),
     path("switch/", views.switch, name="organization_switch"),
     path("settings/", views.SettingsPage.as_view(), name="organization_settings"),
+    path("security/", views.SecurityPage.as_view(), name="organization_security"),
     path("delete/", views.DeletePage.as_view(), name="organization_delete"),
     path(
         "<int:organization_id>/restore/",

@@ -26,7 +26,7 @@ from kernel.inputs import form_input
 from kernel.manifest import DOMAINS
 from kernel.pages import ActionView, FormView, filtered, step_up_first
 from kernel.permissions import CATALOGUE, Role, role_permissions
-from organizations import export_views, exports, mutations, queries
+from organizations import export_views, exports, mutations, policies, queries
 from organizations.audit_csv import audit_csv_rows
 from organizations.models import Membership
 from organizations.schemas import AUDIT_PAGE_MAX, KeyLifetime
@@ -83,6 +83,28 @@ class SettingsPage(FormView):
         self, request: HttpRequest, page: Mapping[str, Any], **kwargs: Any
     ) -> Mapping[str, Any]:
         return {"name": page["organization"].name}
+
+
+class SecurityPage(FormView):
+    """The owners' security policies (organizations/policies.py); everyone else reads
+    them. Saving asks for a recent sign-in (step-up level 2), with what was typed kept."""
+
+    function = policies.policies_update
+    template_name = "organizations/security.html"
+    success_message = "Security policies saved."
+
+    def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
+        return {
+            "organization": call(queries.organization_get, request),
+            "policies": call(policies.policies_get, request),
+            "join_roles": [role for role in Role if role != Role.OWNER],
+        }
+
+    def initial(
+        self, request: HttpRequest, page: Mapping[str, Any], **kwargs: Any
+    ) -> Mapping[str, Any]:
+        current: policies.Policies = page["policies"]
+        return current.model_dump()
 
 
 @method_decorator(step_up_first("organization.delete"), name="dispatch")

@@ -189,6 +189,11 @@ def _ready_export(w: World) -> Call:
 
 SCENARIOS: dict[str, Callable[[World], Call]] = {
     "export.request": lambda w: (actor_for(w.owner), {}),
+    "organization.policies_update": lambda w: (actor_for(w.owner), {"max_api_key_days": 30}),
+    "organizations.auto_join": lambda w: (
+        System("automatic membership"),
+        {"user_id": UserFactory().pk, "organization_id": w.org.pk},
+    ),
     "export.download": _ready_export,
     "organizations.suspend": _operator_on("active"),
     "organizations.reactivate": _operator_on("suspended"),

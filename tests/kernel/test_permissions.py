@@ -41,6 +41,7 @@ EXPECTED: dict[str, set[Role]] = {
     "audit.read": {O, A},
     "api_keys.manage": {O, A},
     "organization.export": {O, A},
+    "organization.policies": {O},
     # tests/tenant_app, the kernel's own test domain
     "notes.read": {O, A, M, V},
     "notes.write": {O, A, M},
