@@ -96,6 +96,7 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",  # Accept-Language; accounts' adds the profile's
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -501,9 +502,11 @@ TRUSTED_PROXIES = env.integer("TRUSTED_PROXIES", 0, minimum=0)
 ALLAUTH_TRUSTED_PROXY_COUNT = TRUSTED_PROXIES
 
 # --- Internationalisation -------------------------------------------------------------
-LANGUAGE_CODE = "en-us"
-# What a person may choose on their profile (stored on the user; translations come later).
-LANGUAGES = [("en", "English")]
+LANGUAGE_CODE = "en"
+# What a person may choose (their profile, the footer's switcher); each has a catalogue
+# under locale/ (docs/i18n.md says how to add one).
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+LOCALE_PATHS = [SITE_FILES_DIR / "locale"]
 TIME_ZONE = "UTC"  # for people who chose none; accounts' middleware activates theirs
 USE_I18N = True
 USE_TZ = True
