@@ -12,12 +12,18 @@ from contextlib import contextmanager
 from django.conf import settings
 from django.core import signing
 from django.urls import reverse
+from django.utils.translation import gettext as _
 
 from accounts.models import User
 from billing import mutations
 from billing.models import PlanSubscription
 from billing.plans import Plan, get_plan
-from billing.providers import checkout_provider, get_provider
+from billing.providers import (
+    ENDS_AT_PERIOD_END_ONLY,
+    PROVIDER_LABELS,
+    checkout_provider,
+    get_provider,
+)
 from billing.providers.base import CheckoutRequest
 from billing.providers.local import LocalProvider
 from billing.queries import manage_context, seat_state
@@ -136,6 +142,11 @@ def change_plan(*, actor: Actor, args: PlanChoice) -> None:
 @action("billing.cancel", permission="billing.manage", impersonable=False)
 def cancel_subscription(*, actor: Actor, args: Cancellation) -> None:
     subscription = _live_subscription(actor)
+    if args.when == CancelWhen.NOW and subscription.provider in ENDS_AT_PERIOD_END_ONLY:
+        raise errors.conflict(
+            _("%(provider)s ends a subscription at the end of its period only: cancel it then.")
+            % {"provider": PROVIDER_LABELS[subscription.provider]}
+        )
     with _provider_call():
         get_provider(subscription.provider).cancel(
             subscription_id=subscription.external_id,

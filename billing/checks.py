@@ -13,6 +13,11 @@ from django.core import checks
 PROVIDER_SETTINGS: dict[str, tuple[str, ...]] = {
     "Stripe": ("STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"),
     "Polar": ("POLAR_ACCESS_TOKEN", "POLAR_WEBHOOK_SECRET"),
+    "Lemon Squeezy": (
+        "LEMONSQUEEZY_API_KEY",
+        "LEMONSQUEEZY_STORE_ID",
+        "LEMONSQUEEZY_WEBHOOK_SECRET",
+    ),
 }
 
 
@@ -35,4 +40,20 @@ def check_billing_providers(
                     obj=missing[0],
                 )
             )
+    # Lemon Squeezy's events carry no id: a repeat is known by its body, so a repeat must
+    # arrive while the first one is still stored (billing/providers/lemonsqueezy.py).
+    kept_hours = settings.WEBHOOK_EVENT_RETENTION_DAYS * 24
+    if settings.LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS >= kept_hours:
+        found.append(
+            checks.Error(
+                f"LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS ({settings.LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS})"
+                f" is not below WEBHOOK_EVENT_RETENTION_DAYS in hours ({kept_hours}): a repeated"
+                " Lemon Squeezy event could arrive after the first was pruned and be applied"
+                " again.",
+                hint="Lower LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS or raise"
+                " WEBHOOK_EVENT_RETENTION_DAYS.",
+                id="billing.E002",
+                obj="LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS",
+            )
+        )
     return found

@@ -19,6 +19,12 @@ from kernel.permissions import CATALOGUE
 
 Interval = Literal["month", "year", "lifetime"]
 FREE_CAPABILITIES: Final = frozenset({"members.invite"})
+PRICE_SETTINGS: Final = {
+    "stripe": "STRIPE_PRICE_",
+    "polar": "POLAR_PRODUCT_",
+    "lemonsqueezy": "LEMONSQUEEZY_VARIANT_",
+}
+"""Where each provider's id of a plan is configured: the prefix of BILLING_PRICE_IDS' keys."""
 
 
 @dataclass(frozen=True)
@@ -44,10 +50,13 @@ class Plan:
         return self.interval == "lifetime"
 
     def price_id(self, provider: str) -> str:
-        """The provider's price (Stripe) or product (Polar) id; the code for "local"."""
+        """The provider's price (Stripe), product (Polar) or variant (Lemon Squeezy) id;
+        the code for "local"; "" when none is configured."""
         if provider == "local":
             return self.code
-        prefix = "STRIPE_PRICE_" if provider == "stripe" else "POLAR_PRODUCT_"
+        prefix = PRICE_SETTINGS.get(provider)
+        if prefix is None:
+            return ""
         return str(settings.BILLING_PRICE_IDS.get(prefix + self.code.upper(), ""))
 
     def grants(self) -> frozenset[str]:

@@ -18,6 +18,7 @@ from billing.models import (
     SubscriptionStatus,
 )
 from billing.plans import PLANS
+from billing.providers import ENDS_AT_PERIOD_END_ONLY, PROVIDER_LABELS
 from billing.schemas import BillingOut, LimitOut, SubscriptionOut
 from kernel.actor import Actor
 from kernel.functions import query
@@ -30,6 +31,7 @@ TRIAL_WARNING: Final = timedelta(days=3)
 def _subscription_out(subscription: PlanSubscription) -> SubscriptionOut:
     return SubscriptionOut(
         provider=subscription.provider,
+        provider_label=PROVIDER_LABELS.get(subscription.provider, subscription.provider),
         plan=subscription.plan,
         status=subscription.status,
         status_label=subscription.get_status_display(),
@@ -37,6 +39,7 @@ def _subscription_out(subscription: PlanSubscription) -> SubscriptionOut:
         cancel_at_period_end=subscription.cancel_at_period_end,
         seats=subscription.seats,
         is_live=subscription.is_live,
+        can_end_now=subscription.provider not in ENDS_AT_PERIOD_END_ONLY,
     )
 
 

@@ -24,6 +24,7 @@ class LimitOut(Output):
 
 class SubscriptionOut(Output):
     provider: str
+    provider_label: str
     plan: str
     status: str
     status_label: str
@@ -31,6 +32,8 @@ class SubscriptionOut(Output):
     cancel_at_period_end: bool
     seats: int
     is_live: bool
+    can_end_now: bool
+    """False where the provider ends subscriptions at the period's end only."""
 
 
 class BillingOut(Output):

@@ -50,6 +50,8 @@ def is_configured(provider: str) -> bool:
         return bool(settings.STRIPE_WEBHOOK_SECRET)
     if provider == "polar":
         return bool(settings.POLAR_WEBHOOK_SECRET)
+    if provider == "lemonsqueezy":
+        return bool(settings.LEMONSQUEEZY_WEBHOOK_SECRET)
     return provider == "local" and settings.BILLING_PROVIDER == "local"
 
 

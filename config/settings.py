@@ -401,23 +401,32 @@ STRIPE_WEBHOOK_SECRET = env.string("STRIPE_WEBHOOK_SECRET")
 POLAR_ACCESS_TOKEN = env.string("POLAR_ACCESS_TOKEN")
 POLAR_WEBHOOK_SECRET = env.string("POLAR_WEBHOOK_SECRET")
 POLAR_SERVER = env.choice("POLAR_SERVER", ("production", "sandbox"), "production")
-# Price ids (Stripe) and product ids (Polar) per paid plan: billing/plans.py names them,
-# e.g. STRIPE_PRICE_PRO_MONTHLY, POLAR_PRODUCT_TEAM_MONTHLY.
+LEMONSQUEEZY_API_KEY = env.string("LEMONSQUEEZY_API_KEY")
+LEMONSQUEEZY_STORE_ID = env.string("LEMONSQUEEZY_STORE_ID")
+LEMONSQUEEZY_WEBHOOK_SECRET = env.string("LEMONSQUEEZY_WEBHOOK_SECRET")
+# Lemon Squeezy signs no timestamp: an event whose object changed longer ago than this is
+# refused as stale (a replay). Below WEBHOOK_EVENT_RETENTION_DAYS, so a repeat of any event
+# accepted is still recognised as a duplicate (docs/billing.md).
+LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS = env.integer("LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS", 72, minimum=1)
+# Price ids (Stripe), product ids (Polar) and variant ids (Lemon Squeezy) per paid plan:
+# billing/plans.py names them, e.g. STRIPE_PRICE_PRO_MONTHLY, LEMONSQUEEZY_VARIANT_TEAM_MONTHLY.
 BILLING_PRICE_IDS = {
     name: env.string(name)
     for plan in ("PRO_MONTHLY", "PRO_YEARLY", "PRO_LIFETIME", "TEAM_MONTHLY")
-    for name in (f"STRIPE_PRICE_{plan}", f"POLAR_PRODUCT_{plan}")
+    for name in (f"STRIPE_PRICE_{plan}", f"POLAR_PRODUCT_{plan}", f"LEMONSQUEEZY_VARIANT_{plan}")
 }
-# Which provider new checkouts use: the first configured of Stripe, Polar; else, in
+# Which provider new checkouts use: the first configured of Stripe, Polar, Lemon Squeezy; else, in
 # development, "local" (built in, needs no account — and takes no money: in production it
 # must be chosen explicitly, e.g. for a demo); else "none" (billing pages say so).
 BILLING_PROVIDER = env.choice(
     "BILLING_PROVIDER",
-    ("stripe", "polar", "local", "none"),
+    ("stripe", "polar", "lemonsqueezy", "local", "none"),
     "stripe"
     if STRIPE_SECRET_KEY
     else "polar"
     if POLAR_ACCESS_TOKEN
+    else "lemonsqueezy"
+    if LEMONSQUEEZY_API_KEY
     else "local"
     if DEBUG
     else "none",
@@ -425,6 +434,7 @@ BILLING_PROVIDER = env.choice(
 # Where the SDKs send API calls; only tests point these at a local fake server.
 STRIPE_API_BASE = env.string("STRIPE_API_BASE")
 POLAR_API_BASE = env.string("POLAR_API_BASE")
+LEMONSQUEEZY_API_BASE = env.string("LEMONSQUEEZY_API_BASE")
 BILLING_GRACE_DAYS = env.integer("BILLING_GRACE_DAYS", 7)
 
 # --- Static files ---------------------------------------------------------------------

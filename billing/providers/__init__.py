@@ -6,9 +6,18 @@ from django.conf import settings
 
 from billing.providers.base import BillingProvider
 
-PROVIDER_NAMES = ("stripe", "polar", "local")
-PROVIDER_LABELS = {"stripe": "Stripe", "polar": "Polar", "local": "Local payments"}
-"""Providers in words: the actor of the audit rows their events write."""
+PROVIDER_NAMES = ("stripe", "polar", "lemonsqueezy", "local")
+PROVIDER_LABELS = {
+    "stripe": "Stripe",
+    "polar": "Polar",
+    "lemonsqueezy": "Lemon Squeezy",
+    "local": "Local payments",
+}
+"""Providers in words: the actor of the audit rows their events write, the billing page's
+"via …" (brand names: not translated)."""
+ENDS_AT_PERIOD_END_ONLY = frozenset({"lemonsqueezy"})
+"""Providers whose API cannot end a subscription at once: cancelling stops renewals and
+the plan lasts to the period's end, so "Cancel now" is not offered for them."""
 
 
 def get_provider(name: str) -> BillingProvider:
@@ -20,6 +29,10 @@ def get_provider(name: str) -> BillingProvider:
         from billing.providers.polar import PolarProvider
 
         return PolarProvider()
+    if name == "lemonsqueezy":
+        from billing.providers.lemonsqueezy import LemonSqueezyProvider
+
+        return LemonSqueezyProvider()
     if name == "local":
         from billing.providers.local import LocalProvider
 

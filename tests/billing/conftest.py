@@ -17,6 +17,7 @@ from tests.tasks import run_tasks
 
 STRIPE_WEBHOOK_SECRET = "whsec_test_0123456789"
 POLAR_WEBHOOK_SECRET = "polar_whs_test_0123456789"
+LEMONSQUEEZY_WEBHOOK_SECRET = "lsq_signing_secret_0123456789"
 PRICES = {
     "STRIPE_PRICE_PRO_MONTHLY": "price_pro_monthly",
     "STRIPE_PRICE_PRO_YEARLY": "price_pro_yearly",
@@ -26,6 +27,10 @@ PRICES = {
     "POLAR_PRODUCT_PRO_YEARLY": "prod_pro_yearly",
     "POLAR_PRODUCT_PRO_LIFETIME": "prod_pro_lifetime",
     "POLAR_PRODUCT_TEAM_MONTHLY": "prod_team_monthly",
+    "LEMONSQUEEZY_VARIANT_PRO_MONTHLY": "1001",
+    "LEMONSQUEEZY_VARIANT_PRO_YEARLY": "1002",
+    "LEMONSQUEEZY_VARIANT_PRO_LIFETIME": "1003",
+    "LEMONSQUEEZY_VARIANT_TEAM_MONTHLY": "1004",
 }
 DAY = 86_400
 
@@ -36,6 +41,9 @@ def providers(settings: Any) -> Any:
     settings.STRIPE_WEBHOOK_SECRET = STRIPE_WEBHOOK_SECRET
     settings.POLAR_ACCESS_TOKEN = "polar_oat_test"
     settings.POLAR_WEBHOOK_SECRET = POLAR_WEBHOOK_SECRET
+    settings.LEMONSQUEEZY_API_KEY = "lsq_test_api_key"
+    settings.LEMONSQUEEZY_STORE_ID = "4242"
+    settings.LEMONSQUEEZY_WEBHOOK_SECRET = LEMONSQUEEZY_WEBHOOK_SECRET
     settings.BILLING_PRICE_IDS = PRICES
     return settings
 
