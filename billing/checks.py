@@ -43,10 +43,11 @@ def check_billing_providers(
     # Lemon Squeezy's events carry no id: a repeat is known by its body, so a repeat must
     # arrive while the first one is still stored (billing/providers/lemonsqueezy.py).
     kept_hours = settings.WEBHOOK_EVENT_RETENTION_DAYS * 24
-    if settings.LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS >= kept_hours:
+    max_age = settings.LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS
+    if max_age >= kept_hours:
         found.append(
             checks.Error(
-                f"LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS ({settings.LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS})"
+                f"LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS ({max_age})"
                 f" is not below WEBHOOK_EVENT_RETENTION_DAYS in hours ({kept_hours}): a repeated"
                 " Lemon Squeezy event could arrive after the first was pruned and be applied"
                 " again.",

@@ -407,7 +407,9 @@ LEMONSQUEEZY_WEBHOOK_SECRET = env.string("LEMONSQUEEZY_WEBHOOK_SECRET")
 # Lemon Squeezy signs no timestamp: an event whose object changed longer ago than this is
 # refused as stale (a replay). Below WEBHOOK_EVENT_RETENTION_DAYS, so a repeat of any event
 # accepted is still recognised as a duplicate (docs/billing.md).
-LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS = env.integer("LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS", 72, minimum=1)
+LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS = env.integer(
+    "LEMONSQUEEZY_WEBHOOK_MAX_AGE_HOURS", 72, minimum=1
+)
 # Price ids (Stripe), product ids (Polar) and variant ids (Lemon Squeezy) per paid plan:
 # billing/plans.py names them, e.g. STRIPE_PRICE_PRO_MONTHLY, LEMONSQUEEZY_VARIANT_TEAM_MONTHLY.
 BILLING_PRICE_IDS = {

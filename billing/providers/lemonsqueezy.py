@@ -105,6 +105,11 @@ def _id(value: Any, what: str, *, optional: bool = False) -> str:
     return reference(value, what)
 
 
+def _object(value: Any) -> dict[str, Any]:
+    """A JSON object of the body, or {} when it is not one (the envelope then says why)."""
+    return value if isinstance(value, dict) else {}
+
+
 def _number(configured: str) -> int | str:
     """A variant or store id as Lemon Squeezy's attributes take it (a number)."""
     return int(configured) if configured.isascii() and configured.isdigit() else configured
@@ -237,9 +242,8 @@ class LemonSqueezyProvider:
         if not given or not hmac.compare_digest(expected.encode(), given):  # bytes: any text
             raise WebhookVerificationError("The X-Signature does not match the body.")
         payload = envelope.decode(envelope.utf8(body))
-        meta = payload.get("meta") if isinstance(payload.get("meta"), dict) else {}
-        data = payload.get("data") if isinstance(payload.get("data"), dict) else {}
-        attributes = data.get("attributes") if isinstance(data.get("attributes"), dict) else {}
+        meta, data = _object(payload.get("meta")), _object(payload.get("data"))
+        attributes = _object(data.get("attributes"))
         event = envelope.read(
             payload,
             names={

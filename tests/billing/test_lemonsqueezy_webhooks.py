@@ -134,7 +134,8 @@ def test_half_configured_is_a_check_error(settings: Any) -> None:
     settings.LEMONSQUEEZY_STORE_ID = ""
     (error,) = check_billing_providers()
     assert error.id == "billing.E001"
-    assert "Lemon Squeezy" in error.msg and "LEMONSQUEEZY_STORE_ID" in error.msg
+    assert "Lemon Squeezy" in error.msg
+    assert "LEMONSQUEEZY_STORE_ID" in error.msg
 
 
 @pytest.mark.parametrize(
@@ -232,10 +233,11 @@ def test_every_ordering_of_a_lifecycle_to_expiry_ends_in_the_same_state(client: 
 
     finals = final_states_in_every_order(client, lifecycle, "free")
     assert len(finals) == 1  # 24 orderings, one outcome
-    status, plan, seats, period_end, ended_at, _, grants = finals.pop()
+    status, plan, seats, _period_end, ended_at, _, grants = finals.pop()
     assert (status, plan, seats) == ("canceled", "team_monthly", 3)
     assert ended_at == datetime.fromtimestamp(int(t0 + 30), UTC)
-    assert grants and all(revoked == ended_at for _, _, revoked in grants)
+    assert grants
+    assert all(revoked == ended_at for _, _, revoked in grants)
 
 
 def test_every_ordering_of_cancel_then_resume_leaves_it_renewing(client: Client) -> None:
@@ -255,7 +257,7 @@ def test_every_ordering_of_cancel_then_resume_leaves_it_renewing(client: Client)
 
     finals = final_states_in_every_order(client, events, "pro_monthly")
     assert len(finals) == 1
-    status, _, _, period_end, _, cancelling, grants = finals.pop()
+    status, _, _, _period_end, _, cancelling, grants = finals.pop()
     assert (status, cancelling) == ("active", False)
     assert {expires for _, expires, _ in grants} == {datetime.fromtimestamp(int(period_1), UTC)}
 
@@ -324,7 +326,8 @@ def test_custom_data_naming_another_organization_for_our_customer_is_not_applied
     theirs = lsq_subscription(id="78", plan="team_monthly", customer=501)
     post_lemonsqueezy(client, lsq_event("subscription_created", theirs, other_org.pk))
     failed = WebhookEvent.objects.get(status=EventStatus.FAILED)
-    assert "organization" in failed.error and str(other_org.pk) in failed.error
+    assert "organization" in failed.error
+    assert str(other_org.pk) in failed.error
     assert not PlanSubscription.objects.for_organization(other_org.pk).exists()
     assert entitlements(other_org.pk).plan.code == "free"
     assert entitlements(org.pk).plan.code == "pro_monthly"  # and ours is untouched
