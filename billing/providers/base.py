@@ -1,4 +1,4 @@
-"""The one interface every billing provider implements (Stripe, Polar, local)."""
+"""The one interface every billing provider implements (Stripe, Polar, Lemon Squeezy, local)."""
 
 from __future__ import annotations
 
