@@ -20,7 +20,7 @@ from tests.billing.conftest import (
 from tests.billing.lemonsqueezy import lsq_event, lsq_subscription, post_lemonsqueezy
 from tests.browser import browser_user, sign_in
 from tests.factories import MembershipFactory, OrganizationFactory
-from tests.servers import app_server_process
+from tests.servers import app_server
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -32,7 +32,7 @@ def shoot(page, folder, name: str, width: int) -> None:
 
 @pytest.mark.parametrize("width", [1280, 390])
 def test_a_lemonsqueezy_subscriber_cancels_at_the_period_end_and_keeps_it(
-    browser, artifacts, httpserver: HTTPServer, width
+    browser, artifacts, httpserver: HTTPServer, monkeypatch, width
 ):
     folder = artifacts / "screenshots"
     folder.mkdir(exist_ok=True)
@@ -51,7 +51,9 @@ def test_a_lemonsqueezy_subscriber_cancels_at_the_period_end_and_keeps_it(
         **{name: value for name, value in PRICES.items() if name.startswith("LEMONSQUEEZY_")},
     }
 
-    with app_server_process(**environment) as (server, _):
+    for name, value in environment.items():  # the server process inherits them
+        monkeypatch.setenv(name, value)
+    with app_server() as server:
         context, page = sign_in(browser, server, owner.email, "/billing/", width=width)
         main = page.locator("main")
         assert "via Lemon Squeezy" in main.inner_text()
