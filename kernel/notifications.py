@@ -71,6 +71,9 @@ class NotificationKind:
     name: str
     category: str
     text: str | Promise
+    mailed: bool = True
+    """False: the event sends its own email (an invitation's link, an export's download
+    link), so the notification shows in the app only and nobody gets the news twice."""
 
     def __post_init__(self) -> None:
         if self.category not in Category:
@@ -114,7 +117,10 @@ def notify(
     if not recipients:
         return 0
     deliveries = delivery_for(recipients, entry.category)
-    states = [_email_state(deliveries[user_id]) for user_id in recipients]
+    states = [
+        _email_state(deliveries[user_id]) if entry.mailed else Notification.Email.SKIPPED
+        for user_id in recipients
+    ]
     created = _insert(recipients, states, kind, organization_id, dict(params or {}), link, key)
     if any(state == Notification.Email.PENDING for _, state in created):
         from kernel.notification_mail import send_notification_emails  # it words notifications

@@ -113,6 +113,7 @@ domain = Domain(
                 "{inviter} invited you to join {organization} as {role}. Accept it from "
                 "the invitation email sent to {email}."
             ),
+            mailed=False,  # its own email carries the link
         ),
         NotificationKind(
             "member.role_changed",
@@ -128,11 +129,13 @@ domain = Domain(
             "export.ready",
             category="data",
             text=gettext_lazy("The data export of {organization} is ready to download."),
+            mailed=False,  # its own email carries the link
         ),
         NotificationKind(
             "export.account_ready",
             category="data",
             text=gettext_lazy("The export of your account's data is ready to download."),
+            mailed=False,  # its own email carries the link
         ),
     ],
     periodic=[
