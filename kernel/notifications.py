@@ -23,6 +23,7 @@ callers do nothing for email.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -192,8 +193,6 @@ def _insert(
     """One statement for any number of recipients; (id, email state) of the rows created.
     ON CONFLICT skips those who already have this kind with this key (the partial unique
     constraint), which an ORM bulk insert could do but then not say which rows it wrote."""
-    import json
-
     table = Notification._meta.db_table
     sql = (
         f'INSERT INTO "{table}" (user_id, organization_id, kind, params, link, key, '  # noqa: S608
