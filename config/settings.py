@@ -377,6 +377,8 @@ WEBHOOK_FAILED_EVENT_RETENTION_DAYS = env.integer(
 # Finished tasks: successful ones, and those failed for good (kept for their error).
 TASK_RESULT_RETENTION_DAYS = env.integer("TASK_RESULT_RETENTION_DAYS", 14, minimum=1)
 TASK_FAILED_RETENTION_DAYS = env.integer("TASK_FAILED_RETENTION_DAYS", 90, minimum=1)
+# Notifications read this many days ago (unread ones stay until read).
+NOTIFICATION_RETENTION_DAYS = env.integer("NOTIFICATION_RETENTION_DAYS", 90, minimum=1)
 # How often the worker compares every subscription with its provider (billing/reconcile.py).
 BILLING_RECONCILE_HOURS = env.integer("BILLING_RECONCILE_HOURS", 6, minimum=1)
 # The audit log (organizations/prune.py): events older than this many days are pruned;
