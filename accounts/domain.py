@@ -2,6 +2,7 @@
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
+from django.utils.translation import gettext_lazy
 
 from accounts.stepup import SessionStepUp
 from kernel.actor import Actor
@@ -23,13 +24,15 @@ def two_factor_set_up(actor: Actor) -> bool:
 domain = Domain(
     "accounts",
     sensitive_actions=[
-        SensitiveAction("account.sign_out_sessions", 1, "sign out your other sessions"),
-        SensitiveAction("mfa.manage", 2, "set up two-factor authentication"),
-        SensitiveAction("account.change_email", 3, "change your email address"),
-        SensitiveAction("account.change_password", 3, "change your password"),
-        SensitiveAction("mfa.remove_authenticator", 3, "remove a sign-in factor"),
-        SensitiveAction("account.delete", 4, "delete your account"),
-        SensitiveAction("impersonation.start", 4, "view the site as another person"),
+        SensitiveAction(
+            "account.sign_out_sessions", 1, gettext_lazy("sign out your other sessions")
+        ),
+        SensitiveAction("mfa.manage", 2, gettext_lazy("set up two-factor authentication")),
+        SensitiveAction("account.change_email", 3, gettext_lazy("change your email address")),
+        SensitiveAction("account.change_password", 3, gettext_lazy("change your password")),
+        SensitiveAction("mfa.remove_authenticator", 3, gettext_lazy("remove a sign-in factor")),
+        SensitiveAction("account.delete", 4, gettext_lazy("delete your account")),
+        SensitiveAction("impersonation.start", 4, gettext_lazy("view the site as another person")),
     ],
     # allauth's guarded views first: they answer on allauth's own paths and names.
     urls=[("accounts/", "accounts.allauth_urls"), ("account/", "accounts.urls")],
@@ -37,7 +40,17 @@ domain = Domain(
     step_up=SessionStepUp(),
     function_modules=(*FUNCTION_MODULES, "impersonation"),
     onboarding=[
-        Step("Verify your email address", "account_email", done=email_verified, order=10),
-        Step("Set up two-factor authentication", "mfa_index", done=two_factor_set_up, order=40),
+        Step(
+            gettext_lazy("Verify your email address"),
+            "account_email",
+            done=email_verified,
+            order=10,
+        ),
+        Step(
+            gettext_lazy("Set up two-factor authentication"),
+            "mfa_index",
+            done=two_factor_set_up,
+            order=40,
+        ),
     ],
 )

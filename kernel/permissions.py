@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING, Final, Protocol
 from kernel.registry import Registry
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from kernel.actor import Actor
 
 
@@ -56,7 +58,7 @@ class UnknownPermissionError(LookupError):
 @dataclass(frozen=True, slots=True)
 class Permission:
     name: str
-    description: str
+    description: StrOrPromise
     roles: frozenset[Role]
     capability: str | None = None
     policies: tuple[Policy, ...] = ()
