@@ -18,6 +18,7 @@ import logging
 import re
 from typing import Annotated, Any, Final
 
+from django.utils.translation import gettext as _
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from accounts.models import User
@@ -166,7 +167,12 @@ def require_allowed_domain(organization_id: int, email: str) -> None:
     domain = email.rpartition("@")[2].lower()
     if allowed and domain not in allowed:
         raise errors.invalid_input(
-            fields={"email": [f"This organization only invites addresses at {', '.join(allowed)}."]}
+            fields={
+                "email": [
+                    _("This organization only invites addresses at %(domains)s.")
+                    % {"domains": ", ".join(allowed)}
+                ]
+            }
         )
 
 
@@ -175,7 +181,11 @@ def require_key_lifetime(organization_id: int, days: int) -> None:
     limit = Organization.objects.values_list("max_api_key_days", flat=True).get(pk=organization_id)
     if limit is not None and (days == 0 or days > limit):
         raise errors.invalid_input(
-            fields={"expires_in_days": [f"Keys here must expire within {limit} days."]}
+            fields={
+                "expires_in_days": [
+                    _("Keys here must expire within %(limit)s days.") % {"limit": limit}
+                ]
+            }
         )
 
 

@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from django.db import models
+from django.utils.translation import gettext_lazy
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from kernel.inputs import Email, Input, Name
@@ -201,9 +202,9 @@ class AuditFilters(Input):
 
 class KeyLifetime(models.IntegerChoices):
     NEVER = 0, "Never"
-    MONTH = 30, "In 30 days"
-    QUARTER = 90, "In 90 days"
-    YEAR = 365, "In a year"
+    MONTH = 30, gettext_lazy("In 30 days")
+    QUARTER = 90, gettext_lazy("In 90 days")
+    YEAR = 365, gettext_lazy("In a year")
 
 
 class ApiKeyCreate(Input):
