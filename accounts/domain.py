@@ -2,7 +2,7 @@
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.stepup import SessionStepUp
 from kernel.actor import Actor
@@ -25,14 +25,34 @@ domain = Domain(
     "accounts",
     sensitive_actions=[
         SensitiveAction(
-            "account.sign_out_sessions", 1, gettext_lazy("sign out your other sessions")
+            "account.sign_out_sessions",
+            1,
+            pgettext_lazy("sensitive action", "sign out your other sessions"),
         ),
-        SensitiveAction("mfa.manage", 2, gettext_lazy("set up two-factor authentication")),
-        SensitiveAction("account.change_email", 3, gettext_lazy("change your email address")),
-        SensitiveAction("account.change_password", 3, gettext_lazy("change your password")),
-        SensitiveAction("mfa.remove_authenticator", 3, gettext_lazy("remove a sign-in factor")),
-        SensitiveAction("account.delete", 4, gettext_lazy("delete your account")),
-        SensitiveAction("impersonation.start", 4, gettext_lazy("view the site as another person")),
+        SensitiveAction(
+            "mfa.manage", 2, pgettext_lazy("sensitive action", "set up two-factor authentication")
+        ),
+        SensitiveAction(
+            "account.change_email",
+            3,
+            pgettext_lazy("sensitive action", "change your email address"),
+        ),
+        SensitiveAction(
+            "account.change_password", 3, pgettext_lazy("sensitive action", "change your password")
+        ),
+        SensitiveAction(
+            "mfa.remove_authenticator",
+            3,
+            pgettext_lazy("sensitive action", "remove a sign-in factor"),
+        ),
+        SensitiveAction(
+            "account.delete", 4, pgettext_lazy("sensitive action", "delete your account")
+        ),
+        SensitiveAction(
+            "impersonation.start",
+            4,
+            pgettext_lazy("sensitive action", "view the site as another person"),
+        ),
     ],
     # allauth's guarded views first: they answer on allauth's own paths and names.
     urls=[("accounts/", "accounts.allauth_urls"), ("account/", "accounts.urls")],

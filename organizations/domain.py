@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from kernel.actor import Actor
 from kernel.limits import UNLIMITED, Limit
@@ -63,25 +63,33 @@ domain = Domain(
     ],
     sensitive_actions=[
         SensitiveAction(
-            "api_keys.create", 2, gettext_lazy("create an API key"), organization_scoped=True
+            "api_keys.create",
+            2,
+            pgettext_lazy("sensitive action", "create an API key"),
+            organization_scoped=True,
         ),
         SensitiveAction(
             "organization.policies",
             2,
-            gettext_lazy("change the security policies"),
+            pgettext_lazy("sensitive action", "change the security policies"),
             organization_scoped=True,
         ),
         SensitiveAction(
-            "organization.transfer", 3, gettext_lazy("transfer ownership"), organization_scoped=True
+            "organization.transfer",
+            3,
+            pgettext_lazy("sensitive action", "transfer ownership"),
+            organization_scoped=True,
         ),
         SensitiveAction(
             "organization.delete",
             4,
-            gettext_lazy("delete the organization"),
+            pgettext_lazy("sensitive action", "delete the organization"),
             organization_scoped=True,
         ),
         # Personal: nobody can act in an organization scheduled for deletion.
-        SensitiveAction("organization.restore", 2, gettext_lazy("restore the organization")),
+        SensitiveAction(
+            "organization.restore", 2, pgettext_lazy("sensitive action", "restore the organization")
+        ),
     ],
     limits=[
         Limit(

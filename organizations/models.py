@@ -211,8 +211,10 @@ class AuditEvent(TenantModel):
             return self.action  # no domain names it (any more): the code is all there is
         if self.result == Outcome.SUCCESS:
             return label.describe(self.target_name or self.target, self.detail)
-        attempt = f"tried to {label.describe(self.target, self.detail, done=False)}"
-        if self.target and "{target}" not in label.attempt:  # found before it was refused
+        attempt = _("tried to %(attempt)s") % {
+            "attempt": label.describe(self.target, self.detail, done=False)
+        }
+        if self.target and "{target}" not in str(label.attempt):  # found before it was refused
             attempt += f" ({self.target_name or self.target})"
         return attempt
 
