@@ -7,6 +7,8 @@ from typing import Annotated, Final
 from zoneinfo import available_timezones
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from accounts.avatars import AvatarImage
@@ -37,7 +39,7 @@ def _offered_groups() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
         if region in REGIONS and place:
             groups.setdefault(region, []).append((zone, place.replace("_", " ")))
     regions = tuple((region, tuple(zones)) for region, zones in sorted(groups.items()))
-    return (("General", (("UTC", "UTC"),)), *regions)
+    return ((gettext_lazy("General"), (("UTC", "UTC"),)), *regions)
 
 
 def time_zone_groups(current: str = "") -> list[tuple[str, list[tuple[str, str]]]]:
@@ -56,13 +58,16 @@ def languages() -> list[tuple[str, str]]:
 
 def check_time_zone(value: str) -> str:
     if value not in time_zones():
-        raise ValueError("Choose a time zone from the list.")
+        raise ValueError(_("Choose a time zone from the list."))
     return value
 
 
 def check_language(value: str) -> str:
     if value not in dict(settings.LANGUAGES):
-        raise ValueError(f"Choose one of: {', '.join(label for _, label in languages())}.")
+        raise ValueError(
+            _("Choose one of: %(languages)s.")
+            % {"languages": ", ".join(label for _code, label in languages())}
+        )
     return value
 
 

@@ -85,7 +85,7 @@ class PoliciesUpdate(Input):
         found = [domain.lower().lstrip("@").rstrip(".") for domain in value]
         wrong = [domain for domain in found if not _DOMAIN.match(domain)]
         if wrong:
-            raise ValueError(f"Not a domain name: {', '.join(wrong)}.")
+            raise ValueError(_("Not a domain name: %(domains)s.") % {"domains": ", ".join(wrong)})
         return sorted(set(found))
 
     @field_validator("api_key_networks")
@@ -98,20 +98,23 @@ class PoliciesUpdate(Input):
             except ValueError:
                 wrong.append(entry)
         if wrong:
-            raise ValueError(f"Not an IP network (CIDR, e.g. 203.0.113.0/24): {', '.join(wrong)}.")
+            raise ValueError(
+                _("Not an IP network (CIDR, e.g. 203.0.113.0/24): %(networks)s.")
+                % {"networks": ", ".join(wrong)}
+            )
         return sorted(set(networks))
 
     @field_validator("auto_join_role")
     @classmethod
     def _not_owner(cls, value: Role) -> Role:
         if value == Role.OWNER:
-            raise ValueError("People who join on their own cannot be owners.")
+            raise ValueError(_("People who join on their own cannot be owners."))
         return value
 
     @model_validator(mode="after")
     def _auto_join_needs_a_domain(self) -> PoliciesUpdate:
         if self.auto_join and not self.allowed_email_domains:
-            raise ValueError("Automatic membership needs at least one allowed email domain.")
+            raise ValueError(_("Automatic membership needs at least one allowed email domain."))
         return self
 
 

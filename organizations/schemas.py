@@ -7,6 +7,7 @@ from datetime import date, datetime
 from typing import Annotated
 
 from django.db import models
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
@@ -160,7 +161,7 @@ class InvitationToken(Input):
 
 def _known_action(action: str | None) -> str | None:
     if action and audit_label(action) is None:
-        raise ValueError("Choose an action from the list.")
+        raise ValueError(_("Choose an action from the list."))
     return action or None
 
 
@@ -196,7 +197,7 @@ class AuditFilters(Input):
     def _not_before_since(cls, until: date | None, info: ValidationInfo) -> date | None:
         since = info.data.get("since")
         if since and until and until < since:
-            raise ValueError("Choose an end on or after the start.")
+            raise ValueError(_("Choose an end on or after the start."))
         return until
 
 
