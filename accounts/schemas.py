@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 from zoneinfo import available_timezones
 
 from django.conf import settings
@@ -13,6 +13,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from accounts.avatars import AvatarImage
 from kernel.inputs import Input, Name
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 DISPLAY_NAME_MAX: Final = 80
 
@@ -32,7 +35,7 @@ aliases: accepted, not offered."""
 
 
 @cache
-def _offered_groups() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+def _offered_groups() -> tuple[tuple[StrOrPromise, tuple[tuple[str, str], ...]], ...]:
     groups: dict[str, list[tuple[str, str]]] = {}
     for zone in time_zones():
         region, _, place = zone.partition("/")
@@ -46,7 +49,7 @@ def time_zone_groups(current: str = "") -> list[tuple[str, list[tuple[str, str]]
     """The zones by region, for the select's <optgroup>s: [("Europe", [("Europe/Paris",
     "Paris"), ...]), ...], UTC first; `current` is offered too if it is a legacy alias,
     so saving the form keeps it."""
-    groups = [(region, list(zones)) for region, zones in _offered_groups()]
+    groups = [(str(region), list(zones)) for region, zones in _offered_groups()]  # in words now
     if current and all(current != zone for _, zones in groups for zone, _label in zones):
         groups[0][1].append((current, current))
     return groups

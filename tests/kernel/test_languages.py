@@ -3,6 +3,8 @@ envelope, a socket frame, a form on a page, a flash message), English by default
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
@@ -12,7 +14,7 @@ from kernel.permissions import Role
 from tests.conftest import client_for
 from tests.kernel.live_helpers import HOST, ORIGIN
 
-GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9"}
+GERMAN: dict[str, Any] = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9"}
 
 
 @pytest.fixture(scope="module", autouse=True)
