@@ -8,12 +8,15 @@ live values in the language of the person who opened it (`scope_language(scope)`
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import translation
+
+logger = logging.getLogger(__name__)
 
 
 def supported(code: str | None) -> str | None:
@@ -37,11 +40,18 @@ def scope_language(scope: Mapping[str, Any]) -> str:
     """The language of an ASGI connection (the socket): the signed-in person's profile,
     else the switcher's cookie or `Accept-Language`, as LocaleMiddleware picks for pages.
     Reads the user: call it where the database may be used (database_sync_to_async)."""
-    user = scope.get("user")
-    if user is not None and user.is_authenticated:
-        chosen = supported(getattr(user, "language", ""))
-        if chosen:
-            return chosen
+    try:
+        user = scope.get("user")
+        chosen = (
+            supported(getattr(user, "language", ""))
+            if user is not None and user.is_authenticated
+            else None
+        )
+    except Exception:  # the database is away: the socket opens all the same
+        logger.warning("live queries: could not read a person's language", exc_info=True)
+        chosen = None
+    if chosen:
+        return chosen
     request = HttpRequest()
     for name, value in scope.get("headers", ()):
         if name == b"accept-language":
