@@ -27,4 +27,6 @@ def test_the_first_record_step_ticks_once_a_record_exists(org, member):
 
 def test_viewers_are_not_asked_to_create_one(org, member):
     (step,) = domain.onboarding
-    assert str(step.label) not in client_for(member(Role.VIEWER)).get("/dashboard/").content.decode()
+    assert (
+        str(step.label) not in client_for(member(Role.VIEWER)).get("/dashboard/").content.decode()
+    )
