@@ -18,6 +18,8 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from accounts import pending
@@ -70,7 +72,7 @@ class ProfilePage(FormView):
 
     function = profile_update
     template_name = "accounts/profile.html"
-    success_message = "Profile saved."
+    success_message = gettext_lazy("Profile saved.")
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         profile = call(profile_get, request)  # signed in, or off to sign in
@@ -115,7 +117,7 @@ def step_up(request: HttpRequest, action: str) -> HttpResponse:
     try:
         sensitive = get_sensitive_action(action)
     except LookupError:
-        raise errors.not_found("There is no such action.") from None
+        raise errors.not_found(_("There is no such action.")) from None
     next_url = pending.safe_next(request, request.GET.get("next") or request.POST.get("next"))
     try:
         organization_id = _organization_of(request, action)
@@ -135,7 +137,9 @@ def step_up(request: HttpRequest, action: str) -> HttpResponse:
                     user.email,
                     {"code": code, "action": sensitive, "user": user},
                 )
-                messages.info(request, f"We sent a 6-digit code to {user.email}.")
+                messages.info(
+                    request, _("We sent a 6-digit code to %(email)s.") % {"email": user.email}
+                )
                 # Post/redirect/get: a refresh shows the code form, it sends no second mail.
                 request.session[CODE_SENT] = action
                 return redirect(request.get_full_path())
@@ -145,7 +149,7 @@ def step_up(request: HttpRequest, action: str) -> HttpResponse:
                     pending.forget(request)
                     request.session.pop(CODE_SENT, None)
                     return HttpResponseRedirect(next_url)
-                messages.error(request, "That code is not valid. Check it or ask for a new one.")
+                messages.error(request, _("That code is not valid. Check it or ask for a new one."))
                 code_sent = True
         except AppError as error:
             messages.error(request, error.message)
@@ -201,7 +205,7 @@ class DeletePage(FormView):
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
         logout(request)
-        messages.success(request, "Your account and its data have been deleted.")
+        messages.success(request, _("Your account and its data have been deleted."))
         return redirect("landing")
 
 

@@ -71,7 +71,7 @@ def billing_get(*, actor: Actor) -> BillingOut:
         limits=[
             LimitOut(
                 kind=kind,
-                label=limit.label,
+                label=str(limit.label),
                 used=limit.count(organization_id) if limit.count else 0,
                 allowed=actor.limits.get(kind),
             )
