@@ -511,6 +511,12 @@ LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [SITE_FILES_DIR / "locale"]
 TIME_ZONE = "UTC"  # for people who chose none; accounts' middleware activates theirs
 USE_I18N = True
+# Dates follow the language: Django's formats, English's replaced by the product's own
+# (config/formats/en/formats.py: "3 Dec 2026 14:30").
+FORMAT_MODULE_PATH = ["config.formats"]
+# Off: every number in a template would be grouped, ids in URLs and form values too.
+# Quantities people read are grouped by `|intcomma`, which follows the language (1.000).
+USE_THOUSAND_SEPARATOR = False
 USE_TZ = True
 
 # --- Observability --------------------------------------------------------------------
