@@ -25,8 +25,8 @@ from tests.factories import MembershipFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 ROOT = Path(__file__).resolve().parents[2]
-GERMAN = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9,en;q=0.5"}
-ENGLISH = {"HTTP_ACCEPT_LANGUAGE": "en-US,en;q=0.9"}
+GERMAN = {"Accept-Language": "de-DE,de;q=0.9,en;q=0.5"}
+ENGLISH = {"Accept-Language": "en-US,en;q=0.9"}
 
 
 def html_lang(response) -> str:
@@ -39,13 +39,13 @@ def html_lang(response) -> str:
 
 
 def test_a_visitor_gets_the_language_their_browser_asks_for(client: Client):
-    german = client.get("/", **GERMAN)
+    german = client.get("/", headers=GERMAN)
     assert html_lang(german) == "de"
     assert german["Content-Language"] == "de"
     assert "Ein Arbeitsbereich für Ihr ganzes Team." in german.content.decode()
     assert "Anmelden" in german.content.decode()  # the header's "Sign in"
 
-    english = Client().get("/", **ENGLISH)
+    english = Client().get("/", headers=ENGLISH)
     assert html_lang(english) == "en"
     assert "One workspace for your whole team." in english.content.decode()
 
@@ -57,20 +57,20 @@ def test_a_language_nobody_offers_falls_back_to_the_default(client: Client):
 
 def test_the_profiles_language_beats_accept_language(org):
     member = MembershipFactory(organization=org, role=Role.MEMBER, user__language="de")
-    page = client_for(member).get("/organization/", **ENGLISH)
+    page = client_for(member).get("/organization/", headers=ENGLISH)
     assert html_lang(page) == "de"
     assert "Mitglieder von Acme" in page.content.decode()
 
     member.user.language = "en"
     member.user.save(update_fields=["language"])
-    page = client_for(member).get("/organization/", **GERMAN)
+    page = client_for(member).get("/organization/", headers=GERMAN)
     assert html_lang(page) == "en"
     assert "Members of Acme" in page.content.decode()
 
 
 def test_without_a_profile_language_accept_language_decides(org):
     member = MembershipFactory(organization=org, role=Role.MEMBER, user__language="")
-    page = client_for(member).get("/organization/", **GERMAN)
+    page = client_for(member).get("/organization/", headers=GERMAN)
     assert html_lang(page) == "de"
 
 
@@ -87,19 +87,21 @@ def test_the_profile_page_offers_every_configured_language(org):
 
 
 def test_the_footer_offers_each_language_by_its_own_name(client: Client):
-    footer = client.get("/", **GERMAN).content.decode().split('class="site-footer"', 1)[1]
+    footer = client.get("/", headers=GERMAN).content.decode().split('class="site-footer"', 1)[1]
     assert 'action="/account/language/"' in footer
     assert re.search(r'value="en" lang="en"\s*>English</button>', footer)
     assert re.search(r'value="de" lang="de" aria-current="true">Deutsch</button>', footer)
 
 
 def test_a_visitor_switches_with_a_cookie(client: Client):
-    response = client.post("/account/language/", {"language": "de", "next": "/terms/"}, **ENGLISH)
+    response = client.post(
+        "/account/language/", {"language": "de", "next": "/terms/"}, headers=ENGLISH
+    )
     assert response.status_code == 302
     assert response["Location"] == "/terms/"
     assert response.cookies[settings.LANGUAGE_COOKIE_NAME].value == "de"
     # The cookie now beats the browser's English.
-    assert html_lang(client.get("/terms/", **ENGLISH)) == "de"
+    assert html_lang(client.get("/terms/", headers=ENGLISH)) == "de"
 
 
 def test_the_switcher_never_redirects_off_site(client: Client):
@@ -119,7 +121,7 @@ def test_a_signed_in_switch_is_saved_on_their_profile_only(org):
     assert User.objects.get(pk=member.user_id).language == "de"
     assert User.objects.get(pk=other.user_id).language == "en"
     # Another browser without the cookie: the profile still says German.
-    assert html_lang(client_for(member).get("/organization/", **ENGLISH)) == "de"
+    assert html_lang(client_for(member).get("/organization/", headers=ENGLISH)) == "de"
 
 
 def test_an_unknown_language_changes_nothing(org):
@@ -138,8 +140,8 @@ def test_the_switcher_takes_only_posts(client: Client):
 
 
 def test_allauths_sign_in_page_is_german(client: Client):
-    page = client.get("/accounts/login/", **GERMAN).content.decode()
-    assert "<h1" in page and "Anmelden" in page
+    page = client.get("/accounts/login/", headers=GERMAN).content.decode()
+    assert re.search(r"<h1[^>]*>\s*Anmelden\s*</h1>", page)
     # From allauth's own catalogue (our templates do not say these): its form's labels.
     assert "Angemeldet bleiben" in page  # "Remember Me"
     assert "Passwort" in page
@@ -172,14 +174,14 @@ def test_numbers_follow_the_language(org):
 
 
 def test_the_live_clients_texts_come_from_the_javascript_catalogue(client: Client):
-    german = client.get("/i18n/js/", **GERMAN)
+    german = client.get("/i18n/js/", headers=GERMAN)
     assert german.status_code == 200
     assert german["Content-Type"].startswith("text/javascript")
     assert "Verbindung verloren. Verbindung wird wiederhergestellt" in german.content.decode()
-    english = Client().get("/i18n/js/", **ENGLISH).content.decode()
+    english = Client().get("/i18n/js/", headers=ENGLISH).content.decode()
     assert "Verbindung verloren" not in english
     # Every page loads it as a script of our own origin (the CSP allows no inline script).
-    page = client.get("/", **GERMAN).content.decode()
+    page = client.get("/", headers=GERMAN).content.decode()
     assert '<script src="/i18n/js/" defer></script>' in page
 
 
@@ -221,7 +223,9 @@ def test_the_catalogue_check_names_what_is_missing_or_fuzzy(tmp_path):
     po = checkout / "locale" / "de" / "LC_MESSAGES" / "django.po"
     catalogue = po.read_text()
     assert '\nmsgid "Skip to content"\n' in catalogue
-    po.write_text(catalogue.replace('\nmsgid "Skip to content"\n', '\n#, fuzzy\nmsgid "Skip to content"\n'))
+    po.write_text(
+        catalogue.replace('\nmsgid "Skip to content"\n', '\n#, fuzzy\nmsgid "Skip to content"\n')
+    )
     before = po.read_text()
 
     result = subprocess.run(
@@ -233,7 +237,10 @@ def test_the_catalogue_check_names_what_is_missing_or_fuzzy(tmp_path):
 
     assert result.returncode == 1, result.stdout + result.stderr
     report = result.stderr
-    assert "templates/pages/new.html:1: 'A sentence nobody has translated yet': not translated" in report
+    assert (
+        "templates/pages/new.html:1: 'A sentence nobody has translated yet': not translated"
+        in report
+    )
     assert re.search(r"templates/base\.html:\d+: 'Skip to content': fuzzy", report)
     # The .mo no longer matches its .po (the fuzzy entry is left out of a fresh compile).
     assert "django.mo: out of date" in report
