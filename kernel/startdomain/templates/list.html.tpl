@@ -6,9 +6,9 @@
 <div class="panel">
   <h1>${title}</h1>
   <form method="get" class="form-row" role="search">
-    <label for="id_search">{% translate "Search" %}</label>
+    <label for="id_search">{% translate "Search" context "field" %}</label>
     <input id="id_search" name="search" type="search" value="{{ filters.search.value }}" {{ filters.search.attrs }}>
-    <button type="submit" class="button button-quiet">{% translate "Filter" %}</button>
+    <button type="submit" class="button button-quiet">{% translate "Filter" context "button" %}</button>
   </form>
   {% for message in filters.search.errors %}<p class="errorlist">{{ message }}</p>{% endfor %}
 
