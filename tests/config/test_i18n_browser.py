@@ -1,6 +1,7 @@
 """German in a real browser, against a real server: a German browser gets the German
 landing and sign-in pages; a person whose profile says German gets German pages, the
-live client's German (the confirm dialog), and switches back to English in the footer.
+live client's German (the confirm dialog), nine more pages that fit a phone, and switches back
+to English in the footer.
 Screenshots at 1280 and 390 px under test-artifacts/ (i18n-*.png)."""
 
 from __future__ import annotations
@@ -18,6 +19,17 @@ from tests.servers import app_server_process
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 WIDTHS = (1280, 390)
+PAGES = (
+    "/dashboard/",
+    "/organization/audit/",
+    "/organization/api-keys/",
+    "/organization/security/",
+    "/organization/settings/",
+    "/account/",
+    "/account/profile/",
+    "/account/notifications/",
+    "/records/",
+)
 
 
 def shoot(page, artifacts: Path, name: str) -> None:
@@ -79,6 +91,14 @@ def test_a_german_browser_and_a_german_profile(browser, artifacts):
             assert page.locator("h1").inner_text() == "Mitglieder von Analytische Maschinen GmbH"
             no_horizontal_overflow(page)
             shoot(page, artifacts, f"members-{width}")
+            # The other pages an owner works on: German's longer words wrap on a phone too.
+            for path in PAGES:
+                page.goto(f"{base}{path}")
+                assert page.locator("html").get_attribute("lang") == "de"
+                no_horizontal_overflow(page)
+                if width == 390:
+                    shoot(page, artifacts, f"{path.strip('/').replace('/', '-')}-390")
+            page.goto(f"{base}/organization/")
             if width == 1280:
                 # The live client's texts: the confirm dialog, from the JavaScript catalogue.
                 page.click("tr:has-text('Charles Babbage') button:text-is('Entfernen')")
