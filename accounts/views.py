@@ -20,7 +20,8 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from accounts import pending
 from accounts.avatars import ACCEPT, max_size_text
@@ -104,6 +105,18 @@ class ProfilePage(FormView):
             return {}
         content = upload.read(settings.AVATAR_MAX_BYTES + 1)
         return {"avatar": base64.b64encode(content).decode()}
+
+
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The footer's switcher: Django's set_language (the language cookie, back to a safe
+    `next`) and, for a signed-in person, their profile's language too, so the choice
+    follows them to other browsers (the profile is what LanguageMiddleware reads)."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        call(profile_update, request, {"language": language})
+    return response
 
 
 CODE_SENT = "accounts.step_up_code_sent"
