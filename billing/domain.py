@@ -6,7 +6,7 @@ from datetime import timedelta
 from django.conf import settings
 
 from billing.entitlements import GrantEntitlements
-from billing.models import BillingCustomer, Grant, PlanSubscription
+from billing.models import BillingCustomer, Grant, PlanSubscription, Purchase, Receipt
 from billing.plans import FREE
 from billing.tasks import reconcile_subscriptions
 from kernel.actor import Actor
@@ -87,6 +87,16 @@ domain = Domain(
                     "note",
                     "created_at",
                 ],
+            ),
+            ExportTable.of(
+                Purchase,
+                "billing_purchases",
+                ["id", "provider", "external_id", "plan", "paid_at", "refunded_at", "created_at"],
+            ),
+            ExportTable.of(
+                Receipt,
+                "billing_receipts",
+                ["id", "reference", "amount", "currency", "issued_at", "refunded_at"],
             ),
             ExportTable.of(
                 BillingCustomer,

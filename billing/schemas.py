@@ -98,6 +98,8 @@ class ReconciledState(Input):
     ended_at: datetime | None
     item_id: str
     as_of: datetime
+    creates: bool = False
+    """Always False: a state read back is not the provider's creation event."""
 
 
 class ReconcileReport(Output):
