@@ -64,11 +64,13 @@ def test_stripe_invoices_are_listed_with_their_links_newest_first(stripe_api, me
     owner = client_for(member(Role.OWNER))
     page = owner.get("/billing/invoices/").content.decode()
     assert rows(page) == ["ACME-0002", "ACME-0001", "ACME-0000"]  # no draft
-    assert "1,234.56 EUR" in page and "15.00 EUR" in page
+    assert "1,234.56 EUR" in page
+    assert "15.00 EUR" in page
     assert 'href="https://invoice.stripe.example/ACME-0001"' in page
     assert 'href="https://pay.stripe.example/ACME-0001.pdf"' in page
     assert 'href="https://invoice.stripe.example/ACME-0000"' not in page
-    assert 'data-status="open">Open<' in page and 'data-status="void">Void<' in page
+    assert 'data-status="open">Open<' in page
+    assert 'data-status="void">Void<' in page
     ((request, _),) = stripe_api.log
     assert request.headers["Authorization"] == "Bearer sk_test_key"
 
@@ -104,24 +106,43 @@ def test_polar_orders_are_listed_with_their_invoice_pdfs(polar_api, member, org)
     ).respond_with_json(
         {
             "items": [
-                {**order, "id": "ord_2", "status": "refunded", "total_amount": 39_900,
-                 "created_at": "2026-02-01T10:00:00Z", "invoice_number": "POL-2",
-                 "is_invoice_generated": True},
-                {**order, "id": "ord_1", "status": "paid", "total_amount": 1_500,
-                 "created_at": "2026-01-01T10:00:00Z", "invoice_number": None,
-                 "is_invoice_generated": False},
-                {**order, "id": "ord_0", "status": "draft", "total_amount": 1,
-                 "created_at": "2026-01-01T09:00:00Z", "is_invoice_generated": False},
+                {
+                    **order,
+                    "id": "ord_2",
+                    "status": "refunded",
+                    "total_amount": 39_900,
+                    "created_at": "2026-02-01T10:00:00Z",
+                    "invoice_number": "POL-2",
+                    "is_invoice_generated": True,
+                },
+                {
+                    **order,
+                    "id": "ord_1",
+                    "status": "paid",
+                    "total_amount": 1_500,
+                    "created_at": "2026-01-01T10:00:00Z",
+                    "invoice_number": None,
+                    "is_invoice_generated": False,
+                },
+                {
+                    **order,
+                    "id": "ord_0",
+                    "status": "draft",
+                    "total_amount": 1,
+                    "created_at": "2026-01-01T09:00:00Z",
+                    "is_invoice_generated": False,
+                },
             ],
             "pagination": {"total_count": 3, "max_page": 1},
-        }  # fmt: skip
+        }
     )
     polar_api.expect_request("/v1/orders/ord_2/invoice", method="GET").respond_with_json(
         {"url": "https://files.polar.example/POL-2.pdf"}
     )
     page = client_for(member(Role.OWNER)).get("/billing/invoices/").content.decode()
     assert rows(page) == ["POL-2", "ord_1"]
-    assert "399.00 USD" in page and 'data-status="refunded">Refunded<' in page
+    assert "399.00 USD" in page
+    assert 'data-status="refunded">Refunded<' in page
     assert 'href="https://files.polar.example/POL-2.pdf"' in page
     assert [request.path for request, _ in polar_api.log] == [
         "/v1/orders/",
@@ -136,7 +157,8 @@ def test_local_receipts_for_payments_and_their_refunds(member, org, providers):
     owner.post(owner.post("/billing/checkout/", {"plan": "team_monthly"})["Location"])
     page = owner.get("/billing/invoices/").content.decode()
     assert len(rows(page)) == 1
-    assert "12.00 USD" in page and 'data-status="paid">Paid<' in page  # one seat of Team
+    assert "12.00 USD" in page
+    assert 'data-status="paid">Paid<' in page
 
     from billing.models import Receipt
     from billing.providers.local import LocalProvider
