@@ -53,13 +53,12 @@ def test_invoices_read_as_a_table_and_stack_on_a_phone(browser, artifacts, https
             ],
         }
     )
-    environment = {
-        "STRIPE_SECRET_KEY": "sk_test_key",
-        "STRIPE_WEBHOOK_SECRET": "whsec_test",
-        "STRIPE_API_BASE": httpserver.url_for("").rstrip("/"),
-        "BILLING_PROVIDER": "local",
-    }
-    with app_server_process(**environment) as (base, _process):
+    with app_server_process(
+        STRIPE_SECRET_KEY="sk_test_key",
+        STRIPE_WEBHOOK_SECRET="whsec_test",
+        STRIPE_API_BASE=httpserver.url_for("").rstrip("/"),
+        BILLING_PROVIDER="local",
+    ) as (base, _process):
         context, page = sign_in(browser, base, owner.email, "/billing/")
         page.screenshot(path=str(artifacts / "billing-invoices-link-1280.png"), full_page=True)
         page.click("a[data-invoices-link]")
