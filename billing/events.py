@@ -89,6 +89,8 @@ class SubscriptionState:
     trial_end: datetime | None = None
     ended_at: datetime | None = None
     item_id: str = ""
+    scheduled_plan: str = ""
+    """The plan's code it changes to at the period end (Polar's pending update); "": none."""
     creates: bool = False
     """The provider's creation event: within the same second, any other state is newer
     (a cancellation stamped the second it was created must not be undone by it)."""

@@ -87,6 +87,9 @@ class PlanSubscription(TenantModel):
     cancel_at_period_end = models.BooleanField(default=False)
     trial_end = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    scheduled_plan = models.CharField(
+        max_length=32, blank=True, help_text="The plan it changes to at the period end."
+    )
     paid_through = models.DateTimeField(
         null=True, blank=True, help_text="The latest period end an invoice paid for."
     )

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 
+from billing import notices
 from billing.events import (
     CannotApply,
     Change,
@@ -28,12 +29,13 @@ from organizations.models import Organization
 logger = logging.getLogger(__name__)
 
 
-def apply_change(change: Change) -> int | None:
+def apply_change(change: Change, *, key: str) -> int | None:
     """Apply one change; the organization it concerned, or None when there is nothing to
-    do (the end of a subscription whose organization is gone)."""
+    do (the end of a subscription whose organization is gone). `key` names the event (or
+    the reconciliation) it came from: what it tells billing managers is told once."""
     match change:
         case SubscriptionState():
-            return _apply_subscription(change)
+            return _apply_subscription(change, key)
         case InvoicePaid():
             return _apply_invoice(change)
         case OneTimePurchase():
@@ -41,10 +43,10 @@ def apply_change(change: Change) -> int | None:
         case Refund():
             return _apply_refund(change)
         case PaymentReceived():
-            return _apply_payment(change)
+            return _apply_payment(change, key)
 
 
-def _apply_subscription(state: SubscriptionState) -> int | None:
+def _apply_subscription(state: SubscriptionState, key: str) -> int | None:
     organization_id = _organization(
         state.provider,
         state.organization_id,
@@ -54,6 +56,7 @@ def _apply_subscription(state: SubscriptionState) -> int | None:
     if organization_id is None:
         return None
     subscription = _subscription_for_update(state.provider, state.external_id, organization_id)
+    before = notices.Before.of(subscription)
     if _is_newer(state, subscription):
         subscription.plan = state.plan.code
         subscription.status = state.status
@@ -62,9 +65,11 @@ def _apply_subscription(state: SubscriptionState) -> int | None:
         subscription.cancel_at_period_end = state.cancel_at_period_end
         subscription.trial_end = state.trial_end
         subscription.ended_at = state.ended_at
+        subscription.scheduled_plan = state.scheduled_plan
         subscription.item_id = state.item_id or subscription.item_id
         subscription.state_as_of = state.as_of
         subscription.save()
+        notices.subscription_changed(before, subscription, key=key)
     _remember_customer(organization_id, state.provider, state.customer_id)
     sync_subscription_grants(subscription)
     return organization_id
@@ -167,7 +172,7 @@ def _purchase_for_update(provider: str, payment_id: str, organization_id: int) -
     return row
 
 
-def _apply_payment(payment: PaymentReceived) -> int | None:
+def _apply_payment(payment: PaymentReceived, key: str) -> int | None:
     """A receipt: the local provider keeps its own (the others keep theirs). A receipt
     for no organization we know tells nobody anything: the purchase says the rest."""
     try:
@@ -188,6 +193,7 @@ def _apply_payment(payment: PaymentReceived) -> int | None:
                 "issued_at": payment.paid_at,
             },
         )
+    notices.payment_received(organization_id, payment, key=key)
     return organization_id
 
 

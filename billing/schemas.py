@@ -117,6 +117,7 @@ class ReconciledState(Input):
     ended_at: datetime | None
     item_id: str
     as_of: datetime
+    scheduled_plan: str = ""
     creates: bool = False
     """Always False: a state read back is not the provider's creation event."""
 

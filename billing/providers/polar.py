@@ -89,6 +89,13 @@ def _when(value: Any) -> datetime | None:
     return moment
 
 
+def _scheduled_plan(data: Mapping[str, Any], plan: Plan) -> str:
+    """The plan a pending update (a downgrade at the period end) changes to, if any."""
+    pending = data.get("pending_update") or {}
+    later = plan_for_price("polar", str(pending.get("product_id") or ""))
+    return later.code if later is not None and later != plan else ""
+
+
 def _organization_id(data: Mapping[str, Any]) -> int | None:
     return organization_id(
         (data.get("metadata") or {}).get("organization_id"),
@@ -252,6 +259,7 @@ class PolarProvider:
                     ended_at=_when(data.get("ended_at"))
                     or (event.occurred_at if revoked else None),
                     as_of=event.occurred_at,
+                    scheduled_plan=_scheduled_plan(data, plan),
                     creates=event.type == "subscription.created",
                 )
             ]

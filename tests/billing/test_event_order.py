@@ -278,3 +278,14 @@ def test_a_polar_cancellation_before_the_creation_in_all_orders() -> None:
     assert (status, ended_at, current) == ("canceled", at(T0 + 5), "free")
     assert grants
     assert all(revoked == at(T0 + 5) for _, _, revoked in grants)
+
+
+def test_operators_see_a_refund_waiting_for_its_purchase(client: Client) -> None:
+    from tests.accounts.helpers import operator_client
+
+    org = OrganizationFactory()
+    _, refund, *_ = polar_lifetime_events(org.pk)
+    post_polar_as(client, refund)
+    listing = operator_client().get("/admin/billing/purchase/").content.decode()
+    assert f"ord_{org.pk}" in listing
+    assert WebhookEvent.objects.get().status == "processed"
