@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from django.urls import reverse
+from django.utils import translation
 from django.utils.formats import date_format
 
 from billing.events import PaymentReceived
@@ -75,13 +76,17 @@ def subscription_changed(before: Before, subscription: PlanSubscription, *, key:
 
 
 def payment_received(organization_id: int, payment: PaymentReceived, *, key: str) -> None:
+    # The amount is stored as text: in the default language's number format, whoever's
+    # request (the local provider's "Pay") happened to apply the event.
+    with translation.override(None):
+        amount = money(payment.amount, payment.currency)
     notify_members(
         PAYMENT_RECEIVED,
         organization_id=organization_id,
         permission=MANAGERS,
         params={
             "organization": _organization_name(organization_id),
-            "amount": money(payment.amount, payment.currency),
+            "amount": amount,
             "number": payment.number,
         },
         link=reverse("billing:invoices"),

@@ -163,11 +163,12 @@ def test_the_local_providers_payment_tells_the_owner(people, org, providers):
 
     providers.BILLING_PROVIDER = "local"
     owner = client_for(people["owner"])
-    owner.post(owner.post("/billing/checkout/", {"plan": "pro_monthly"})["Location"])
+    checkout = owner.post("/billing/checkout/", {"plan": "pro_monthly"})["Location"]
+    owner.post(checkout, HTTP_ACCEPT_LANGUAGE="de")  # applied in a German request
     run_tasks()
     run_tasks()
     notice, _ = told_once(people, "billing.payment_received")
-    assert "15.00 USD" in notification_text(notice)
+    assert notice.params["amount"] == "15.00 USD"  # stored in the default language's format
     assert WebhookEvent.objects.get().status == "processed"
 
 
