@@ -14,7 +14,7 @@ PORT ?= 8000
 # Development mode unless the caller says otherwise (production needs SECRET_KEY etc.).
 export DEBUG ?= true
 
-.PHONY: run test lint fmt migrate install lock clean bench
+.PHONY: run test lint fmt messages migrate install lock clean bench
 
 run: $(STAMP) ## Set up, apply migrations and serve HTTP + WebSocket on http://localhost:8000
 	@# One supervisor (config/management/commands/dev.py): Ctrl-C or SIGTERM stops all.
@@ -23,13 +23,18 @@ run: $(STAMP) ## Set up, apply migrations and serve HTTP + WebSocket on http://l
 test: $(STAMP) ## Set up and run the whole test suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-lint: $(STAMP) ## ruff, mypy, the import contracts and the migrations check
+lint: $(STAMP) ## ruff, mypy, the import contracts, the migrations and translations checks
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	@# Type-checking loads settings but needs no database: don't start the embedded one.
 	DATABASE_URL=$${DATABASE_URL:-postgres://unused@localhost/unused} $(BIN)/mypy .
 	$(BIN)/python scripts/import-contracts
 	$(BIN)/python manage.py makemigrations --check --dry-run --no-input
+	@# Every marked string translated in every catalogue, and the .mo files current (docs/i18n.md).
+	$(BIN)/python scripts/check-messages
+
+messages: $(STAMP) ## Update the catalogues under locale/ (makemessages) and compile them
+	$(BIN)/python scripts/check-messages --write
 
 fmt: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -11,14 +11,16 @@ from django.contrib.auth.hashers import make_password
 from django.core.exceptions import PermissionDenied
 from django.core.mail import EmailMessage, EmailMultiAlternatives
 from django.http import HttpRequest, HttpResponseBase
+from django.utils import translation
 from django.utils.crypto import get_random_string
 
 from accounts.audit import record_security_event
-from accounts.mail import html_version
+from accounts.mail import html_version, language_of_address
 from accounts.models import SecurityEvent, User
 from kernel import actors
 from kernel.client_ip import client_ip
 from kernel.errors import AppError
+from kernel.languages import recipient_language
 from kernel.stepup import satisfied
 from kernel.tasks import send_email
 
@@ -98,7 +100,11 @@ class AccountAdapter(DefaultAccountAdapter):  # type: ignore[misc]  # allauth is
             **context,
             "current_site": current_site(),
         }
-        send_email(self.render_mail(template_prefix, email, context))
+        user = context.get("user")
+        language = recipient_language(user) if user is not None else language_of_address(email)
+        with translation.override(language):  # allauth's templates, in allauth's catalogue
+            message = self.render_mail(template_prefix, email, context)
+        send_email(message)
 
     def render_mail(
         self,

@@ -14,6 +14,7 @@ import struct
 from typing import Annotated, Final
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 from pydantic import AfterValidator, Base64Bytes
 
 FORMATS: Final = {"png": "PNG", "jpg": "JPEG", "webp": "WebP"}
@@ -48,14 +49,14 @@ def without_metadata(content: bytes) -> bytes:
         return _png(content)
     if kind == "webp":
         return _webp(content)
-    raise ValueError("Use a PNG, JPEG or WebP image.")
+    raise ValueError(_("Use a PNG, JPEG or WebP image."))
 
 
 def _jpeg(content: bytes) -> bytes:
     kept, at = [content[:2]], 2
     while at + 4 <= len(content):
         if content[at] != 0xFF:
-            raise ValueError("This JPEG image is damaged.")
+            raise ValueError(_("This JPEG image is damaged."))
         marker = content[at + 1]
         if marker == 0xDA:  # start of scan: the pixels follow, to the end
             kept.append(content[at:])
@@ -63,11 +64,11 @@ def _jpeg(content: bytes) -> bytes:
         (length,) = struct.unpack(">H", content[at + 2 : at + 4])
         end = at + 2 + length
         if length < 2 or end > len(content):
-            raise ValueError("This JPEG image is damaged.")
+            raise ValueError(_("This JPEG image is damaged."))
         if marker not in _JPEG_METADATA:
             kept.append(content[at:end])
         at = end
-    raise ValueError("This JPEG image is damaged.")
+    raise ValueError(_("This JPEG image is damaged."))
 
 
 def _png(content: bytes) -> bytes:
@@ -82,7 +83,7 @@ def _png(content: bytes) -> bytes:
         at = end
         if kind == b"IEND":
             return b"".join(kept)
-    raise ValueError("This PNG image is damaged.")
+    raise ValueError(_("This PNG image is damaged."))
 
 
 def _webp(content: bytes) -> bytes:
@@ -92,7 +93,7 @@ def _webp(content: bytes) -> bytes:
         (length,) = struct.unpack("<I", content[at + 4 : at + 8])
         end = at + 8 + length + (length & 1)  # chunks are padded to an even size
         if end > len(content) + (length & 1):
-            raise ValueError("This WebP image is damaged.")
+            raise ValueError(_("This WebP image is damaged."))
         chunk = content[at:end]
         if kind == b"VP8X" and len(chunk) > 8:  # say there is no EXIF (0x08) or XMP (0x04)
             chunk = chunk[:8] + bytes([chunk[8] & ~0x0C]) + chunk[9:]
@@ -110,11 +111,11 @@ def max_size_text() -> str:
 
 def check_image(content: bytes) -> bytes:
     if not content:
-        raise ValueError("The file is empty.")
+        raise ValueError(_("The file is empty."))
     if len(content) > settings.AVATAR_MAX_BYTES:
-        raise ValueError(f"Use an image of at most {max_size_text()}.")
+        raise ValueError(_("Use an image of at most %(size)s.") % {"size": max_size_text()})
     if image_format(content) is None:
-        raise ValueError("Use a PNG, JPEG or WebP image.")
+        raise ValueError(_("Use a PNG, JPEG or WebP image."))
     return without_metadata(content)
 
 

@@ -4,7 +4,7 @@ from datetime import timedelta
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.models import Authenticator
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from accounts.stepup import SessionStepUp
 from kernel.actor import Actor
@@ -29,13 +29,35 @@ def two_factor_set_up(actor: Actor) -> bool:
 domain = Domain(
     "accounts",
     sensitive_actions=[
-        SensitiveAction("account.sign_out_sessions", 1, "sign out your other sessions"),
-        SensitiveAction("mfa.manage", 2, "set up two-factor authentication"),
-        SensitiveAction("account.change_email", 3, "change your email address"),
-        SensitiveAction("account.change_password", 3, "change your password"),
-        SensitiveAction("mfa.remove_authenticator", 3, "remove a sign-in factor"),
-        SensitiveAction("account.delete", 4, "delete your account"),
-        SensitiveAction("impersonation.start", 4, "view the site as another person"),
+        SensitiveAction(
+            "account.sign_out_sessions",
+            1,
+            pgettext_lazy("sensitive action", "sign out your other sessions"),
+        ),
+        SensitiveAction(
+            "mfa.manage", 2, pgettext_lazy("sensitive action", "set up two-factor authentication")
+        ),
+        SensitiveAction(
+            "account.change_email",
+            3,
+            pgettext_lazy("sensitive action", "change your email address"),
+        ),
+        SensitiveAction(
+            "account.change_password", 3, pgettext_lazy("sensitive action", "change your password")
+        ),
+        SensitiveAction(
+            "mfa.remove_authenticator",
+            3,
+            pgettext_lazy("sensitive action", "remove a sign-in factor"),
+        ),
+        SensitiveAction(
+            "account.delete", 4, pgettext_lazy("sensitive action", "delete your account")
+        ),
+        SensitiveAction(
+            "impersonation.start",
+            4,
+            pgettext_lazy("sensitive action", "view the site as another person"),
+        ),
     ],
     # allauth's guarded views first: they answer on allauth's own paths and names.
     urls=[("accounts/", "accounts.allauth_urls"), ("account/", "accounts.urls")],
@@ -54,7 +76,17 @@ domain = Domain(
     # The kernel's notifications, mailed once a day to those who chose the digest.
     periodic=[Periodic(send_digests, every=timedelta(days=1))],
     onboarding=[
-        Step("Verify your email address", "account_email", done=email_verified, order=10),
-        Step("Set up two-factor authentication", "mfa_index", done=two_factor_set_up, order=40),
+        Step(
+            gettext_lazy("Verify your email address"),
+            "account_email",
+            done=email_verified,
+            order=10,
+        ),
+        Step(
+            gettext_lazy("Set up two-factor authentication"),
+            "mfa_index",
+            done=two_factor_set_up,
+            order=40,
+        ),
     ],
 )

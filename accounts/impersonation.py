@@ -32,6 +32,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext as _
 from pydantic import Field
 
 from accounts.audit import record_security_event
@@ -124,13 +125,13 @@ def impersonation_start(*, actor: Person, args: ImpersonationStart) -> int:
     operator = User.objects.get(pk=actor.user_id)
     if not may_impersonate(operator):
         raise errors.forbidden(
-            "Only operators with a verified email and two-factor may view as a person."
+            _("Only operators with a verified email and two-factor may view as a person.")
         )
     target = User.objects.filter(pk=args.user_id, is_active=True).first()
     if target is None:
-        raise errors.not_found("There is no such person.")
+        raise errors.not_found(_("There is no such person."))
     if target.pk == operator.pk or target.is_staff or target.is_superuser:
-        raise errors.forbidden("Operators cannot view as another operator.")
+        raise errors.forbidden(_("Operators cannot view as another operator."))
     require_step_up(actor, "impersonation.start")
     reason = args.reason.strip()
     now = timezone.now()
@@ -255,8 +256,11 @@ class ImpersonationMiddleware:
             viewed = end(request, "expired")
             messages.info(
                 request,
-                f"Your {settings.IMPERSONATION_MINUTES}-minute view as "
-                f"{viewed.email if viewed else 'the person'} ended.",
+                _("Your %(minutes)s-minute view as %(person)s ended.")
+                % {
+                    "minutes": settings.IMPERSONATION_MINUTES,
+                    "person": viewed.email if viewed else _("the person"),
+                },
             )
             return redirect(after_end(request, viewed))
         path = request.path

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from accounts import impersonation
@@ -21,7 +22,7 @@ from kernel.pages import FormView
 def _target_id(request: HttpRequest) -> int:
     raw = request.GET.get("user", "")
     if not raw.isdigit():
-        raise errors.not_found("There is no such person.")
+        raise errors.not_found(_("There is no such person."))
     return int(raw)
 
 
@@ -39,11 +40,11 @@ class StartPage(FormView):
         operator = User.objects.get(pk=person.user_id)
         if not impersonation.may_impersonate(operator):
             raise errors.forbidden(
-                "Only operators with a verified email and two-factor may view as a person."
+                _("Only operators with a verified email and two-factor may view as a person.")
             )
         target = User.objects.filter(pk=_target_id(request)).first()
         if target is None:
-            raise errors.not_found("There is no such person.")
+            raise errors.not_found(_("There is no such person."))
         return {"target": target, "minutes": settings.IMPERSONATION_MINUTES}
 
     def initial(
@@ -60,7 +61,7 @@ class StartPage(FormView):
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
         impersonation.switch_to(request, value)
-        messages.info(request, f"You are viewing the site as {request.user}.")
+        messages.info(request, _("You are viewing the site as %(user)s.") % {"user": request.user})
         return redirect("dashboard")
 
 
@@ -69,7 +70,7 @@ def stop(request: HttpRequest) -> HttpResponse:
     viewed = impersonation.end(request, "stopped")
     if viewed is None:
         return redirect("dashboard")
-    messages.success(request, f"You stopped viewing as {viewed.email}.")
+    messages.success(request, _("You stopped viewing as %(email)s.") % {"email": viewed.email})
     return redirect(impersonation.after_end(request, viewed))
 
 

@@ -1,5 +1,7 @@
 """Our own emails (step-up codes, invitations): text + HTML, like allauth's, rendered now
-and delivered by a task (kernel.tasks.send_email)."""
+and delivered by a task (kernel.tasks.send_email), in the recipient's language: their
+profile's choice, else settings.LANGUAGE_CODE — never the language of whoever caused
+the email (an invitation to a German-speaking member is German, whoever sent it)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,18 @@ from typing import Any
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
+from django.utils import translation
 
+from accounts.models import User
+from kernel.languages import recipient_language
 from kernel.tasks import send_email
+
+
+def language_of_address(address: str) -> str:
+    """The language of whoever has an account at `address` (someone invited before they
+    sign up has none yet: the default)."""
+    user = User.objects.filter(email__iexact=address).only("language").first()
+    return recipient_language(user)
 
 
 def html_version(subject: str, text: str) -> str:
@@ -20,12 +32,17 @@ def html_version(subject: str, text: str) -> str:
     )
 
 
-def send_templated_mail(template_prefix: str, to: str, context: dict[str, Any]) -> None:
-    """Renders `<prefix>_subject.txt` and `<prefix>_message.txt` and sends both parts."""
-    subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", context).split())
-    body = render_to_string(f"{template_prefix}_message.txt", context).strip()
+def send_templated_mail(
+    template_prefix: str, to: str, context: dict[str, Any], *, language: str | None = None
+) -> None:
+    """Renders `<prefix>_subject.txt` and `<prefix>_message.txt` and sends both parts, in
+    `language`, else the language of the account at `to`."""
+    with translation.override(language or language_of_address(to)):
+        subject = " ".join(render_to_string(f"{template_prefix}_subject.txt", context).split())
+        body = render_to_string(f"{template_prefix}_message.txt", context).strip()
+        html = html_version(subject, body)
     message = EmailMultiAlternatives(
         f"{settings.ACCOUNT_EMAIL_SUBJECT_PREFIX}{subject}", body, settings.DEFAULT_FROM_EMAIL, [to]
     )
-    message.attach_alternative(html_version(subject, body), "text/html")
+    message.attach_alternative(html, "text/html")
     send_email(message)

@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 from allauth.account.models import EmailAddress
 from allauth.mfa.utils import is_mfa_enabled
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
-from django.utils import timezone
+from django.utils import timezone, translation
 
 
 class AdminAccessMiddleware:
@@ -52,6 +53,25 @@ class TimeZoneMiddleware:
             return self.get_response(request)
         finally:
             timezone.deactivate()
+
+
+class LanguageMiddleware:
+    """The signed-in person's profile language beats what LocaleMiddleware chose (the
+    language cookie, then Accept-Language, then LANGUAGE_CODE). LocaleMiddleware runs
+    before authentication, so this step runs after it; a language no longer offered
+    leaves LocaleMiddleware's choice standing."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        user = request.user
+        language = getattr(user, "language", "") if user.is_authenticated else ""
+        if language and language in dict(settings.LANGUAGES):
+            translation.activate(language)
+            request.LANGUAGE_CODE = language
+        # No deactivate: LocaleMiddleware's response step reads it for Content-Language.
+        return self.get_response(request)
 
 
 def refused(request: HttpRequest, *, missing: str) -> HttpResponse:

@@ -9,6 +9,8 @@ from typing import cast
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from pydantic import Field
 
 from accounts.audit import record_security_event
@@ -59,12 +61,13 @@ def profile_update(*, actor: Person, args: ProfileUpdate) -> User:
 
 
 def blocked_message(blocking: list[str]) -> str:
-    names = ", ".join(blocking)
-    which = "has" if len(blocking) == 1 else "have"
-    return (
-        f"You are the only owner of {names}, which {which} other members: transfer "
-        "ownership or delete it first."
-    )
+    return ngettext(
+        "You are the only owner of %(names)s, which has other members: transfer "
+        "ownership or delete it first.",
+        "You are the only owner of %(names)s, which have other members: transfer "
+        "ownership or delete them first.",
+        len(blocking),
+    ) % {"names": ", ".join(blocking)}
 
 
 def deletion_blockers(user: User) -> list[str]:
@@ -97,7 +100,7 @@ def account_delete(*, actor: Person, args: AccountDelete) -> None:
     user = User.objects.get(pk=actor.user_id)
     if args.confirm_email.strip().lower() != user.email:
         raise errors.invalid_input(
-            fields={"confirm_email": ["Type your email address exactly to confirm."]}
+            fields={"confirm_email": [_("Type your email address exactly to confirm.")]}
         )
     blocking = deletion_blockers(user)
     if blocking:

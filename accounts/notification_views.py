@@ -22,10 +22,11 @@ from accounts.notifications import (
     notification_mark_read,
     notification_preferences,
     notification_preferences_update,
+    notification_unsubscribe,
 )
+from kernel.actor import SYSTEM
 from kernel.door import call
 from kernel.notification_mail import read_unsubscribe_token
-from kernel.notification_mail import unsubscribe as unsubscribe_token_use
 from kernel.notifications import Category
 from kernel.pages import ActionView, FormView
 
@@ -82,7 +83,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
         return render(request, "accounts/unsubscribe.html", {"invalid": True}, status=404)
     categories = ", ".join(Category(c).label for c in found[1])
     if request.method == "POST":
-        if unsubscribe_token_use(token) is None:
+        if not call(notification_unsubscribe, SYSTEM, {"token": token}):
             return render(request, "accounts/unsubscribe.html", {"invalid": True}, status=404)
         return render(
             request, "accounts/unsubscribe.html", {"done": True, "categories": categories}

@@ -17,10 +17,11 @@ from django.utils.translation import gettext_lazy
 from pydantic import BaseModel
 
 from kernel import errors
-from kernel.actor import Person
+from kernel.actor import Person, System
 from kernel.functions import mutation, query
 from kernel.inputs import Input
 from kernel.models import Notification, NotificationPreference
+from kernel.notification_mail import unsubscribe
 from kernel.notifications import Category, Delivery, can_turn_off, delivery_for, notification_text
 
 LIST_SIZE: Final = 50
@@ -50,6 +51,10 @@ class NotificationId(Input):
 
 class MarkedOut(BaseModel):
     marked: int
+
+
+class UnsubscribeToken(Input):
+    token: str
 
 
 class PreferenceOut(BaseModel):
@@ -165,3 +170,15 @@ def notification_preferences_update(
             user_id=actor.user_id, category=category, defaults={"delivery": chosen}
         )
     return _preferences(actor)
+
+
+@mutation(
+    "notifications.unsubscribe",
+    internal=True,
+    output=bool,
+    unaudited="a person's own email preference, changed by their signed link",
+)
+def notification_unsubscribe(*, actor: System, args: UnsubscribeToken) -> bool:
+    """Turn email off for the signed token's person and categories (no session: the
+    token is the authority, and it names one person only). False: a bad token."""
+    return unsubscribe(args.token) is not None

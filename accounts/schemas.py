@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from functools import cache
-from typing import Annotated, Final
+from typing import TYPE_CHECKING, Annotated, Final
 from zoneinfo import available_timezones
 
 from django.conf import settings
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from accounts.avatars import AvatarImage
 from kernel.inputs import Input, Name
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 DISPLAY_NAME_MAX: Final = 80
 
@@ -30,21 +35,21 @@ aliases: accepted, not offered."""
 
 
 @cache
-def _offered_groups() -> tuple[tuple[str, tuple[tuple[str, str], ...]], ...]:
+def _offered_groups() -> tuple[tuple[StrOrPromise, tuple[tuple[str, str], ...]], ...]:
     groups: dict[str, list[tuple[str, str]]] = {}
     for zone in time_zones():
         region, _, place = zone.partition("/")
         if region in REGIONS and place:
             groups.setdefault(region, []).append((zone, place.replace("_", " ")))
     regions = tuple((region, tuple(zones)) for region, zones in sorted(groups.items()))
-    return (("General", (("UTC", "UTC"),)), *regions)
+    return ((gettext_lazy("General"), (("UTC", "UTC"),)), *regions)
 
 
 def time_zone_groups(current: str = "") -> list[tuple[str, list[tuple[str, str]]]]:
     """The zones by region, for the select's <optgroup>s: [("Europe", [("Europe/Paris",
     "Paris"), ...]), ...], UTC first; `current` is offered too if it is a legacy alias,
     so saving the form keeps it."""
-    groups = [(region, list(zones)) for region, zones in _offered_groups()]
+    groups = [(str(region), list(zones)) for region, zones in _offered_groups()]  # in words now
     if current and all(current != zone for _, zones in groups for zone, _label in zones):
         groups[0][1].append((current, current))
     return groups
@@ -56,13 +61,16 @@ def languages() -> list[tuple[str, str]]:
 
 def check_time_zone(value: str) -> str:
     if value not in time_zones():
-        raise ValueError("Choose a time zone from the list.")
+        raise ValueError(_("Choose a time zone from the list."))
     return value
 
 
 def check_language(value: str) -> str:
     if value not in dict(settings.LANGUAGES):
-        raise ValueError(f"Choose one of: {', '.join(label for _, label in languages())}.")
+        raise ValueError(
+            _("Choose one of: %(languages)s.")
+            % {"languages": ", ".join(label for _code, label in languages())}
+        )
     return value
 
 

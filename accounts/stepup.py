@@ -24,6 +24,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.translation import gettext as _
 
 from accounts.audit import record_security_event
 from accounts.models import SecurityEvent, StepUpCode, StepUpGrant, User
@@ -181,9 +182,11 @@ def issue_code(request: HttpRequest, action_name: str) -> str:
     if latest is not None:
         wait = CODE_RESEND_COOLDOWN_SECONDS - (now - latest.created_at).total_seconds()
         if wait > 0:
-            raise errors.rate_limited(int(wait) + 1, "Wait a moment before asking for a new code.")
+            raise errors.rate_limited(
+                int(wait) + 1, _("Wait a moment before asking for a new code.")
+            )
     if recent.count() >= CODES_PER_WINDOW:
-        raise errors.rate_limited(CODE_WINDOW_SECONDS, "Too many codes requested. Try later.")
+        raise errors.rate_limited(CODE_WINDOW_SECONDS, _("Too many codes requested. Try later."))
     code = f"{secrets.randbelow(10**CODE_DIGITS):0{CODE_DIGITS}d}"
     # A new code replaces the previous ones.
     StepUpCode.objects.filter(user=user, action=action.name, used_at__isnull=True).update(

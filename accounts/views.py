@@ -18,7 +18,10 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_http_methods
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.http import require_http_methods, require_POST
+from django.views.i18n import set_language
 
 from accounts import pending
 from accounts.avatars import ACCEPT, max_size_text
@@ -70,7 +73,7 @@ class ProfilePage(FormView):
 
     function = profile_update
     template_name = "accounts/profile.html"
-    success_message = "Profile saved."
+    success_message = gettext_lazy("Profile saved.")
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         profile = call(profile_get, request)  # signed in, or off to sign in
@@ -104,6 +107,18 @@ class ProfilePage(FormView):
         return {"avatar": base64.b64encode(content).decode()}
 
 
+@require_POST
+def language_set(request: HttpRequest) -> HttpResponse:
+    """The footer's switcher: Django's set_language (the language cookie, back to a safe
+    `next`) and, for a signed-in person, their profile's language too, so the choice
+    follows them to other browsers (the profile is what LanguageMiddleware reads)."""
+    response = set_language(request)
+    language = request.POST.get("language", "")
+    if request.user.is_authenticated and language in dict(settings.LANGUAGES):
+        call(profile_update, request, {"language": language})
+    return response
+
+
 CODE_SENT = "accounts.step_up_code_sent"
 """The action an emailed step-up code was last sent for (the page then asks for it)."""
 
@@ -115,7 +130,7 @@ def step_up(request: HttpRequest, action: str) -> HttpResponse:
     try:
         sensitive = get_sensitive_action(action)
     except LookupError:
-        raise errors.not_found("There is no such action.") from None
+        raise errors.not_found(_("There is no such action.")) from None
     next_url = pending.safe_next(request, request.GET.get("next") or request.POST.get("next"))
     try:
         organization_id = _organization_of(request, action)
@@ -135,7 +150,9 @@ def step_up(request: HttpRequest, action: str) -> HttpResponse:
                     user.email,
                     {"code": code, "action": sensitive, "user": user},
                 )
-                messages.info(request, f"We sent a 6-digit code to {user.email}.")
+                messages.info(
+                    request, _("We sent a 6-digit code to %(email)s.") % {"email": user.email}
+                )
                 # Post/redirect/get: a refresh shows the code form, it sends no second mail.
                 request.session[CODE_SENT] = action
                 return redirect(request.get_full_path())
@@ -145,7 +162,7 @@ def step_up(request: HttpRequest, action: str) -> HttpResponse:
                     pending.forget(request)
                     request.session.pop(CODE_SENT, None)
                     return HttpResponseRedirect(next_url)
-                messages.error(request, "That code is not valid. Check it or ask for a new one.")
+                messages.error(request, _("That code is not valid. Check it or ask for a new one."))
                 code_sent = True
         except AppError as error:
             messages.error(request, error.message)
@@ -201,7 +218,7 @@ class DeletePage(FormView):
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
         logout(request)
-        messages.success(request, "Your account and its data have been deleted.")
+        messages.success(request, _("Your account and its data have been deleted."))
         return redirect("landing")
 
 

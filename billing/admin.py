@@ -1,5 +1,6 @@
-"""Operators: subscriptions and webhook events per organization (payload, status,
-reprocess), and manual grants — created and revoked through audited mutations."""
+"""Operators: subscriptions, purchases, local receipts and webhook events per
+organization (payload, status, reprocess), and manual grants — created and revoked
+through audited mutations."""
 
 from __future__ import annotations
 
@@ -24,6 +25,8 @@ from billing.models import (
     Grant,
     PendingCancellation,
     PlanSubscription,
+    Purchase,
+    Receipt,
     WebhookEvent,
 )
 from billing.plans import paid_plans
@@ -50,6 +53,22 @@ class PlanSubscriptionAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
     )
     list_filter = ("status", "plan", "provider")
     search_fields = ("external_id", "organization__name", "organization__slug")
+
+
+@admin.register(Purchase)
+class PurchaseAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+    """One-time purchases; a row with a refund and no plan is a refund waiting for its
+    purchase (docs/billing.md, "Events in any order")."""
+
+    list_display = ("organization", "plan", "provider", "external_id", "paid_at", "refunded_at")
+    list_filter = ("provider", "plan")
+    search_fields = ("external_id", "organization__name", "organization__slug")
+
+
+@admin.register(Receipt)
+class ReceiptAdmin(ReadOnlyAdminMixin, TenantModelAdmin):
+    list_display = ("organization", "number", "amount", "currency", "issued_at", "refunded_at")
+    search_fields = ("reference", "organization__name")
 
 
 @admin.register(BillingCustomer)

@@ -1,17 +1,20 @@
 """What the billing app brings to the kernel (kernel/manifest.py): its permissions, its
-pages, and the entitlement source that tells the kernel each organization's plan."""
+pages, the entitlement source that tells the kernel each organization's plan, and the
+notifications (billing emails) its managers receive (billing/notices.py)."""
 
 from datetime import timedelta
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from billing.entitlements import GrantEntitlements
-from billing.models import BillingCustomer, Grant, PlanSubscription
+from billing.models import BillingCustomer, Grant, PlanSubscription, Purchase, Receipt
 from billing.plans import FREE
 from billing.tasks import reconcile_subscriptions
 from kernel.actor import Actor
 from kernel.exports import Export, ExportTable
 from kernel.manifest import FUNCTION_MODULES, AuditLabel, Domain, Nav, Step
+from kernel.notifications import NotificationKind
 from kernel.permissions import MANAGERS, OWNERS, Permission
 from kernel.tasks import Periodic
 
@@ -50,6 +53,42 @@ domain = Domain(
         ),
     },
     entitlements=GrantEntitlements(),
+    # To the members who manage billing, from the events that change it (billing/notices.py).
+    notifications=[
+        NotificationKind(
+            "billing.payment_received",
+            category="billing",
+            text=gettext_lazy("{organization} paid {amount}. The receipt is on the invoices page."),
+        ),
+        NotificationKind(
+            "billing.payment_failed",
+            category="billing",
+            text=gettext_lazy(
+                "Payment for {organization} failed. Update your payment method to keep {plan}."
+            ),
+        ),
+        NotificationKind(
+            "billing.subscription_ending",
+            category="billing",
+            text=gettext_lazy(
+                "The {plan} subscription of {organization} ends on {date}. You can keep it"
+                " from the billing page until then."
+            ),
+        ),
+        NotificationKind(
+            "billing.plan_changing",
+            category="billing",
+            text=gettext_lazy("{organization} changes from {plan} to {new_plan} on {date}."),
+        ),
+        NotificationKind(
+            "billing.subscription_cancelled",
+            category="billing",
+            text=gettext_lazy(
+                "The {plan} subscription of {organization} has ended. Choose a plan to"
+                " subscribe again."
+            ),
+        ),
+    ],
     function_modules=(*FUNCTION_MODULES, "reconcile"),
     periodic=[
         Periodic(reconcile_subscriptions, every=timedelta(hours=settings.BILLING_RECONCILE_HOURS))
@@ -87,6 +126,16 @@ domain = Domain(
                     "note",
                     "created_at",
                 ],
+            ),
+            ExportTable.of(
+                Purchase,
+                "billing_purchases",
+                ["id", "provider", "external_id", "plan", "paid_at", "refunded_at", "created_at"],
+            ),
+            ExportTable.of(
+                Receipt,
+                "billing_receipts",
+                ["id", "reference", "amount", "currency", "issued_at", "refunded_at"],
             ),
             ExportTable.of(
                 BillingCustomer,

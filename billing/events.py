@@ -89,6 +89,11 @@ class SubscriptionState:
     trial_end: datetime | None = None
     ended_at: datetime | None = None
     item_id: str = ""
+    scheduled_plan: str = ""
+    """The plan's code it changes to at the period end (Polar's pending update); "": none."""
+    creates: bool = False
+    """The provider's creation event: within the same second, any other state is newer
+    (a cancellation stamped the second it was created must not be undone by it)."""
 
 
 @dataclass(frozen=True)
@@ -104,17 +109,43 @@ class InvoicePaid:
 
 @dataclass(frozen=True)
 class OneTimePurchase:
+    """A one-time payment (the lifetime plan), paid at `paid_at`."""
+
     provider: str
     payment_id: str
     organization_id: int | None
     customer_id: str
     plan: Plan
+    paid_at: datetime
 
 
 @dataclass(frozen=True)
 class Refund:
+    """A one-time payment was refunded at `refunded_at`. It may arrive before the purchase
+    it refers to: it is kept on the purchase's row and applied when the purchase comes."""
+
     provider: str
     payment_id: str
+    organization_id: int | None
+    customer_id: str
+    refunded_at: datetime
 
 
-Change = SubscriptionState | InvoicePaid | OneTimePurchase | Refund
+@dataclass(frozen=True)
+class PaymentReceived:
+    """Money arrived (an invoice, an order, a one-time payment): a receipt to tell the
+    organization's billing managers about, and for the local provider, its own receipt."""
+
+    provider: str
+    reference: str
+    """The provider's id of the invoice, order or payment."""
+    organization_id: int | None
+    customer_id: str
+    amount: int
+    """In minor units (cents)."""
+    currency: str
+    paid_at: datetime
+    number: str = ""
+
+
+Change = SubscriptionState | InvoicePaid | OneTimePurchase | Refund | PaymentReceived

@@ -1,8 +1,8 @@
 """Grants: write them from subscription state and purchases; read what is active.
 
 A subscription's grants are derived from our copy of it alone (billing/models.py
-PlanSubscription), never from the event at hand, so applying the same events in any
-order ends in the same grants."""
+PlanSubscription), a one-time purchase's from its Purchase row, never from the event at
+hand, so applying the same events in any order ends in the same grants."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from billing.models import Grant, PlanSubscription, SourceType, SubscriptionStatus
+from billing.models import Grant, PlanSubscription, Purchase, SourceType, SubscriptionStatus
 from billing.plans import FREE, PLANS
 
 
@@ -58,27 +58,24 @@ def sync_subscription_grants(subscription: PlanSubscription) -> None:
             grant.save(update_fields=["revoked_at", "updated_at"])
 
 
-def grant_purchase(organization_id: int, source: str, plan_code: str) -> None:
-    """A one-time purchase (a lifetime plan): grants that never expire."""
-    plan = PLANS[plan_code]
+def sync_purchase_grants(purchase: Purchase) -> None:
+    """A one-time purchase's grants from our copy of it: never expiring once paid,
+    revoked when it was refunded (at the refund's time), nothing before it arrives."""
+    plan = PLANS.get(purchase.plan)
+    if plan is None or purchase.paid_at is None:
+        return  # a refund that came first: the purchase will find it here
     for capability in plan.grants():
-        Grant.objects.for_organization(organization_id).update_or_create(
-            organization_id=organization_id,
-            source=source,
+        Grant.objects.for_organization(purchase.organization_id).update_or_create(
+            organization_id=purchase.organization_id,
+            source=purchase.source,
             capability=capability,
-            defaults={"plan": plan.code, "source_type": SourceType.ONE_TIME, "expires_at": None},
+            defaults={
+                "plan": plan.code,
+                "source_type": SourceType.ONE_TIME,
+                "expires_at": None,
+                "revoked_at": purchase.refunded_at,
+            },
         )
-
-
-def revoke_source(source: str) -> int | None:
-    """Revoke every grant from `source` (a refund); the organization, if any."""
-    grants = list(Grant.objects.unscoped().filter(source=source))  # by source, across orgs
-    now = timezone.now()
-    for grant in grants:
-        if grant.revoked_at is None:
-            grant.revoked_at = now
-            grant.save(update_fields=["revoked_at", "updated_at"])
-    return grants[0].organization_id if grants else None
 
 
 def active_grants(organization_id: int) -> list[Grant]:

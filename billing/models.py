@@ -87,6 +87,9 @@ class PlanSubscription(TenantModel):
     cancel_at_period_end = models.BooleanField(default=False)
     trial_end = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    scheduled_plan = models.CharField(
+        max_length=32, blank=True, help_text="The plan it changes to at the period end."
+    )
     paid_through = models.DateTimeField(
         null=True, blank=True, help_text="The latest period end an invoice paid for."
     )
@@ -135,6 +138,60 @@ class BillingCustomer(TenantModel):
 
     def __str__(self) -> str:
         return f"{self.provider}:{self.external_id}"
+
+
+class Purchase(TenantModel):
+    """Our copy of a one-time payment (the lifetime plan), like PlanSubscription for a
+    subscription: its grants are derived from this row alone (billing/grants.py). A
+    refund may arrive first: the row then holds `refunded_at` with no plan yet, and the
+    purchase, when it comes, grants nothing — whatever the order, the same end."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="purchases"
+    )
+    provider = models.CharField(max_length=16)
+    external_id = models.CharField(max_length=200, help_text="The provider's payment id.")
+    plan = models.CharField(max_length=32, blank=True, help_text="Empty: not arrived yet.")
+    paid_at = models.DateTimeField(null=True, blank=True, help_text="Provider time.")
+    refunded_at = models.DateTimeField(null=True, blank=True, help_text="Provider time.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["provider", "external_id"], name="purchase_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.provider}:{self.external_id} ({self.plan or 'not arrived'})"
+
+    @property
+    def source(self) -> str:
+        return f"{self.provider}:payment:{self.external_id}"
+
+
+class Receipt(TenantModel):
+    """The local provider's receipts: it is the provider, so it keeps them (Stripe and
+    Polar keep their own invoices, read through `BillingProvider.invoices`)."""
+
+    organization = models.ForeignKey(
+        "organizations.Organization", on_delete=models.CASCADE, related_name="receipts"
+    )
+    reference = models.CharField(max_length=200, unique=True, help_text="The payment's id.")
+    amount = models.PositiveIntegerField(help_text="In minor units (cents).")
+    currency = models.CharField(max_length=3)
+    issued_at = models.DateTimeField()
+    refunded_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "issued_at"], name="receipt_org_issued")]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def number(self) -> str:
+        return f"L-{self.pk:06}"
 
 
 class EventStatus(models.TextChoices):

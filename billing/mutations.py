@@ -36,7 +36,8 @@ def apply_event(*, actor: System, args: EventRef) -> str:
         return event.status
     verified = VerifiedEvent(event.event_id, event.type, event.occurred_at, event.payload)
     changes = _changes(event.provider, verified)
-    organizations = [processing.apply_change(change) for change in changes]
+    key = f"{event.provider}:{event.event_id}"
+    organizations = [processing.apply_change(change, key=key) for change in changes]
     event.organization_id = next((o for o in organizations if o is not None), None)
     event.status = EventStatus.PROCESSED if event.organization_id else EventStatus.IGNORED
     event.attempts += 1

@@ -66,14 +66,14 @@ class Plan:
     @property
     def limits(self) -> list[tuple[str, int | None]]:
         """(what, how many; None: unlimited) under this plan, for the plan picker."""
-        return [(limit.label, limit.allowed(self.capabilities)) for limit in LIMITS.values()]
+        return [(str(limit.label), limit.allowed(self.capabilities)) for limit in LIMITS.values()]
 
     @property
     def features(self) -> list[tuple[str, bool]]:
         """(what people may do, included?) for every permission a capability gates: the
         plan picker's comparison rows, the same on every plan."""
         return [
-            (permission.description, permission.capability in self.capabilities)
+            (str(permission.description), permission.capability in self.capabilities)
             for permission in CATALOGUE.values()
             if permission.capability
         ]

@@ -6,46 +6,47 @@ from __future__ import annotations
 
 import logging
 
+from billing import notices
 from billing.events import (
     CannotApply,
     Change,
     InvoicePaid,
     OneTimePurchase,
+    PaymentReceived,
     Refund,
     SubscriptionState,
 )
-from billing.grants import grant_purchase, revoke_source, sync_subscription_grants
-from billing.models import BillingCustomer, PlanSubscription, SubscriptionStatus
+from billing.grants import sync_purchase_grants, sync_subscription_grants
+from billing.models import (
+    BillingCustomer,
+    PlanSubscription,
+    Purchase,
+    Receipt,
+    SubscriptionStatus,
+)
 from organizations.models import Organization
 
 logger = logging.getLogger(__name__)
 
 
-def apply_change(change: Change) -> int | None:
+def apply_change(change: Change, *, key: str) -> int | None:
     """Apply one change; the organization it concerned, or None when there is nothing to
-    do (the end of a subscription whose organization is gone)."""
+    do (the end of a subscription whose organization is gone). `key` names the event (or
+    the reconciliation) it came from: what it tells billing managers is told once."""
     match change:
         case SubscriptionState():
-            return _apply_subscription(change)
+            return _apply_subscription(change, key)
         case InvoicePaid():
             return _apply_invoice(change)
         case OneTimePurchase():
-            organization_id = _organization(
-                change.provider, change.organization_id, change.customer_id
-            )
-            if organization_id is not None:
-                _remember_customer(organization_id, change.provider, change.customer_id)
-                grant_purchase(
-                    organization_id,
-                    f"{change.provider}:payment:{change.payment_id}",
-                    change.plan.code,
-                )
-            return organization_id
+            return _apply_purchase(change)
         case Refund():
-            return revoke_source(f"{change.provider}:payment:{change.payment_id}")
+            return _apply_refund(change)
+        case PaymentReceived():
+            return _apply_payment(change, key)
 
 
-def _apply_subscription(state: SubscriptionState) -> int | None:
+def _apply_subscription(state: SubscriptionState, key: str) -> int | None:
     organization_id = _organization(
         state.provider,
         state.organization_id,
@@ -55,6 +56,7 @@ def _apply_subscription(state: SubscriptionState) -> int | None:
     if organization_id is None:
         return None
     subscription = _subscription_for_update(state.provider, state.external_id, organization_id)
+    before = notices.Before.of(subscription)
     if _is_newer(state, subscription):
         subscription.plan = state.plan.code
         subscription.status = state.status
@@ -63,9 +65,11 @@ def _apply_subscription(state: SubscriptionState) -> int | None:
         subscription.cancel_at_period_end = state.cancel_at_period_end
         subscription.trial_end = state.trial_end
         subscription.ended_at = state.ended_at
+        subscription.scheduled_plan = state.scheduled_plan
         subscription.item_id = state.item_id or subscription.item_id
         subscription.state_as_of = state.as_of
         subscription.save()
+        notices.subscription_changed(before, subscription, key=key)
     _remember_customer(organization_id, state.provider, state.customer_id)
     sync_subscription_grants(subscription)
     return organization_id
@@ -78,6 +82,8 @@ def _is_newer(state: SubscriptionState, subscription: PlanSubscription) -> bool:
         return True
     if state.as_of != subscription.state_as_of:
         return state.as_of > subscription.state_as_of
+    if state.creates:  # the first state of all: whatever else has this second came after
+        return False
     return (
         subscription.status != SubscriptionStatus.CANCELED
         or state.status == SubscriptionStatus.CANCELED
@@ -106,6 +112,89 @@ def _apply_invoice(paid: InvoicePaid) -> int | None:
     subscription.save()
     sync_subscription_grants(subscription)
     return subscription.organization_id
+
+
+def _apply_purchase(purchase: OneTimePurchase) -> int | None:
+    organization_id = _organization(
+        purchase.provider, purchase.organization_id, purchase.customer_id
+    )
+    if organization_id is None:
+        return None
+    _remember_customer(organization_id, purchase.provider, purchase.customer_id)
+    row = _purchase_for_update(purchase.provider, purchase.payment_id, organization_id)
+    row.plan = purchase.plan.code
+    row.paid_at = purchase.paid_at
+    row.save()
+    sync_purchase_grants(row)  # a refund that came first is on the row: nothing granted
+    return organization_id
+
+
+def _apply_refund(refund: Refund) -> int | None:
+    """Revoke what the purchase granted, as of the refund; a refund of a purchase not
+    seen yet is kept on the purchase's row, which the purchase then finds."""
+    row = (
+        Purchase.objects.unscoped()  # by the provider's id: the org is not known yet
+        .select_for_update()
+        .filter(provider=refund.provider, external_id=refund.payment_id)
+        .first()
+    )
+    if row is None:
+        organization_id = _organization(
+            refund.provider, refund.organization_id, refund.customer_id, ending=True
+        )
+        if organization_id is None:
+            return None
+        row = _purchase_for_update(refund.provider, refund.payment_id, organization_id)
+    if row.refunded_at is None or refund.refunded_at < row.refunded_at:
+        row.refunded_at = refund.refunded_at  # the first refund, whatever arrives when
+        row.save()
+    sync_purchase_grants(row)
+    if refund.provider == "local":
+        Receipt.objects.for_organization(row.organization_id).filter(
+            reference=refund.payment_id, refunded_at__isnull=True
+        ).update(refunded_at=row.refunded_at)
+    return row.organization_id
+
+
+def _purchase_for_update(provider: str, payment_id: str, organization_id: int) -> Purchase:
+    row, _ = (
+        Purchase.objects.unscoped()
+        .select_for_update()
+        .get_or_create(
+            provider=provider, external_id=payment_id, defaults={"organization_id": organization_id}
+        )
+    )
+    if row.organization_id != organization_id:
+        raise CannotApply(
+            f"Payment {payment_id} is organization {row.organization_id}'s, but the event"
+            f" names organization {organization_id}."
+        )
+    return row
+
+
+def _apply_payment(payment: PaymentReceived, key: str) -> int | None:
+    """A receipt: the local provider keeps its own (the others keep theirs). A receipt
+    for no organization we know tells nobody anything: the purchase says the rest."""
+    try:
+        organization_id = _organization(
+            payment.provider, payment.organization_id, payment.customer_id, ending=True
+        )
+    except CannotApply:
+        return None
+    if organization_id is None:
+        return None
+    if payment.provider == "local":
+        Receipt.objects.for_organization(organization_id).get_or_create(
+            reference=payment.reference,
+            defaults={
+                "organization_id": organization_id,
+                "amount": payment.amount,
+                "currency": payment.currency,
+                "issued_at": payment.paid_at,
+            },
+        )
+    notices.payment_received(organization_id, payment, key=key)
+    return organization_id
 
 
 def _subscription_for_update(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Final
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 
 from billing.models import (
     LIVE_STATUSES,
@@ -18,14 +20,22 @@ from billing.models import (
     SubscriptionStatus,
 )
 from billing.plans import PLANS
-from billing.providers import ENDS_AT_PERIOD_END_ONLY, PROVIDER_LABELS
-from billing.schemas import BillingOut, LimitOut, SubscriptionOut
+from billing.providers import ENDS_AT_PERIOD_END_ONLY, PROVIDER_LABELS, get_provider
+from billing.schemas import BillingOut, InvoiceOut, InvoicesOut, LimitOut, SubscriptionOut
 from kernel.actor import Actor
 from kernel.functions import query
 from kernel.limits import LIMITS
 from organizations.models import Membership, Organization
 
+logger = logging.getLogger(__name__)
+
 TRIAL_WARNING: Final = timedelta(days=3)
+INVOICE_STATUS_LABELS: Final = {
+    "paid": gettext_lazy("Paid"),
+    "open": gettext_lazy("Open"),
+    "void": gettext_lazy("Void"),
+    "refunded": gettext_lazy("Refunded"),
+}
 
 
 def _subscription_out(subscription: PlanSubscription) -> SubscriptionOut:
@@ -74,7 +84,7 @@ def billing_get(*, actor: Actor) -> BillingOut:
         limits=[
             LimitOut(
                 kind=kind,
-                label=limit.label,
+                label=str(limit.label),
                 used=limit.count(organization_id) if limit.count else 0,
                 allowed=actor.limits.get(kind),
             )
@@ -82,6 +92,40 @@ def billing_get(*, actor: Actor) -> BillingOut:
         ],
         subscription=_subscription_out(latest) if latest is not None else None,
     )
+
+
+@query("billing.invoices", permission="billing.read", output=InvoicesOut)
+def invoice_list(*, actor: Actor) -> InvoicesOut:
+    """The organization's invoices and receipts, newest first (billing.read): asked of
+    each provider the organization is a customer of, by its own customer records only,
+    so no other organization's invoice can be listed. A provider that cannot be reached
+    is named in `unavailable` instead of failing the page (the others are still listed).
+    Runs outside any transaction: it calls the providers."""
+    invoices: list[InvoiceOut] = []
+    unavailable: list[str] = []
+    for customer in BillingCustomer.objects.for_actor(actor).order_by("provider"):
+        try:
+            found = get_provider(customer.provider).invoices(customer_id=customer.external_id)
+        except Exception as error:  # the SDK's errors, the network: the page still shows
+            logger.warning("billing: %s invoices unavailable: %s", customer.provider, error)
+            unavailable.append(str(PROVIDER_LABELS.get(customer.provider, customer.provider)))
+            continue
+        invoices += [
+            InvoiceOut(
+                provider=customer.provider,
+                number=invoice.number,
+                issued_at=invoice.issued_at,
+                amount=invoice.amount,
+                currency=invoice.currency,
+                status=invoice.status,
+                status_label=str(INVOICE_STATUS_LABELS.get(invoice.status, invoice.status)),
+                url=invoice.url,
+                pdf_url=invoice.pdf_url,
+            )
+            for invoice in found
+        ]
+    invoices.sort(key=lambda invoice: invoice.issued_at, reverse=True)
+    return InvoicesOut(invoices=invoices, unavailable=unavailable)
 
 
 @query("billing.banner", permission="billing.read", output=str | None)

@@ -224,7 +224,10 @@ def subscription_reconciled(*, actor: System, args: ReconciledState) -> None:
     if plan is None:
         raise LookupError(f"Unknown plan {args.plan!r}")
     fields = args.model_dump(exclude={"plan"})
-    organization_id = processing.apply_change(SubscriptionState(plan=plan, **fields))
+    organization_id = processing.apply_change(
+        SubscriptionState(plan=plan, **fields),
+        key=f"{args.provider}:reconciled:{args.external_id}:{args.as_of.isoformat()}",
+    )
     if organization_id is None:
         audit.unchanged()  # the organization is gone
         return

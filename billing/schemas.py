@@ -51,6 +51,25 @@ class BillingOut(Output):
     subscription: SubscriptionOut | None = Field(description="The live, else the latest one")
 
 
+class InvoiceOut(Output):
+    provider: str
+    number: str
+    issued_at: datetime
+    amount: int = Field(description="In minor units (cents), in `currency`")
+    currency: str = Field(description="ISO 4217, lower case as the providers write it")
+    status: str = Field(description="paid, open, void or refunded")
+    status_label: str
+    url: str = Field(description="The provider's hosted invoice or receipt page; may be empty")
+    pdf_url: str = Field(description="The invoice as a PDF; may be empty")
+
+
+class InvoicesOut(Output):
+    invoices: list[InvoiceOut] = Field(description="Newest first, from every provider")
+    unavailable: list[str] = Field(
+        description="Providers that could not be reached just now: their invoices are missing"
+    )
+
+
 class PlanChoice(Input):
     plan: str = Field(max_length=32, description="A paid plan's code, e.g. pro_monthly")
 
@@ -101,6 +120,9 @@ class ReconciledState(Input):
     ended_at: datetime | None
     item_id: str
     as_of: datetime
+    scheduled_plan: str = ""
+    creates: bool = False
+    """Always False: a state read back is not the provider's creation event."""
 
 
 class ReconcileReport(Output):

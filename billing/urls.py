@@ -6,6 +6,7 @@ app_name = "billing"
 urlpatterns = [
     path("", views.page, name="page"),
     path("plans/", views.plans, name="plans"),
+    path("invoices/", views.invoices, name="invoices"),
     path("checkout/", views.Checkout.as_view(), name="checkout"),
     path("portal/", views.Portal.as_view(), name="portal"),
     path("cancel/", views.Cancel.as_view(), name="cancel"),

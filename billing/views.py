@@ -13,7 +13,7 @@ from django.shortcuts import redirect, render
 from billing import actions
 from billing.plans import PLANS
 from billing.providers.local import LocalProvider
-from billing.queries import billing_get
+from billing.queries import billing_get, invoice_list
 from billing.schemas import CancelWhen
 from kernel import actors, errors
 from kernel.door import call
@@ -22,6 +22,10 @@ from kernel.pages import ActionView, FormView
 
 def page(request: HttpRequest) -> HttpResponse:
     return render(request, "billing/page.html", {"overview": call(billing_get, request)})
+
+
+def invoices(request: HttpRequest) -> HttpResponse:
+    return render(request, "billing/invoices.html", {"listing": call(invoice_list, request)})
 
 
 def plans(request: HttpRequest) -> HttpResponse:

@@ -32,7 +32,7 @@ class ChecklistItem:
 def checklist(actor: Actor) -> list[ChecklistItem]:
     """The manifests' onboarding steps this actor may take, each ticked from real data."""
     return [
-        ChecklistItem(step.label, reverse(step.url_name), step.done(actor))
+        ChecklistItem(str(step.label), reverse(step.url_name), step.done(actor))
         for step in onboarding_steps()
         if step.applies()
         and (step.permission is None or has_app_permission(actor, step.permission))

@@ -101,6 +101,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "accounts.middleware.TimeZoneMiddleware",
+    "accounts.middleware.LanguageMiddleware",  # the profile's language beats Accept-Language
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "allauth.account.middleware.AccountMiddleware",
@@ -131,6 +132,7 @@ TEMPLATES = [
             "context_processors": [
                 "django.template.context_processors.request",
                 "django.template.context_processors.csp",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "kernel.context_processors.shell",
@@ -377,6 +379,8 @@ WEBHOOK_FAILED_EVENT_RETENTION_DAYS = env.integer(
 # Finished tasks: successful ones, and those failed for good (kept for their error).
 TASK_RESULT_RETENTION_DAYS = env.integer("TASK_RESULT_RETENTION_DAYS", 14, minimum=1)
 TASK_FAILED_RETENTION_DAYS = env.integer("TASK_FAILED_RETENTION_DAYS", 90, minimum=1)
+# Notifications read this many days ago (unread ones stay until read).
+NOTIFICATION_RETENTION_DAYS = env.integer("NOTIFICATION_RETENTION_DAYS", 90, minimum=1)
 # How often the worker compares every subscription with its provider (billing/reconcile.py).
 BILLING_RECONCILE_HOURS = env.integer("BILLING_RECONCILE_HOURS", 6, minimum=1)
 # The audit log (organizations/prune.py): events older than this many days are pruned;
@@ -521,6 +525,12 @@ LANGUAGES = [("en", "English"), ("de", "Deutsch")]
 LOCALE_PATHS = [SITE_FILES_DIR / "locale"]
 TIME_ZONE = "UTC"  # for people who chose none; accounts' middleware activates theirs
 USE_I18N = True
+# Dates follow the language: Django's formats, English's replaced by the product's own
+# (config/formats/en/formats.py: "3 Dec 2026 14:30").
+FORMAT_MODULE_PATH = ["config.formats"]
+# Off: every number in a template would be grouped, ids in URLs and form values too.
+# Quantities people read are grouped by `|intcomma`, which follows the language (1.000).
+USE_THOUSAND_SEPARATOR = False
 USE_TZ = True
 
 # --- Observability --------------------------------------------------------------------

@@ -7,6 +7,7 @@ from django.conf.urls.static import static
 from django.contrib import admin
 from django.urls import include, path
 from django.views.generic import TemplateView
+from django.views.i18n import JavaScriptCatalog
 
 from config import dashboard, dev_mail, metrics, views
 from config.api import api
@@ -31,6 +32,8 @@ urlpatterns = [
     path("dev/mail/<str:mail_id>/", dev_mail.mail_detail, name="dev_mail_detail"),
     path("dev/mail/<str:mail_id>/html", dev_mail.mail_html, name="dev_mail_html"),
     path("api/v1/", api.urls),
+    # The live client's texts in the request's language (static/js/*.js call gettext()).
+    path("i18n/js/", JavaScriptCatalog.as_view(), name="javascript_catalog"),
     *domain_urlpatterns(),  # before allauth's: accounts overrides some of its views
     path("accounts/", include("allauth.urls")),
     path("admin/", admin.site.urls),

@@ -8,6 +8,7 @@ from django.db import DatabaseError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.template.loader import render_to_string
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 from redis import RedisError
@@ -72,7 +73,7 @@ def _render(request: HttpRequest, error: AppError) -> HttpResponse:
 
 
 def bad_request(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return _render(request, errors.invalid_input("The request could not be understood."))
+    return _render(request, errors.invalid_input(_("The request could not be understood.")))
 
 
 def permission_denied(request: HttpRequest, exception: Exception) -> HttpResponse:
@@ -80,7 +81,7 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
 
 
 def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
-    return _render(request, errors.not_found("There is nothing at this address."))
+    return _render(request, errors.not_found(_("There is nothing at this address.")))
 
 
 def server_error(request: HttpRequest) -> HttpResponse:

@@ -23,6 +23,8 @@ from typing import Any, Final
 from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kernel import errors, principal_cache, ratelimit
 from kernel.actor import (
@@ -48,11 +50,11 @@ IMPERSONATION_SESSION_KEY: Final = "accounts.impersonation"
 LAST_USED_RESOLUTION: Final = timedelta(minutes=1)
 _CACHE: Final = "_kernel_principals"
 
-CREATOR_LEFT: Final = (
+CREATOR_LEFT: Final = gettext_lazy(
     "This API key stopped working: the person who created it left the organization."
 )
-INVALID_KEY: Final = "This API key is not valid."
-NO_ORGANIZATION: Final = "There is no such organization."
+INVALID_KEY: Final = gettext_lazy("This API key is not valid.")
+NO_ORGANIZATION: Final = gettext_lazy("There is no such organization.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +155,9 @@ def resolve_person(source: Source) -> Person:
     return Person(user.pk, session_authentication(found.session, user, found.client_ip))
 
 
-_PERSON_ONLY: Final = "API keys act within their organization: this needs a signed-in person."
+_PERSON_ONLY: Final = gettext_lazy(
+    "API keys act within their organization: this needs a signed-in person."
+)
 
 
 def _resolve(found: _Credentials, organization_id: int | None) -> Actor:
@@ -195,7 +199,7 @@ def _valid_key(raw_key: str) -> KeyRecord:
         f"api-key:{key.key_id}",
         limit=settings.API_KEY_RATE_LIMIT_PER_MINUTE,
         window_seconds=60,
-        message="Too many requests for this API key. Slow down.",
+        message=_("Too many requests for this API key. Slow down."),
     )
     now = timezone.now()
     if key.last_used_at is None or now - key.last_used_at > LAST_USED_RESOLUTION:
@@ -238,14 +242,14 @@ def _active_membership(user_id: int, preferred: Any) -> MembershipRecord:
             return membership
     mine = sources().require_directory().memberships([user_id]).get(user_id, ())
     if not mine:
-        raise errors.forbidden("You are not a member of any organization yet.")
+        raise errors.forbidden(_("You are not a member of any organization yet."))
     return mine[0]
 
 
 def _job_actor(job: Job) -> Actor:
     membership = sources().require_directory().membership(job.user_id, job.organization_id)
     if membership is None:
-        raise errors.forbidden("You are no longer a member of this organization.")
+        raise errors.forbidden(_("You are no longer a member of this organization."))
     return _member_actor(
         membership, TASK, _entitlement(job.organization_id), _state(job.organization_id)
     )
@@ -387,7 +391,7 @@ def refresh(actor: Actor) -> Actor:
             raise errors.unauthenticated()
         membership = directory.membership(actor.user_id, actor.organization_id)
         if membership is None:
-            raise errors.forbidden("You are no longer a member of this organization.")
+            raise errors.forbidden(_("You are no longer a member of this organization."))
         current = replace(actor, role=membership.role)
     state = directory.organizations([actor.organization_id]).get(actor.organization_id)
     if state is None:
@@ -435,7 +439,7 @@ def recheck(scopes: Sequence[Mapping[str, Any]]) -> list[Actor | AppError]:
         chosen.append(
             membership
             if membership is not None
-            else errors.forbidden("You are not a member of any organization yet.")
+            else errors.forbidden(_("You are not a member of any organization yet."))
         )
     organizations = {c.organization_id for c in chosen if not isinstance(c, AppError)}
     plans = sources().entitlement_source().entitlements(organizations) if organizations else {}

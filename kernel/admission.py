@@ -16,6 +16,8 @@ import ipaddress
 from typing import Final
 
 from django.conf import settings
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from kernel import errors
 from kernel.actor import Actor
@@ -51,7 +53,8 @@ def _require_key_network(actor: Actor, state: OrganizationState) -> None:
         ip = None
     if ip is None or not any(ip in ipaddress.ip_network(n) for n in state.api_key_networks):
         raise errors.forbidden(
-            f"This organization's API keys cannot be used from {address or 'an unknown address'}."
+            _("This organization's API keys cannot be used from %(address)s.")
+            % {"address": address or _("an unknown address")}
         )
 
 
@@ -62,22 +65,26 @@ def _require_two_factor(user_id: int) -> None:
     if step_up is None or step_up.has_two_factor(user_id):
         return
     raise errors.two_factor_required(
-        "This organization requires two-factor authentication. "
-        "Set it up on your account, then come back.",
+        _(
+            "This organization requires two-factor authentication. "
+            "Set it up on your account, then come back."
+        ),
         action_url=step_up.two_factor_url(),
     )
 
 
 def suspended_message(state: OrganizationState) -> str:
-    reason = f" Reason: {state.reason.rstrip('.')}." if state.reason else ""
-    return (
-        f"This organization is suspended.{reason} "
-        f"Contact {settings.SUPPORT_EMAIL} to have it reactivated."
-    )
+    contact = _("Contact %(email)s to have it reactivated.") % {"email": settings.SUPPORT_EMAIL}
+    if state.reason:
+        reason = _("Reason: %(reason)s.") % {"reason": state.reason.rstrip(".")}
+        return _("This organization is suspended.") + f" {reason} {contact}"
+    return _("This organization is suspended.") + f" {contact}"
 
 
 def pending_deletion_message(state: OrganizationState) -> str:
-    when = f" on {state.deletion_due_at:%d %B %Y}" if state.deletion_due_at else ""
-    return (
-        f"This organization is scheduled for deletion{when}. Its owners can restore it until then."
-    )
+    if state.deletion_due_at:
+        return _(
+            "This organization is scheduled for deletion on %(date)s. "
+            "Its owners can restore it until then."
+        ) % {"date": date_format(state.deletion_due_at, "d F Y")}
+    return _("This organization is scheduled for deletion. Its owners can restore it until then.")

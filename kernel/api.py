@@ -25,6 +25,8 @@ from typing import Annotated, Any, Final, cast
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from ninja import NinjaAPI, Router
 from ninja.errors import AuthenticationError, HttpError, Throttled, ValidationError
 from ninja.params import functions as params
@@ -42,7 +44,9 @@ from kernel.rendering import api_error_response, as_app_error
 
 JSON: Final = "application/json"
 IDEMPOTENCY_HEADER: Final = "Idempotency-Key"
-SESSION_ONLY: Final = "This endpoint needs a signed-in session; API keys cannot call it."
+SESSION_ONLY: Final = gettext_lazy(
+    "This endpoint needs a signed-in session; API keys cannot call it."
+)
 
 
 # --- authentication ---------------------------------------------------------------------------
@@ -79,7 +83,7 @@ def _require_json_body(request: HttpRequest) -> None:
     try:
         request.body.decode("utf-8")
     except UnicodeDecodeError:
-        raise errors.invalid_input("The request body is not valid UTF-8.") from None
+        raise errors.invalid_input(_("The request body is not valid UTF-8.")) from None
 
 
 class SessionAuth(APIKeyCookie):
@@ -104,7 +108,7 @@ class SessionAuth(APIKeyCookie):
         unsafe = request.method not in ("GET", "HEAD", "OPTIONS", "TRACE")
         if unsafe and check_csrf(request) is not None:
             raise errors.forbidden(
-                "CSRF check failed: send the csrftoken cookie's value in X-CSRFToken."
+                _("CSRF check failed: send the csrftoken cookie's value in X-CSRFToken.")
             )
         return _authorized(request, self.operation)
 
@@ -269,7 +273,7 @@ def _query_items(request: HttpRequest, model: type[Input]) -> dict[str, Any]:
 def _etag_version(value: str, field: str) -> int:
     text = value.strip().removeprefix("W/").strip('"')
     if not text.isdigit():
-        raise errors.invalid_input(fields={field: ['Send If-Match: "<version>", e.g. "3".']})
+        raise errors.invalid_input(fields={field: [_('Send If-Match: "<version>", e.g. "3".')]})
     return int(text)
 
 
@@ -295,7 +299,7 @@ def _validation_fields(error: ValidationError) -> dict[str, list[str]]:
         if source == "body":
             rest = rest[1:]  # the parameter's own name ("payload")
             if not rest and item.get("type") == "missing":
-                fields.setdefault("__all__", []).append("Send the arguments as a JSON object.")
+                fields.setdefault("__all__", []).append(_("Send the arguments as a JSON object."))
                 continue
         name = ".".join(rest) or "__all__"
         name = {"idempotency_key": IDEMPOTENCY_HEADER, "if_match": "If-Match"}.get(name, name)
@@ -311,11 +315,11 @@ def _from_http_error(error: HttpError) -> AppError:
     if isinstance(error, AuthenticationError) or error.status_code == 401:
         return errors.unauthenticated()
     if error.status_code == 403:
-        return errors.forbidden(str(error) or "Forbidden.")
+        return errors.forbidden(str(error) or _("Forbidden."))
     if error.status_code == 404:
         return errors.not_found()
     if error.status_code == 400 and str(error).startswith("Cannot parse request body"):
-        return errors.invalid_input("The request body is not valid JSON.")
+        return errors.invalid_input(_("The request body is not valid JSON."))
     if 400 <= error.status_code < 500:
         return errors.invalid_input(str(error))
     return errors.server_error()

@@ -25,11 +25,14 @@ from typing import Any, Final
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from kernel import actors, door, errors
 from kernel.change_capture import session_row_key
 from kernel.errors import AppError
 from kernel.functions import Kind, public_function
+from kernel.languages import scope_language
 from kernel.live import flow
 from kernel.live.flow import WriteGate
 from kernel.live.hub import Subscription, hub
@@ -61,6 +64,8 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         self.session_row = session_row_key(session_key) if session_key else None
         if self.session_row is not None:
             hub().watch_session(self.session_row, self.session_changed)
+        # Error frames and live values in the language of the person who opened it.
+        self.language = await database_sync_to_async(scope_language)(self.scope)
         await self.accept()
 
     async def disconnect(self, code: int) -> None:
@@ -89,15 +94,21 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
             await self.send_frame({"type": "status", "state": state})
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        with translation.override(self.language):
+            await self.receive_frame(text_data)
+
+    async def receive_frame(self, text_data: str | None) -> None:
         if text_data is None:
             await self.send_frame(
-                socket_error_frame(errors.invalid_input("Frames must be JSON text."), None)
+                socket_error_frame(errors.invalid_input(_("Frames must be JSON text.")), None)
             )
             return
         if len(text_data) > MAX_FRAME_CHARS:
             await self.send_frame(
                 socket_error_frame(
-                    errors.invalid_input(f"Frames are limited to {MAX_FRAME_CHARS} characters."),
+                    errors.invalid_input(
+                        _("Frames are limited to %(max)s characters.") % {"max": MAX_FRAME_CHARS}
+                    ),
                     None,
                 )
             )
@@ -131,15 +142,15 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
             return {"type": "unsubscribed", "id": frame_id}
         if kind == "mutation":
             return await self.mutate(frame_id, frame.get("name"), frame.get("args") or {})
-        raise errors.invalid_input(f"Unknown frame type {kind!r}.")
+        raise errors.invalid_input(_("Unknown frame type %(type)r.") % {"type": kind})
 
     async def authenticate(self, frame_id: Any, token: Any) -> dict[str, Any]:
         """`auth {id, token}`: an API key in the first frame, for clients that cannot set
         headers. It applies to the subscriptions and mutations that follow."""
         if self.subscriptions:
-            raise errors.conflict("Authenticate before subscribing.")
+            raise errors.conflict(_("Authenticate before subscribing."))
         if not isinstance(token, str) or not token:
-            raise errors.invalid_input(fields={"token": ["An API key is required."]})
+            raise errors.invalid_input(fields={"token": [_("An API key is required.")]})
         scope = {**self.scope, "headers": [(b"authorization", f"Bearer {token}".encode())]}
         scope.pop("session", None)
         scope.pop("user", None)
@@ -150,13 +161,15 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
     async def subscribe(self, frame_id: Any, name: Any, args: Any) -> None:
         query = public_function(name, Kind.QUERY)
         if query is None or not query.live:
-            raise errors.not_found(f"There is no live query named {name!r}.")
+            raise errors.not_found(_("There is no live query named %(name)r.") % {"name": name})
         if not isinstance(args, dict):
-            raise errors.invalid_input(fields={"args": ["An object is required."]})
+            raise errors.invalid_input(fields={"args": [_("An object is required.")]})
         if frame_id in self.subscriptions:
-            raise errors.conflict(f"Subscription {frame_id!r} already exists.")
+            raise errors.conflict(_("Subscription %(id)r already exists.") % {"id": frame_id})
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
-            raise errors.rate_limited(1, f"At most {MAX_SUBSCRIPTIONS} subscriptions per socket.")
+            raise errors.rate_limited(
+                1, _("At most %(max)s subscriptions per socket.") % {"max": MAX_SUBSCRIPTIONS}
+            )
         valid = door.validate(query, args)
         # A personal query (the bell's count) is the person's own, in any organization
         # or none; API keys are refused it.
@@ -172,6 +185,7 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
             push,
             status=self.set_state,
             write=self.write_frame if self.gate is not None else None,
+            language=self.language,
         )
         self.subscriptions[frame_id] = subscription
         await hub().subscribe(subscription)
@@ -181,9 +195,9 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
     async def mutate(self, frame_id: Any, name: Any, args: Any) -> dict[str, Any]:
         function = public_function(name, Kind.MUTATION, Kind.ACTION)
         if function is None:
-            raise errors.not_found(f"There is no mutation named {name!r}.")
+            raise errors.not_found(_("There is no mutation named %(name)r.") % {"name": name})
         if not isinstance(args, dict):
-            raise errors.invalid_input(fields={"args": ["An object is required."]})
+            raise errors.invalid_input(fields={"args": [_("An object is required.")]})
         key = f"ws:{frame_id}" if function.kind is Kind.MUTATION else None
         outcome = await database_sync_to_async(door.run)(
             function, self.scope, args, idempotency_key=key
@@ -224,14 +238,14 @@ def _parse_frame(text: str) -> dict[str, Any]:
     try:
         frame = json.loads(text)
     except ValueError:
-        raise errors.invalid_input("Frames must be JSON objects.") from None
+        raise errors.invalid_input(_("Frames must be JSON objects.")) from None
     if not isinstance(frame, dict):
-        raise errors.invalid_input("Frames must be JSON objects.")
+        raise errors.invalid_input(_("Frames must be JSON objects."))
     fields: dict[str, list[str]] = {}
     if not isinstance(frame.get("type"), str):
-        fields["type"] = ["Required: a string."]
+        fields["type"] = [_("Required: a string.")]
     if not isinstance(frame.get("id"), str | int) or isinstance(frame.get("id"), bool):
-        fields["id"] = ["Required: a string or integer chosen by the client."]
+        fields["id"] = [_("Required: a string or integer chosen by the client.")]
     if fields:
-        raise errors.invalid_input("The frame is missing required fields.", fields=fields)
+        raise errors.invalid_input(_("The frame is missing required fields."), fields=fields)
     return frame

@@ -54,7 +54,7 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         for entry in navigation():
             if entry.permission is None or has_app_permission(actor, entry.permission):
                 url = reverse(entry.url_name)
-                links.append(NavLink(entry.label, url, request.path.startswith(url)))
+                links.append(NavLink(str(entry.label), url, request.path.startswith(url)))
     return {
         "actor": actor,
         "can": Permissions(actor),

@@ -27,6 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import connection
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pydantic import BaseModel, ValidationError
 
 from kernel import actors, audit, errors, idempotency
@@ -120,7 +122,7 @@ def principal_for(
     functions only) System."""
     if isinstance(source, System):
         if not function.internal:
-            raise errors.forbidden("Only people and API keys call this function.")
+            raise errors.forbidden(_("Only people and API keys call this function."))
         return source
     if function.personal:
         return actors.resolve_person(source)
@@ -129,7 +131,7 @@ def principal_for(
     return actors.resolve(source, organization_id=organization_id)
 
 
-IMPERSONATION_REFUSED = (
+IMPERSONATION_REFUSED = gettext_lazy(
     "While viewing as another person you cannot do this: only they can, signed in themselves."
 )
 
@@ -162,7 +164,7 @@ def validate(function: Function, raw: Mapping[str, Any] | BaseModel | None) -> I
         return raw
     data = raw.model_dump(exclude_unset=True) if isinstance(raw, BaseModel) else raw or {}
     if not isinstance(data, Mapping):
-        raise errors.invalid_input(fields={"__all__": ["Send an object of named arguments."]})
+        raise errors.invalid_input(fields={"__all__": [_("Send an object of named arguments.")]})
     try:
         return function.input.model_validate(data)
     except ValidationError as error:

@@ -3,6 +3,10 @@
 Raise the factories (`raise not_found()`), never build HTTP responses for business
 errors by hand: kernel/rendering.py turns an AppError into an API envelope, a page or a
 socket frame.
+
+Codes are the contract; messages are for people and translate. An error's message is
+made when it is raised, in the language active then (the request's, the socket's, the
+recipient's): pass `gettext(...)` with named placeholders, or a `gettext_lazy` constant.
 """
 
 from __future__ import annotations
@@ -10,7 +14,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Final
+from typing import TYPE_CHECKING, Final
+
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class ErrorCode(StrEnum):
@@ -53,7 +63,7 @@ HTTP_STATUS: Final[Mapping[ErrorCode, int]] = MappingProxyType(
     }
 )
 
-FieldErrors = Mapping[str, Sequence[str]]
+FieldErrors = Mapping[str, "Sequence[StrOrPromise]"]
 
 
 class AppError(Exception):
@@ -62,24 +72,27 @@ class AppError(Exception):
     def __init__(
         self,
         code: ErrorCode,
-        message: str,
+        message: StrOrPromise,
         *,
         fields: FieldErrors | None = None,
         retry_after: int | None = None,
         step_up_action: str | None = None,
         action_url: str | None = None,
-        action_label: str | None = None,
+        action_label: StrOrPromise | None = None,
         organization_id: int | None = None,
     ) -> None:
+        message = str(message)  # a lazy text, in the language active now
         super().__init__(message)
         self.code = code
         self.message = message
-        self.fields: dict[str, list[str]] = {k: list(v) for k, v in (fields or {}).items()}
+        self.fields: dict[str, list[str]] = {
+            k: [str(m) for m in v] for k, v in (fields or {}).items()
+        }
         self.retry_after = retry_after
         self.step_up_action = step_up_action
         """For `step_up_required`: the sensitive action, so a page can route to its step-up."""
         self.action_url = action_url
-        self.action_label = action_label
+        self.action_label = None if action_label is None else str(action_label)
         """What lifts the refusal, as a link a page shows beside the message ("Upgrade to
         Pro" → the plans page); only when the viewer may follow it. Not in the API body."""
         self.organization_id = organization_id
@@ -97,93 +110,107 @@ class AppError(Exception):
         return f"AppError({self.code!s}, {self.message!r})"
 
 
-def not_found(message: str = "Not found.") -> AppError:
+def not_found(message: StrOrPromise | None = None) -> AppError:
     """Missing, or not yours: the two must be indistinguishable to the caller."""
-    return AppError(ErrorCode.NOT_FOUND, message)
+    return AppError(ErrorCode.NOT_FOUND, message or _("Not found."))
 
 
-def forbidden(message: str = "You do not have permission to do this.") -> AppError:
-    return AppError(ErrorCode.FORBIDDEN, message)
+def forbidden(message: StrOrPromise | None = None) -> AppError:
+    return AppError(ErrorCode.FORBIDDEN, message or _("You do not have permission to do this."))
 
 
 def invalid_input(
-    message: str = "Some fields are not valid.", *, fields: FieldErrors | None = None
+    message: StrOrPromise | None = None, *, fields: FieldErrors | None = None
 ) -> AppError:
-    return AppError(ErrorCode.INVALID_INPUT, message, fields=fields)
+    return AppError(
+        ErrorCode.INVALID_INPUT, message or _("Some fields are not valid."), fields=fields
+    )
 
 
-def unauthenticated(message: str = "Sign in to continue.") -> AppError:
-    return AppError(ErrorCode.UNAUTHENTICATED, message)
+def unauthenticated(message: StrOrPromise | None = None) -> AppError:
+    return AppError(ErrorCode.UNAUTHENTICATED, message or _("Sign in to continue."))
 
 
-def conflict(message: str) -> AppError:
+def conflict(message: StrOrPromise) -> AppError:
     return AppError(ErrorCode.CONFLICT, message)
 
 
-def step_up_required(
-    message: str = "Confirm it is you to continue: this action needs a recent sign-in.",
-    *,
-    action: str | None = None,
-) -> AppError:
-    return AppError(ErrorCode.STEP_UP_REQUIRED, message, step_up_action=action)
+def step_up_required(message: StrOrPromise | None = None, *, action: str | None = None) -> AppError:
+    return AppError(
+        ErrorCode.STEP_UP_REQUIRED,
+        message or _("Confirm it is you to continue: this action needs a recent sign-in."),
+        step_up_action=action,
+    )
 
 
 def plan_limit(
-    message: str, *, action_url: str | None = None, action_label: str | None = None
+    message: StrOrPromise,
+    *,
+    action_url: str | None = None,
+    action_label: StrOrPromise | None = None,
 ) -> AppError:
     """The organization's plan does not allow this; the message names what lifts it, and
     `action_url` is where the viewer can lift it (the plans page), if they may."""
     return AppError(ErrorCode.PLAN_LIMIT, message, action_url=action_url, action_label=action_label)
 
 
-def rate_limited(
-    retry_after: int, message: str = "Too many requests. Try again later."
-) -> AppError:
-    return AppError(ErrorCode.RATE_LIMITED, message, retry_after=max(1, retry_after))
+def rate_limited(retry_after: int, message: StrOrPromise | None = None) -> AppError:
+    return AppError(
+        ErrorCode.RATE_LIMITED,
+        message or _("Too many requests. Try again later."),
+        retry_after=max(1, retry_after),
+    )
 
 
 def method_not_allowed(method: str) -> AppError:
-    return AppError(ErrorCode.METHOD_NOT_ALLOWED, f"{method} is not allowed here.")
+    return AppError(
+        ErrorCode.METHOD_NOT_ALLOWED, _("%(method)s is not allowed here.") % {"method": method}
+    )
 
 
 def payload_too_large(limit_bytes: int) -> AppError:
     return AppError(
         ErrorCode.PAYLOAD_TOO_LARGE,
-        f"The request body is larger than the {limit_bytes // 1024:,} KiB this server accepts.",
+        _("The request body is larger than the %(limit)s KiB this server accepts.")
+        % {"limit": number_format(limit_bytes // 1024, force_grouping=True)},
     )
 
 
 def unsupported_media_type(expected: str = "application/json") -> AppError:
-    return AppError(ErrorCode.UNSUPPORTED_MEDIA_TYPE, f"Send the request body as {expected}.")
+    return AppError(
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        _("Send the request body as %(type)s.") % {"type": expected},
+    )
 
 
-def server_error(message: str = "Something went wrong on our side.") -> AppError:
-    return AppError(ErrorCode.SERVER_ERROR, message)
+def server_error(message: StrOrPromise | None = None) -> AppError:
+    return AppError(ErrorCode.SERVER_ERROR, message or _("Something went wrong on our side."))
 
 
-def unavailable(
-    retry_after: int = 5,
-    message: str = "The service is briefly unavailable. Try again in a few seconds.",
-) -> AppError:
+def unavailable(retry_after: int = 5, message: StrOrPromise | None = None) -> AppError:
     """Infrastructure, not the request: the database is unreachable or its pool exhausted."""
-    return AppError(ErrorCode.UNAVAILABLE, message, retry_after=retry_after)
+    return AppError(
+        ErrorCode.UNAVAILABLE,
+        message or _("The service is briefly unavailable. Try again in a few seconds."),
+        retry_after=retry_after,
+    )
 
 
-def suspended(message: str) -> AppError:
+def suspended(message: StrOrPromise) -> AppError:
     """The organization is suspended by an operator: nothing in it can be read or done."""
     return AppError(ErrorCode.SUSPENDED, message)
 
 
-def pending_deletion(message: str, *, organization_id: int | None = None) -> AppError:
+def pending_deletion(message: StrOrPromise, *, organization_id: int | None = None) -> AppError:
     """The organization is scheduled for deletion: only its owners may restore it."""
     return AppError(ErrorCode.PENDING_DELETION, message, organization_id=organization_id)
 
 
-def two_factor_required(message: str, *, action_url: str | None = None) -> AppError:
+def two_factor_required(message: StrOrPromise, *, action_url: str | None = None) -> AppError:
     """The organization requires two-factor authentication, and this person has none."""
     return AppError(
         ErrorCode.TWO_FACTOR_REQUIRED,
         message,
         action_url=action_url,
-        action_label="Set up two-factor authentication" if action_url else None,
+        action_label=_("Set up two-factor authentication") if action_url else None,
     )

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Final
 
+from django.utils.translation import gettext as _
+
 from kernel import errors
 from kernel.actor import Actor
 from kernel.permissions import Permission, get_permission
@@ -28,12 +30,12 @@ NO_TARGET: Final = _NoTarget()
 def check_grant(actor: Actor, permission: Permission) -> None:
     """The API key's scopes, the role, the plan's capability."""
     if actor.scopes is not None and permission.name not in actor.scopes:
-        raise errors.forbidden("This API key does not have the permission to do this.")
+        raise errors.forbidden(_("This API key does not have the permission to do this."))
     if actor.role not in permission.roles:
         raise errors.forbidden()
     if permission.capability and permission.capability not in actor.capabilities:
         raise errors.plan_limit(
-            "Your organization's plan does not include this. Upgrade the plan to use it."
+            _("Your organization's plan does not include this. Upgrade the plan to use it.")
         )
 
 

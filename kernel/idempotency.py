@@ -17,6 +17,7 @@ from typing import Any, Final
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from kernel import errors
 from kernel.actor import Actor, Person, System
@@ -31,7 +32,9 @@ MAX_KEY_LENGTH: Final = 200
 def check_key(key: str) -> str:
     if not key or len(key) > MAX_KEY_LENGTH:
         raise errors.invalid_input(
-            fields={"Idempotency-Key": [f"Use 1 to {MAX_KEY_LENGTH} characters."]}
+            fields={
+                "Idempotency-Key": [_("Use 1 to %(max)s characters.") % {"max": MAX_KEY_LENGTH}]
+            }
         )
     return key
 
@@ -64,7 +67,7 @@ def find(
     if record is None:
         return None
     if record.fingerprint != print_:
-        raise errors.conflict("This idempotency key was already used for a different call.")
+        raise errors.conflict(_("This idempotency key was already used for a different call."))
     return bytes(record.result)
 
 

@@ -17,12 +17,15 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, get_args, get_origin
+from typing import TYPE_CHECKING, Annotated, Any, Final, get_args, get_origin
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import validate_email
+from django.utils.formats import number_format
 from django.utils.html import format_html_join
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -32,6 +35,9 @@ from pydantic import (
 )
 from pydantic.fields import FieldInfo
 from pydantic_core import CoreSchema, ErrorDetails, core_schema
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 # Bidirectional controls reorder what a name shows ("evil‮txt.exe"): stripped from names.
 BIDI_CONTROLS: Final = frozenset(
@@ -52,11 +58,11 @@ def _visible(character: str) -> bool:
 def storable_text(value: str) -> str:
     """Text PostgreSQL can store: no NUL character, valid Unicode (no lone surrogate)."""
     if "\x00" in value:
-        raise ValueError("Text cannot contain NUL (\\x00) characters.")
+        raise ValueError(_("Text cannot contain NUL (\\x00) characters."))
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("Text must be valid Unicode (it holds a lone surrogate).") from None
+        raise ValueError(_("Text must be valid Unicode (it holds a lone surrogate).")) from None
     return value
 
 
@@ -106,7 +112,7 @@ class TextRule:
 
     def clean(self, value: str) -> str:
         if self.max_length is not None and len(value) > self.max_length:
-            raise ValueError(f"Use at most {self.max_length:,} characters.")
+            raise ValueError(_at_most(number_format(self.max_length, force_grouping=True)))
         return value
 
     def __get_pydantic_core_schema__(
@@ -138,13 +144,13 @@ class Name(TextRule):
     def clean(self, value: str) -> str:
         name = " ".join("".join(c for c in value if c not in BIDI_CONTROLS).split())
         if name and not any(_visible(c) for c in name):
-            raise ValueError("Use visible characters.")
+            raise ValueError(_("Use visible characters."))
         if not name and self.min_length:
-            raise ValueError("This field is required.")
+            raise ValueError(_("This field is required."))
         if len(name) < self.min_length:
-            raise ValueError(f"Use at least {self.min_length} characters.")
+            raise ValueError(_at_least(self.min_length))
         if self.max_length is not None and len(name) > self.max_length:
-            raise ValueError(f"Use at most {self.max_length} characters.")
+            raise ValueError(_at_most(self.max_length))
         return name
 
 
@@ -167,11 +173,11 @@ class EmailAddress(TextRule):
     def clean(self, value: str) -> str:
         address = value.strip().lower()
         if len(address) > EMAIL_MAX:
-            raise ValueError(f"Use at most {EMAIL_MAX} characters.")
+            raise ValueError(_at_most(EMAIL_MAX))
         try:
             validate_email(address)
         except DjangoValidationError:
-            raise ValueError("Enter a valid email address.") from None
+            raise ValueError(_("Enter a valid email address.")) from None
         return address
 
 
@@ -180,41 +186,58 @@ Email = Annotated[str, EmailAddress()]
 
 # --- errors ---------------------------------------------------------------------------------
 
-_MESSAGES: Final[Mapping[str, str | Callable[[Mapping[str, Any]], str]]] = {
-    "missing": "This field is required.",
-    "extra_forbidden": "This field is not accepted here.",
-    "string_type": "Enter text.",
-    "int_type": "Enter a whole number.",
-    "int_parsing": "Enter a whole number.",
-    "int_from_float": "Enter a whole number.",
-    "float_type": "Enter a number.",
-    "float_parsing": "Enter a number.",
-    "bool_type": "Enter true or false.",
-    "bool_parsing": "Enter true or false.",
-    "list_type": "Enter a list.",
-    "dict_type": "Enter an object.",
-    "model_type": "Enter an object.",
-    "model_attributes_type": "Enter an object.",
-    "datetime_type": "Enter a date and time (ISO 8601).",
-    "datetime_parsing": "Enter a date and time (ISO 8601).",
-    "datetime_from_date_parsing": "Enter a date and time (ISO 8601).",
-    "string_too_long": lambda ctx: f"Use at most {ctx.get('max_length')} characters.",
-    "string_too_short": lambda ctx: f"Use at least {ctx.get('min_length')} characters.",
+_MESSAGES: Final[Mapping[str, StrOrPromise | Callable[[Mapping[str, Any]], str]]] = {
+    "missing": gettext_lazy("This field is required."),
+    "extra_forbidden": gettext_lazy("This field is not accepted here."),
+    "string_type": gettext_lazy("Enter text."),
+    "int_type": gettext_lazy("Enter a whole number."),
+    "int_parsing": gettext_lazy("Enter a whole number."),
+    "int_from_float": gettext_lazy("Enter a whole number."),
+    "float_type": gettext_lazy("Enter a number."),
+    "float_parsing": gettext_lazy("Enter a number."),
+    "bool_type": gettext_lazy("Enter true or false."),
+    "bool_parsing": gettext_lazy("Enter true or false."),
+    "list_type": gettext_lazy("Enter a list."),
+    "dict_type": gettext_lazy("Enter an object."),
+    "model_type": gettext_lazy("Enter an object."),
+    "model_attributes_type": gettext_lazy("Enter an object."),
+    "datetime_type": gettext_lazy("Enter a date and time (ISO 8601)."),
+    "datetime_parsing": gettext_lazy("Enter a date and time (ISO 8601)."),
+    "datetime_from_date_parsing": gettext_lazy("Enter a date and time (ISO 8601)."),
+    "string_too_long": lambda ctx: _at_most(ctx.get("max_length")),
+    "string_too_short": lambda ctx: _at_least(ctx.get("min_length")),
     "too_short": lambda ctx: (
-        "Choose at least one."
+        _("Choose at least one.")
         if ctx.get("min_length") == 1
-        else f"Choose at least {ctx.get('min_length')}."
+        else _("Choose at least %(count)s.") % {"count": ctx.get("min_length")}
     ),
-    "too_long": lambda ctx: f"Choose at most {ctx.get('max_length')}.",
-    "greater_than_equal": lambda ctx: f"Use a value of at least {ctx.get('ge')}.",
-    "less_than_equal": lambda ctx: f"Use a value of at most {ctx.get('le')}.",
-    "greater_than": lambda ctx: f"Use a value above {ctx.get('gt')}.",
-    "less_than": lambda ctx: f"Use a value below {ctx.get('lt')}.",
-    "enum": lambda ctx: f"Choose one of: {_choices(ctx.get('expected', ''))}.",
-    "literal_error": lambda ctx: f"Choose one of: {_choices(ctx.get('expected', ''))}.",
-    "value_error": lambda ctx: str(ctx.get("error", "This value is not valid.")),
-    "assertion_error": lambda ctx: str(ctx.get("error", "This value is not valid.")),
+    "too_long": lambda ctx: _("Choose at most %(count)s.") % {"count": ctx.get("max_length")},
+    "greater_than_equal": lambda ctx: (
+        _("Use a value of at least %(value)s.") % {"value": ctx.get("ge")}
+    ),
+    "less_than_equal": lambda ctx: (
+        _("Use a value of at most %(value)s.") % {"value": ctx.get("le")}
+    ),
+    "greater_than": lambda ctx: _("Use a value above %(value)s.") % {"value": ctx.get("gt")},
+    "less_than": lambda ctx: _("Use a value below %(value)s.") % {"value": ctx.get("lt")},
+    "enum": lambda ctx: (
+        _("Choose one of: %(choices)s.") % {"choices": _choices(ctx.get("expected", ""))}
+    ),
+    "literal_error": lambda ctx: (
+        _("Choose one of: %(choices)s.") % {"choices": _choices(ctx.get("expected", ""))}
+    ),
+    "value_error": lambda ctx: str(ctx.get("error") or _("This value is not valid.")),
+    "assertion_error": lambda ctx: str(ctx.get("error") or _("This value is not valid.")),
 }
+"""Our words for pydantic's error types, in the language active when the input is judged."""
+
+
+def _at_most(count: object) -> str:
+    return _("Use at most %(count)s characters.") % {"count": count}
+
+
+def _at_least(count: object) -> str:
+    return _("Use at least %(count)s characters.") % {"count": count}
 
 
 def _choices(expected: str) -> str:
@@ -228,8 +251,8 @@ def error_message(error: ErrorDetails | Mapping[str, Any]) -> str:
     if callable(message):
         return message(error.get("ctx") or {})
     if message is not None:
-        return message
-    text = str(error.get("msg", "This value is not valid.")).removeprefix("Value error, ")
+        return str(message)
+    text = str(error.get("msg") or _("This value is not valid.")).removeprefix("Value error, ")
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 

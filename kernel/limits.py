@@ -17,16 +17,21 @@ import logging
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from django.db import OperationalError, connection
 from django.db.backends.utils import CursorWrapper
+from django.utils.formats import number_format
+from django.utils.translation import gettext as _
 from psycopg.errors import LockNotAvailable
 
 from kernel import errors
 from kernel.actor import Actor, Limits
 from kernel.guard import has_app_permission
 from kernel.registry import Registry
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 LOCK_WAIT_SECONDS: Final = 10.0
@@ -39,7 +44,7 @@ UNLIMITED: Final = None
 class Limit:
     kind: str
     """A stable name: `<domain>.<what>`, e.g. "organization.members"."""
-    label: str
+    label: StrOrPromise
     """What is counted, plural, for people: "records", "seats (members and invitations)"."""
     free: int | None
     raised_by: Mapping[str, int | None] = field(default_factory=dict)
@@ -69,7 +74,10 @@ class Offer:
         """`plan_limit`'s link to this offer, if the actor may follow it."""
         if not self.url or (self.permission and not has_app_permission(actor, self.permission)):
             return {}
-        return {"action_url": self.url, "action_label": f"Upgrade to {self.name}"}
+        return {
+            "action_url": self.url,
+            "action_label": _("Upgrade to %(plan)s") % {"plan": self.name},
+        }
 
 
 LIMITS: Final = Registry[Limit]("limit")
@@ -103,9 +111,19 @@ def require_within_limit(actor: Actor, kind: str, *, used: int, adding: int = 1)
 
     limit = LIMITS[kind]
     offer = _lifting_offer(limit, allowed, sources().offers())
-    lift = f"Upgrade to {offer.name} for more." if offer else "Contact us to raise it."
+    lift = (
+        _("Upgrade to %(plan)s for more.") % {"plan": offer.name}
+        if offer
+        else _("Contact us to raise it.")
+    )
     raise errors.plan_limit(
-        f"The {actor.plan} plan allows up to {allowed:,} {limit.label}. {lift}",
+        _("The %(plan)s plan allows up to %(count)s %(things)s. %(lift)s")
+        % {
+            "plan": actor.plan,
+            "count": number_format(allowed, force_grouping=True),
+            "things": limit.label,
+            "lift": lift,
+        },
         **(offer.action_for(actor) if offer else {}),
     )
 
@@ -155,7 +173,7 @@ def _wait_for_lock(cursor: CursorWrapper, key: int) -> None:
         if not isinstance(error.__cause__, LockNotAvailable):
             raise
         raise errors.rate_limited(
-            1, "Too many of these at once in this organization. Try again in a moment."
+            1, _("Too many of these at once in this organization. Try again in a moment.")
         ) from None
     finally:
         cursor.execute("SET lock_timeout TO DEFAULT")

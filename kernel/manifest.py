@@ -30,7 +30,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from importlib.util import find_spec
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from django.apps import apps
 from django.urls import URLPattern, URLResolver, include, path
@@ -46,6 +46,9 @@ from kernel.sensitive import SENSITIVE_ACTIONS, SensitiveAction
 from kernel.sources import SOURCES, Directory, EntitlementSource, StepUpSource
 from kernel.tasks import Periodic
 
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
 FUNCTION_MODULES: Final = ("queries", "mutations", "actions", "tasks")
 
 
@@ -53,7 +56,7 @@ FUNCTION_MODULES: Final = ("queries", "mutations", "actions", "tasks")
 class Nav:
     """A link in the header, shown to actors holding `permission`."""
 
-    label: str
+    label: StrOrPromise
     url_name: str
     permission: str | None = None
     order: int = 100
@@ -64,7 +67,7 @@ class Step:
     """A step of a new organization's onboarding checklist (the dashboard's), shown to
     actors holding `permission` and ticked once `done(actor)` says so from real data."""
 
-    label: str
+    label: StrOrPromise
     url_name: str
     done: Callable[[Actor], bool]
     permission: str | None = None
@@ -84,22 +87,25 @@ class AuditLabel:
     `done` says what happened ("removed {target}"), `attempt` what a refused call tried
     ("remove a member"; a refused call's target is not recorded)."""
 
-    done: str
-    attempt: str
+    done: StrOrPromise
+    attempt: StrOrPromise
     target: Callable[[str], str] = str
     """How the stored target reads (a code the domain can name, say)."""
-    name: str = ""
+    name: StrOrPromise = ""
     """The action in a list of actions (a filter); else `attempt`, capitalised."""
 
     @property
     def title(self) -> str:
-        return self.name or self.attempt[:1].upper() + self.attempt[1:]
+        if self.name:
+            return str(self.name)
+        attempt = str(self.attempt)  # in the language active now
+        return attempt[:1].upper() + attempt[1:]
 
     def describe(self, target: str, detail: Mapping[str, object], *, done: bool = True) -> str:
         """`done` (or `attempt`) with `{target}` and the row's detail filled in; a
         missing key reads as nothing rather than failing a page over an old row."""
         values = _Blank({k: str(v) for k, v in detail.items()}, target=self.target(target))
-        return (self.done if done else self.attempt).format_map(values)
+        return str(self.done if done else self.attempt).format_map(values)
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from django.core.signals import got_request_exception
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.utils.translation import gettext as _
 
 from kernel import errors
 from kernel.errors import AppError, ErrorCode
@@ -107,7 +108,7 @@ def _refuse_api_body(request: HttpRequest) -> AppError | None:
     try:
         length = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
-        return errors.invalid_input("The Content-Length header is not a number.")
+        return errors.invalid_input(_("The Content-Length header is not a number."))
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
     if limit is not None and length > limit:
         return errors.payload_too_large(limit)
@@ -115,10 +116,10 @@ def _refuse_api_body(request: HttpRequest) -> AppError | None:
 
 
 _BY_STATUS: Final[Mapping[int, Callable[[], AppError]]] = {
-    400: lambda: errors.invalid_input("The request could not be understood."),
+    400: lambda: errors.invalid_input(_("The request could not be understood.")),
     401: errors.unauthenticated,
     403: errors.forbidden,
-    404: lambda: errors.not_found("There is nothing at this address."),
+    404: lambda: errors.not_found(_("There is nothing at this address.")),
     413: lambda: errors.payload_too_large(settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0),
 }
 

@@ -27,6 +27,7 @@ from contextvars import ContextVar
 from typing import Final
 
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+from django.utils.translation import gettext as _
 from psycopg import IsolationLevel
 
 from kernel import errors
@@ -124,8 +125,10 @@ def _run_serializable[R](call: Callable[[], R], *, name: str, attempts: int, usi
                 if attempt == attempts:
                     logger.warning("%s gave up after %d attempts", name, attempts)
                     raise errors.conflict(
-                        "This change collided with other changes made at the same time. "
-                        "Please try again."
+                        _(
+                            "This change collided with other changes made at the same time. "
+                            "Please try again."
+                        )
                     ) from error
                 delay = backoff_delay(attempt)
                 logger.info(

@@ -23,6 +23,7 @@ callers do nothing for email.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from enum import StrEnum
@@ -71,6 +72,9 @@ class NotificationKind:
     name: str
     category: str
     text: str | Promise
+    mailed: bool = True
+    """False: the event sends its own email (an invitation's link, an export's download
+    link), so the notification shows in the app only and nobody gets the news twice."""
 
     def __post_init__(self) -> None:
         if self.category not in Category:
@@ -114,7 +118,10 @@ def notify(
     if not recipients:
         return 0
     deliveries = delivery_for(recipients, entry.category)
-    states = [_email_state(deliveries[user_id]) for user_id in recipients]
+    states = [
+        _email_state(deliveries[user_id]) if entry.mailed else Notification.Email.SKIPPED
+        for user_id in recipients
+    ]
     created = _insert(recipients, states, kind, organization_id, dict(params or {}), link, key)
     if any(state == Notification.Email.PENDING for _, state in created):
         from kernel.notification_mail import send_notification_emails  # it words notifications
@@ -186,8 +193,6 @@ def _insert(
     """One statement for any number of recipients; (id, email state) of the rows created.
     ON CONFLICT skips those who already have this kind with this key (the partial unique
     constraint), which an ORM bulk insert could do but then not say which rows it wrote."""
-    import json
-
     table = Notification._meta.db_table
     sql = (
         f'INSERT INTO "{table}" (user_id, organization_id, kind, params, link, key, '  # noqa: S608

@@ -4,7 +4,7 @@ that handle every refusal the same way.
     class WidgetDetail(FormView):
         function = widget_update            # POST calls it through the door
         template_name = "widgets/detail.html"
-        success_message = "Saved."
+        success_message = gettext_lazy("Saved.")  # translated when shown
 
         def context(self, request, widget_id):   # what the page shows
             return {"widget": call(widget_get, request, {"widget_id": widget_id})}
@@ -24,13 +24,15 @@ import enum
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, ClassVar, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, resolve_url
 from django.utils.safestring import SafeString
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 from pydantic.fields import FieldInfo
 
@@ -42,6 +44,9 @@ from kernel.inputs import Input, form_input, html_attrs
 from kernel.rendering import render_page
 from kernel.sensitive import get_sensitive_action
 from kernel.stepup import satisfied, step_up_url
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 FORM_ERRORS: Final = frozenset(
     {ErrorCode.INVALID_INPUT, ErrorCode.CONFLICT, ErrorCode.PLAN_LIMIT, ErrorCode.RATE_LIMITED}
@@ -143,7 +148,7 @@ class Form:
 
 def label_of(name: str, field: FieldInfo) -> str:
     """What people call the field: its title, or its name in words."""
-    return field.title or name.replace("_", " ").capitalize()
+    return _(field.title) if field.title else _(name.replace("_", " ").capitalize())
 
 
 def _choices(annotation: Any) -> list[tuple[str, str]]:
@@ -190,12 +195,12 @@ def error_text(error: AppError) -> str:
 class FormView(View):
     function: ClassVar[Function]
     template_name: ClassVar[str]
-    success_message: ClassVar[str] = ""
+    success_message: ClassVar[StrOrPromise] = ""
     success_url: ClassVar[str | None] = None
     """A URL name or path; None: this page again."""
-    confirm: ClassVar[str] = ""
+    confirm: ClassVar[StrOrPromise] = ""
     """What will happen, asked before calling the function (a destructive form)."""
-    confirm_button: ClassVar[str] = "Confirm"
+    confirm_button: ClassVar[StrOrPromise] = gettext_lazy("Confirm")
     http_method_names = ["get", "post"]
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
@@ -252,7 +257,9 @@ class FormView(View):
         return render_page(request, self.template_name, {**page, "form": form}, status)
 
 
-def confirmation(request: HttpRequest, text: str, *, button: str, back: str) -> HttpResponse | None:
+def confirmation(
+    request: HttpRequest, text: StrOrPromise, *, button: StrOrPromise, back: str
+) -> HttpResponse | None:
     """Without JavaScript a destructive POST first answers with a page that says what will
     happen and re-posts the same fields with `confirmed=yes` (static/js/confirm.js asks in
     a dialog and sends that field itself). None: confirmed, go ahead."""
@@ -274,11 +281,11 @@ class ActionView(View):
     (formatted with `confirm_context`)."""
 
     function: ClassVar[Function]
-    success_message: ClassVar[str] = ""
+    success_message: ClassVar[StrOrPromise] = ""
     back: ClassVar[str]
     """A URL name or path to return to."""
-    confirm: ClassVar[str] = ""
-    confirm_button: ClassVar[str] = "Confirm"
+    confirm: ClassVar[StrOrPromise] = ""
+    confirm_button: ClassVar[StrOrPromise] = gettext_lazy("Confirm")
     http_method_names = ["post"]
 
     def confirm_context(self, request: HttpRequest, **kwargs: Any) -> Mapping[str, Any]:
@@ -295,7 +302,7 @@ class ActionView(View):
         """What will happen ("" asks nothing)."""
         if not self.confirm:
             return ""
-        return self.confirm.format_map(self.confirm_context(request, **kwargs))
+        return str(self.confirm).format_map(self.confirm_context(request, **kwargs))
 
     def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         return {}

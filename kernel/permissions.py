@@ -19,9 +19,13 @@ from enum import StrEnum
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Final, Protocol
 
+from django.utils.translation import gettext_lazy
+
 from kernel.registry import Registry
 
 if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
+
     from kernel.actor import Actor
 
 
@@ -35,6 +39,16 @@ class Role(StrEnum):
     def rank(self) -> int:
         return ROLE_RANK[self]
 
+
+ROLE_LABELS: Final[Mapping[Role, StrOrPromise]] = MappingProxyType(
+    {
+        Role.OWNER: gettext_lazy("Owner"),
+        Role.ADMIN: gettext_lazy("Admin"),
+        Role.MEMBER: gettext_lazy("Member"),
+        Role.VIEWER: gettext_lazy("Viewer"),
+    }
+)
+"""Roles as people read them (the models' choices, so `get_role_display` translates)."""
 
 ROLE_RANK: Final[Mapping[Role, int]] = MappingProxyType(
     {Role.OWNER: 4, Role.ADMIN: 3, Role.MEMBER: 2, Role.VIEWER: 1}
@@ -56,7 +70,7 @@ class UnknownPermissionError(LookupError):
 @dataclass(frozen=True, slots=True)
 class Permission:
     name: str
-    description: str
+    description: StrOrPromise
     roles: frozenset[Role]
     capability: str | None = None
     policies: tuple[Policy, ...] = ()

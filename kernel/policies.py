@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
+from django.utils.translation import gettext as _
+
 from kernel import errors
 from kernel.permissions import Role
 
@@ -36,7 +38,9 @@ def actor_outranks_target(actor: Actor, target: object) -> None:
     """No one changes the membership of someone with a higher role (admins vs owners)."""
     holder = _role_holder(target)
     if Role(holder.role).rank > actor.role.rank:
-        raise errors.forbidden(f"You cannot change the membership of an {holder.role}.")
+        if holder.role == Role.OWNER:
+            raise errors.forbidden(_("You cannot change the membership of an owner."))
+        raise errors.forbidden(_("You cannot change the membership of an admin."))
 
 
 def keep_last_owner(actor: Actor, target: object) -> None:
@@ -44,5 +48,5 @@ def keep_last_owner(actor: Actor, target: object) -> None:
     holder = _role_holder(target)
     if holder.role == Role.OWNER and not holder.has_other_owners():
         raise errors.conflict(
-            "This is the organization's last owner. Make someone else an owner first."
+            _("This is the organization's last owner. Make someone else an owner first.")
         )

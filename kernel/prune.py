@@ -15,6 +15,7 @@ for long, and an interrupted run has deleted whole batches only. What goes, and 
   * change records (`kernel_change`) whose transaction ended at least
     CHANGE_RETENTION_MINUTES ago — see `prune_changes`;
   * idempotency records older than their replay window (IDEMPOTENCY_TTL_HOURS);
+  * notifications read more than NOTIFICATION_RETENTION_DAYS ago (unread ones stay);
   * expired sessions (Django's `clearsessions`), and allauth's per-session rows whose
     session is gone;
   * finished task results: successful ones after TASK_RESULT_RETENTION_DAYS, failed ones
@@ -34,7 +35,7 @@ from django.db import connection
 from django.db.models import Exists, Model, OuterRef, QuerySet
 from django.utils import timezone
 
-from kernel.models import Change, ChangeHorizon, IdempotencyRecord
+from kernel.models import Change, ChangeHorizon, IdempotencyRecord, Notification
 from kernel.tasks import Periodic, durable
 
 logger = logging.getLogger(__name__)
@@ -126,6 +127,12 @@ def idempotency_ttl() -> timedelta:
 def prune_idempotency_records(batch: int) -> int:
     expired = IdempotencyRecord.objects.filter(created_at__lte=timezone.now() - idempotency_ttl())
     return delete_in_batches(expired, batch)
+
+
+@pruner("read notifications")
+def prune_notifications(batch: int) -> int:
+    cutoff = timezone.now() - timedelta(days=settings.NOTIFICATION_RETENTION_DAYS)
+    return delete_in_batches(Notification.objects.filter(read_at__lt=cutoff), batch)
 
 
 @pruner("expired sessions")

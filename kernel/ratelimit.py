@@ -37,9 +37,7 @@ def _count(key: str, window_seconds: int) -> int:
         return 1
 
 
-def enforce(
-    bucket: str, *, limit: int, window_seconds: int, message: str = "Too many requests."
-) -> None:
+def enforce(bucket: str, *, limit: int, window_seconds: int, message: str | None = None) -> None:
     """Count one hit in `bucket`; raise `rate_limited` (with Retry-After) past `limit`."""
     now = int(time.time())
     window = now // window_seconds

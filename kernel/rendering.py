@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from types import MappingProxyType
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 import psycopg
 from django.conf import settings
@@ -31,11 +31,16 @@ from django.template.loader_tags import BlockNode, ExtendsNode
 from django.template.response import TemplateResponse
 from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from psycopg_pool import PoolTimeout
 
 from kernel import errors
 from kernel.errors import AppError, ErrorCode
 from kernel.sources import sources
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 logger = logging.getLogger(__name__)
 
@@ -91,21 +96,21 @@ def api_error_response(error: AppError) -> JsonResponse:
     return response
 
 
-PAGE_HEADINGS: Final[Mapping[ErrorCode, str]] = MappingProxyType(
+PAGE_HEADINGS: Final[Mapping[ErrorCode, StrOrPromise]] = MappingProxyType(
     {
-        ErrorCode.NOT_FOUND: "Not found",
-        ErrorCode.FORBIDDEN: "Not allowed",
-        ErrorCode.INVALID_INPUT: "Please check what you sent",
-        ErrorCode.CONFLICT: "This changed in the meantime",
-        ErrorCode.STEP_UP_REQUIRED: "Confirm it is you",
-        ErrorCode.PLAN_LIMIT: "Your plan's limit is reached",
-        ErrorCode.RATE_LIMITED: "Too many attempts",
-        ErrorCode.METHOD_NOT_ALLOWED: "This page does not take that request",
-        ErrorCode.PAYLOAD_TOO_LARGE: "Too large",
-        ErrorCode.UNSUPPORTED_MEDIA_TYPE: "Not a format we take",
-        ErrorCode.SUSPENDED: "Organization suspended",
-        ErrorCode.PENDING_DELETION: "Organization scheduled for deletion",
-        ErrorCode.TWO_FACTOR_REQUIRED: "Set up two-factor authentication",
+        ErrorCode.NOT_FOUND: gettext_lazy("Not found"),
+        ErrorCode.FORBIDDEN: gettext_lazy("Not allowed"),
+        ErrorCode.INVALID_INPUT: gettext_lazy("Please check what you sent"),
+        ErrorCode.CONFLICT: gettext_lazy("This changed in the meantime"),
+        ErrorCode.STEP_UP_REQUIRED: gettext_lazy("Confirm it is you"),
+        ErrorCode.PLAN_LIMIT: gettext_lazy("Your plan's limit is reached"),
+        ErrorCode.RATE_LIMITED: gettext_lazy("Too many attempts"),
+        ErrorCode.METHOD_NOT_ALLOWED: gettext_lazy("This page does not take that request"),
+        ErrorCode.PAYLOAD_TOO_LARGE: gettext_lazy("Too large"),
+        ErrorCode.UNSUPPORTED_MEDIA_TYPE: gettext_lazy("Not a format we take"),
+        ErrorCode.SUSPENDED: gettext_lazy("Organization suspended"),
+        ErrorCode.PENDING_DELETION: gettext_lazy("Organization scheduled for deletion"),
+        ErrorCode.TWO_FACTOR_REQUIRED: gettext_lazy("Set up two-factor authentication"),
     }
 )
 """The error page's heading; its message says what happened and what to do."""
@@ -143,7 +148,7 @@ def page_error_response(request: HttpRequest, error: AppError) -> HttpResponse:
         return response
     context = {
         "error": error,
-        "heading": PAGE_HEADINGS.get(error.code, "Something went wrong"),
+        "heading": PAGE_HEADINGS.get(error.code) or _("Something went wrong"),
         "back_url": _back_url(request),
     }
     template = "errors/app_error.html"

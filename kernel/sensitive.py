@@ -13,9 +13,12 @@ manifests; kernel/stepup.py enforces the levels.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import TYPE_CHECKING, Final
 
 from kernel.registry import Registry
+
+if TYPE_CHECKING:
+    from django_stubs_ext import StrOrPromise
 
 
 class UnknownSensitiveActionError(LookupError):
@@ -26,7 +29,7 @@ class UnknownSensitiveActionError(LookupError):
 class SensitiveAction:
     name: str
     level: int
-    description: str
+    description: StrOrPromise
     organization_scoped: bool = False
 
     def __post_init__(self) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from kernel import errors
 from kernel.actor import Actor, AuthMethod, Person, Principal
@@ -27,11 +28,11 @@ def _refusal(principal: Principal, action: SensitiveAction) -> str | None:
     """Why this principal can never confirm it is them, if that is so."""
     if isinstance(principal, Actor | Person):
         if principal.auth.method == AuthMethod.API_KEY:
-            return "API keys cannot perform this action; use the web app."
+            return _("API keys cannot perform this action; use the web app.")
         if principal.auth.method == AuthMethod.TASK:
-            return "Background jobs cannot perform this action."
+            return _("Background jobs cannot perform this action.")
         return None
-    return "Only a signed-in person can do this."
+    return _("Only a signed-in person can do this.")
 
 
 def _recent(moment: float | None, window_seconds: int) -> bool:
@@ -79,7 +80,8 @@ def require_step_up(principal: Principal, action_name: str, *, consume: bool = T
         raise errors.step_up_required(refusal, action=action.name)
     if not satisfied(principal, action_name, consume=consume):
         raise errors.step_up_required(
-            f"Confirm it is you to {action.description}.", action=action.name
+            _("Confirm it is you to %(action)s.") % {"action": action.description},
+            action=action.name,
         )
 
 

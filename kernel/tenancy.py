@@ -127,6 +127,8 @@ def get_for_actor[M: TenantModel](
     """The actor's organization's row `pk`, else `not_found`: a missing row and another
     organization's look the same, so ids never reveal what exists. `queryset` narrows
     further (select_related, select_for_update); it is scoped to the actor regardless."""
+    from django.utils.translation import gettext as _
+
     from kernel import errors
 
     manager: TenantManager[M] = model.objects
@@ -137,4 +139,6 @@ def get_for_actor[M: TenantModel](
         return rows.get(pk=pk)
     except (model.DoesNotExist, ValueError, TypeError):
         label = model._meta.verbose_name
-        raise errors.not_found(message or f"There is no such {label}.") from None
+        raise errors.not_found(
+            message or _("There is no such %(thing)s.") % {"thing": label}
+        ) from None

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.db import models
 from django.db.models import F
+from django.utils.translation import gettext_lazy
 
 from kernel import errors
 
@@ -30,7 +31,9 @@ class Versioned(models.Model):
         abstract = True
 
 
-STALE = "Someone else saved this in the meantime. Review the current version, then save again."
+STALE = gettext_lazy(
+    "Someone else saved this in the meantime. Review the current version, then save again."
+)
 
 
 def require_version(row: Versioned, version: int) -> None:

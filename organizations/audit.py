@@ -6,6 +6,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from django.dispatch import receiver
+from django.utils.translation import gettext_lazy
 
 from accounts.models import User
 from kernel import audit as kernel_audit
@@ -50,71 +51,94 @@ class AuditAction(StrEnum):
 
 def _sensitive_action(name: str) -> str:
     entry = SENSITIVE_ACTIONS.get(name)
-    return entry.description if entry is not None else name
+    return str(entry.description) if entry is not None else name
 
 
 AUDIT_LABELS: Final[dict[str, AuditLabel]] = {
     AuditAction.ORGANIZATION_CREATE: AuditLabel(
-        "created the organization “{target}”", "create an organization"
+        gettext_lazy("created the organization “{target}”"), gettext_lazy("create an organization")
     ),
     AuditAction.ORGANIZATION_RENAME: AuditLabel(
-        "renamed the organization “{previous}” to “{target}”", "rename the organization"
+        gettext_lazy("renamed the organization “{previous}” to “{target}”"),
+        gettext_lazy("rename the organization"),
     ),
     AuditAction.ORGANIZATION_DELETE: AuditLabel(
-        "deleted the organization", "delete the organization"
+        gettext_lazy("deleted the organization"), gettext_lazy("delete the organization")
     ),
     AuditAction.ORGANIZATION_TRANSFER: AuditLabel(
-        "transferred ownership to {target}", "transfer ownership"
+        gettext_lazy("transferred ownership to {target}"), gettext_lazy("transfer ownership")
     ),
-    AuditAction.MEMBER_ADD: AuditLabel("added {target} as {role}", "add a member"),
+    AuditAction.MEMBER_ADD: AuditLabel(
+        gettext_lazy("added {target} as {role}"), gettext_lazy("add a member")
+    ),
     AuditAction.MEMBER_UPDATE_ROLE: AuditLabel(
-        "changed {target}'s role from {previous} to {role}", "change a member's role"
+        gettext_lazy("changed {target}'s role from {previous} to {role}"),
+        gettext_lazy("change a member's role"),
     ),
-    AuditAction.MEMBER_REMOVE: AuditLabel("removed {target}", "remove a member"),
-    AuditAction.MEMBER_LEAVE: AuditLabel("left the organization", "leave the organization"),
-    AuditAction.INVITATION_CREATE: AuditLabel("invited {target} as {role}", "invite someone"),
+    AuditAction.MEMBER_REMOVE: AuditLabel(
+        gettext_lazy("removed {target}"), gettext_lazy("remove a member")
+    ),
+    AuditAction.MEMBER_LEAVE: AuditLabel(
+        gettext_lazy("left the organization"), gettext_lazy("leave the organization")
+    ),
+    AuditAction.INVITATION_CREATE: AuditLabel(
+        gettext_lazy("invited {target} as {role}"), gettext_lazy("invite someone")
+    ),
     AuditAction.INVITATION_RESEND: AuditLabel(
-        "resent the invitation to {target}", "resend an invitation"
+        gettext_lazy("resent the invitation to {target}"), gettext_lazy("resend an invitation")
     ),
     AuditAction.INVITATION_REVOKE: AuditLabel(
-        "revoked the invitation to {target}", "revoke an invitation"
+        gettext_lazy("revoked the invitation to {target}"), gettext_lazy("revoke an invitation")
     ),
     AuditAction.INVITATION_ACCEPT: AuditLabel(
-        "accepted the invitation and joined as {role}", "accept an invitation"
+        gettext_lazy("accepted the invitation and joined as {role}"),
+        gettext_lazy("accept an invitation"),
     ),
-    AuditAction.INVITATION_DECLINE: AuditLabel("declined the invitation", "decline an invitation"),
+    AuditAction.INVITATION_DECLINE: AuditLabel(
+        gettext_lazy("declined the invitation"), gettext_lazy("decline an invitation")
+    ),
     AuditAction.STEP_UP: AuditLabel(
-        "confirmed it was them, to {target}",
-        "confirm it was them, to {target}",
+        gettext_lazy("confirmed it was them, to {target}"),
+        gettext_lazy("confirm it was them, to {target}"),
         target=_sensitive_action,
-        name="Confirm it was them",
+        name=gettext_lazy("Confirm it was them"),
     ),
-    AuditAction.API_KEY_CREATE: AuditLabel("created API key “{target}”", "create an API key"),
-    AuditAction.API_KEY_REVOKE: AuditLabel("revoked API key “{target}”", "revoke an API key"),
+    AuditAction.API_KEY_CREATE: AuditLabel(
+        gettext_lazy("created API key “{target}”"), gettext_lazy("create an API key")
+    ),
+    AuditAction.API_KEY_REVOKE: AuditLabel(
+        gettext_lazy("revoked API key “{target}”"), gettext_lazy("revoke an API key")
+    ),
     # organizations/suspension.py (operators)
     "organization.suspend": AuditLabel(
-        "suspended the organization: “{note}”", "suspend the organization"
+        gettext_lazy("suspended the organization: “{note}”"),
+        gettext_lazy("suspend the organization"),
     ),
     "organization.reactivate": AuditLabel(
-        "reactivated the organization: “{note}”", "reactivate the organization"
+        gettext_lazy("reactivated the organization: “{note}”"),
+        gettext_lazy("reactivate the organization"),
     ),
     AuditAction.ORGANIZATION_SCHEDULE_DELETION: AuditLabel(
-        "scheduled the organization's deletion on {due}", "delete the organization"
+        gettext_lazy("scheduled the organization's deletion on {due}"),
+        gettext_lazy("delete the organization"),
     ),
     AuditAction.ORGANIZATION_RESTORE: AuditLabel(
-        "restored the organization", "restore the organization"
+        gettext_lazy("restored the organization"), gettext_lazy("restore the organization")
     ),
     AuditAction.ORGANIZATION_PURGE: AuditLabel(
-        "ordered the organization purged now", "purge the organization"
+        gettext_lazy("ordered the organization purged now"), gettext_lazy("purge the organization")
     ),
     AuditAction.ORGANIZATION_POLICY_UPDATE: AuditLabel(
-        "changed the security policies ({changed})", "change the security policies"
+        gettext_lazy("changed the security policies ({changed})"),
+        gettext_lazy("change the security policies"),
     ),
     AuditAction.EXPORT_REQUEST: AuditLabel(
-        "requested an export of the organization's data", "export the organization's data"
+        gettext_lazy("requested an export of the organization's data"),
+        gettext_lazy("export the organization's data"),
     ),
     AuditAction.EXPORT_DOWNLOAD: AuditLabel(
-        "downloaded the data export of {created}", "download a data export"
+        gettext_lazy("downloaded the data export of {created}"),
+        gettext_lazy("download a data export"),
     ),
 }
 """This domain's audit actions in words (the manifest lists them; billing names its own)."""

@@ -33,6 +33,8 @@ from django.db import models, transaction
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from pydantic import Field
 
 from accounts.audit import record_security_event
@@ -108,9 +110,9 @@ def _owned_pending(person: Person, organization_id: int) -> Organization:
         .first()
     )
     if membership is None:
-        raise errors.not_found("There is no such organization.")
+        raise errors.not_found(_("There is no such organization."))
     if membership.role != Role.OWNER:
-        raise errors.forbidden("Only the organization's owners can restore it.")
+        raise errors.forbidden(_("Only the organization's owners can restore it."))
     return membership.organization
 
 
@@ -120,7 +122,9 @@ def pending_deletion_get(*, actor: Person, args: OrganizationRef) -> dict[str, A
     `conflict` if it is not scheduled for deletion."""
     organization = _owned_pending(actor, args.organization_id)
     if organization.status != PENDING:
-        raise errors.conflict(f"{organization.name} is not scheduled for deletion.")
+        raise errors.conflict(
+            _("%(name)s is not scheduled for deletion.") % {"name": organization.name}
+        )
     due = organization.deletion_due_at
     restorable = due is None or due > timezone.now()
     return {"organization": organization, "due_at": due, "restorable": restorable}
@@ -128,12 +132,14 @@ def pending_deletion_get(*, actor: Person, args: OrganizationRef) -> dict[str, A
 
 def _restore(organization: Organization) -> None:
     if organization.status != PENDING:
-        raise errors.conflict(f"{organization.name} is not scheduled for deletion.")
+        raise errors.conflict(
+            _("%(name)s is not scheduled for deletion.") % {"name": organization.name}
+        )
     due = organization.deletion_due_at
     if due is not None and due <= timezone.now():
         raise errors.conflict(
-            f"{organization.name} was due for deletion on {due:%d %B %Y}: it can no longer "
-            "be restored."
+            _("%(name)s was due for deletion on %(due)s: it can no longer be restored.")
+            % {"name": organization.name, "due": date_format(due, "d F Y")}
         )
     organization.status = Organization.Status.ACTIVE
     organization.status_reason = ""
@@ -225,7 +231,7 @@ def organization_purge_by_operator(*, actor: System, args: OperatorDecision) -> 
 def _by_id(organization_id: int) -> Organization:
     organization = Organization.objects.select_for_update().filter(pk=organization_id).first()
     if organization is None:
-        raise errors.not_found("There is no such organization.")
+        raise errors.not_found(_("There is no such organization."))
     return organization
 
 

@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from kernel.actor import Actor
 from kernel.limits import UNLIMITED, Limit
@@ -33,47 +33,69 @@ def teammate_invited(actor: Actor) -> bool:
 domain = Domain(
     "organizations",
     permissions=[
-        Permission("organization.read", "See the organization", EVERYONE),
-        Permission("organization.update", "Rename the organization", MANAGERS),
-        Permission("organization.delete", "Delete the organization and its data", OWNERS),
-        Permission("organization.transfer", "Transfer ownership", OWNERS),
-        Permission("organization.policies", "Set the security policies", OWNERS),
-        Permission("member.read", "See members and their roles", EVERYONE),
-        Permission("member.invite", "Invite people", MANAGERS, capability="members.invite"),
+        Permission("organization.read", gettext_lazy("See the organization"), EVERYONE),
+        Permission("organization.update", gettext_lazy("Rename the organization"), MANAGERS),
+        Permission(
+            "organization.delete", gettext_lazy("Delete the organization and its data"), OWNERS
+        ),
+        Permission("organization.transfer", gettext_lazy("Transfer ownership"), OWNERS),
+        Permission("organization.policies", gettext_lazy("Set the security policies"), OWNERS),
+        Permission("member.read", gettext_lazy("See members and their roles"), EVERYONE),
+        Permission(
+            "member.invite", gettext_lazy("Invite people"), MANAGERS, capability="members.invite"
+        ),
         Permission(
             "member.update_role",
-            "Change a member's role",
+            gettext_lazy("Change a member's role"),
             MANAGERS,
             policies=(actor_outranks_target, keep_last_owner),
         ),
         Permission(
             "member.remove",
-            "Remove a member",
+            gettext_lazy("Remove a member"),
             MANAGERS,
             policies=(actor_outranks_target, keep_last_owner),
         ),
-        Permission("invitation.read", "See pending invitations", MANAGERS),
-        Permission("invitation.cancel", "Revoke an invitation", MANAGERS),
-        Permission("audit.read", "Read the audit log", MANAGERS),
-        Permission("api_keys.manage", "Create and revoke API keys", MANAGERS),
-        Permission("organization.export", "Export the organization's data", MANAGERS),
+        Permission("invitation.read", gettext_lazy("See pending invitations"), MANAGERS),
+        Permission("invitation.cancel", gettext_lazy("Revoke an invitation"), MANAGERS),
+        Permission("audit.read", gettext_lazy("Read the audit log"), MANAGERS),
+        Permission("api_keys.manage", gettext_lazy("Create and revoke API keys"), MANAGERS),
+        Permission("organization.export", gettext_lazy("Export the organization's data"), MANAGERS),
     ],
     sensitive_actions=[
-        SensitiveAction("api_keys.create", 2, "create an API key", organization_scoped=True),
         SensitiveAction(
-            "organization.policies", 2, "change the security policies", organization_scoped=True
+            "api_keys.create",
+            2,
+            pgettext_lazy("sensitive action", "create an API key"),
+            organization_scoped=True,
         ),
-        SensitiveAction("organization.transfer", 3, "transfer ownership", organization_scoped=True),
         SensitiveAction(
-            "organization.delete", 4, "delete the organization", organization_scoped=True
+            "organization.policies",
+            2,
+            pgettext_lazy("sensitive action", "change the security policies"),
+            organization_scoped=True,
+        ),
+        SensitiveAction(
+            "organization.transfer",
+            3,
+            pgettext_lazy("sensitive action", "transfer ownership"),
+            organization_scoped=True,
+        ),
+        SensitiveAction(
+            "organization.delete",
+            4,
+            pgettext_lazy("sensitive action", "delete the organization"),
+            organization_scoped=True,
         ),
         # Personal: nobody can act in an organization scheduled for deletion.
-        SensitiveAction("organization.restore", 2, "restore the organization"),
+        SensitiveAction(
+            "organization.restore", 2, pgettext_lazy("sensitive action", "restore the organization")
+        ),
     ],
     limits=[
         Limit(
             "organization.members",
-            "seats (members and pending invitations)",
+            gettext_lazy("seats (members and pending invitations)"),
             free=5,
             raised_by={"feature.pro": 10, "feature.team": UNLIMITED},
             count=seats_used,
@@ -86,12 +108,12 @@ domain = Domain(
     ],
     api="organizations.api",
     nav=[
-        Nav("Members", "organization_members", permission="member.read", order=20),
-        Nav("Audit log", "organization_audit", permission="audit.read", order=30),
+        Nav(gettext_lazy("Members"), "organization_members", permission="member.read", order=20),
+        Nav(gettext_lazy("Audit log"), "organization_audit", permission="audit.read", order=30),
     ],
     onboarding=[
         Step(
-            "Invite a teammate",
+            gettext_lazy("Invite a teammate"),
             "organization_members",
             done=teammate_invited,
             permission="member.invite",
@@ -113,6 +135,7 @@ domain = Domain(
                 "{inviter} invited you to join {organization} as {role}. Accept it from "
                 "the invitation email sent to {email}."
             ),
+            mailed=False,  # its own email carries the link
         ),
         NotificationKind(
             "member.role_changed",
@@ -128,11 +151,13 @@ domain = Domain(
             "export.ready",
             category="data",
             text=gettext_lazy("The data export of {organization} is ready to download."),
+            mailed=False,  # its own email carries the link
         ),
         NotificationKind(
             "export.account_ready",
             category="data",
             text=gettext_lazy("The export of your account's data is ready to download."),
+            mailed=False,  # its own email carries the link
         ),
     ],
     periodic=[

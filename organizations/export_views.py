@@ -10,6 +10,8 @@ from django.conf import settings
 from django.core.files.storage import storages
 from django.http import FileResponse, HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import View
 
 from kernel.door import call
@@ -18,7 +20,9 @@ from kernel.pages import ActionView
 from organizations import exports
 from organizations.models import DataExport
 
-REQUESTED = "Your export is being prepared. We will email you a download link when it is ready."
+REQUESTED = gettext_lazy(
+    "Your export is being prepared. We will email you a download link when it is ready."
+)
 
 
 class ExportRequest(ActionView):
@@ -57,7 +61,7 @@ def download(request: HttpRequest, token: str) -> FileResponse:
     get "not found"; a member whose role may not export gets the refusal."""
     export = DataExport.objects.filter(pk=exports.export_id_from(token)).first()
     if export is None:
-        raise not_found("There is no such export.")
+        raise not_found(_("There is no such export."))
     if export.kind == DataExport.Kind.ORGANIZATION:
         found = call(
             exports.export_download,

@@ -20,6 +20,7 @@ from django.db.models.signals import post_delete
 from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from accounts.audit import record_security_event
 from accounts.mail import send_templated_mail
@@ -69,10 +70,10 @@ def export_id_from(token: str) -> int:
         value = signing.TimestampSigner(salt=LINK_SALT).unsign(token, max_age=max_age)
     except signing.SignatureExpired:
         raise errors.not_found(
-            "This download link has expired. Request a new export to get a fresh one."
+            _("This download link has expired. Request a new export to get a fresh one.")
         ) from None
     except signing.BadSignature:
-        raise errors.not_found("There is no such export.") from None
+        raise errors.not_found(_("There is no such export.")) from None
     return int(value)
 
 
@@ -101,7 +102,8 @@ def _require_room(exports: Any, who: str) -> None:
     two concurrent requests cannot both pass)."""
     if exports.filter(status=DataExport.Status.PENDING).exists():
         raise errors.conflict(
-            f"An export of {who} is being prepared. You will get an email when it is ready."
+            _("An export of %(who)s is being prepared. You will get an email when it is ready.")
+            % {"who": who}
         )
     day_ago = timezone.now() - timedelta(days=1)
     recent = exports.filter(created_at__gt=day_ago).order_by("created_at")
@@ -109,7 +111,9 @@ def _require_room(exports: Any, who: str) -> None:
         first = recent.first()
         wait = int((first.created_at - day_ago).total_seconds()) if first else 3600
         raise errors.rate_limited(
-            wait, f"{settings.EXPORTS_PER_DAY} exports a day at most. Try again later."
+            wait,
+            _("%(count)s exports a day at most. Try again later.")
+            % {"count": settings.EXPORTS_PER_DAY},
         )
 
 
@@ -195,11 +199,11 @@ def account_export_list(*, actor: Person) -> list[DataExportOut]:
 
 def _ready(export: DataExport | None) -> DataExport:
     if export is None or export.status == DataExport.Status.PENDING:
-        raise errors.not_found("There is no such export.")
+        raise errors.not_found(_("There is no such export."))
     if export.status != DataExport.Status.READY or (
         export.expires_at is not None and export.expires_at <= timezone.now()
     ):
-        raise errors.not_found("This export has expired. Request a new one.")
+        raise errors.not_found(_("This export has expired. Request a new one."))
     return export
 
 
@@ -424,7 +428,7 @@ def export_prune(*, actor: System) -> int:
     DataExport.objects.filter(pk__in=[pk for pk, _ in due]).update(
         status=DataExport.Status.EXPIRED, file=""
     )
-    for _, name in due:
+    for _pk, name in due:
         _delete_file_on_commit(name)
     return len(due)
 

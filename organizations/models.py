@@ -6,10 +6,12 @@ from django.conf import settings
 from django.db import models
 from django.db.models.functions import Lower
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from kernel.manifest import audit_label
 from kernel.outcomes import Outcome
-from kernel.permissions import Role
+from kernel.permissions import ROLE_LABELS, Role
 from kernel.tenancy import TenantModel
 
 
@@ -20,9 +22,9 @@ class Organization(models.Model):
     membership and key (organizations/directory.py), so they hold for every transport."""
 
     class Status(models.TextChoices):
-        ACTIVE = "active", "Active"
-        SUSPENDED = "suspended", "Suspended"
-        PENDING_DELETION = "pending_deletion", "Scheduled for deletion"
+        ACTIVE = "active", gettext_lazy("Active")
+        SUSPENDED = "suspended", gettext_lazy("Suspended")
+        PENDING_DELETION = "pending_deletion", gettext_lazy("Scheduled for deletion")
 
     name = models.CharField(max_length=64)
     slug = models.SlugField(max_length=80, unique=True)
@@ -41,7 +43,7 @@ class Organization(models.Model):
     auto_join = models.BooleanField(default=False)
     """A user who verifies an address at an allowed domain joins with `auto_join_role`."""
     auto_join_role = models.CharField(
-        max_length=16, choices=[(r.value, r.name.title()) for r in Role], default=Role.MEMBER
+        max_length=16, choices=[(r.value, ROLE_LABELS[r]) for r in Role], default=Role.MEMBER
     )
     max_api_key_days = models.PositiveIntegerField(null=True, blank=True)
     """The longest an API key may live; None: keys may never expire."""
@@ -65,7 +67,7 @@ class Membership(TenantModel):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships"
     )
-    role = models.CharField(max_length=16, choices=[(r.value, r.name.title()) for r in Role])
+    role = models.CharField(max_length=16, choices=[(r.value, ROLE_LABELS[r]) for r in Role])
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
     """When the person last chose to act here: a new session starts in the organization
@@ -99,7 +101,7 @@ class Invitation(TenantModel):
         Organization, on_delete=models.CASCADE, related_name="invitations"
     )
     email = models.EmailField()
-    role = models.CharField(max_length=16, choices=[(r.value, r.name.title()) for r in Role])
+    role = models.CharField(max_length=16, choices=[(r.value, ROLE_LABELS[r]) for r in Role])
     token_hash = models.CharField(max_length=64, unique=True)
     invited_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
@@ -209,8 +211,10 @@ class AuditEvent(TenantModel):
             return self.action  # no domain names it (any more): the code is all there is
         if self.result == Outcome.SUCCESS:
             return label.describe(self.target_name or self.target, self.detail)
-        attempt = f"tried to {label.describe(self.target, self.detail, done=False)}"
-        if self.target and "{target}" not in label.attempt:  # found before it was refused
+        attempt = _("tried to %(attempt)s") % {
+            "attempt": label.describe(self.target, self.detail, done=False)
+        }
+        if self.target and "{target}" not in str(label.attempt):  # found before it was refused
             attempt += f" ({self.target_name or self.target})"
         return attempt
 
@@ -219,7 +223,7 @@ class AuditEvent(TenantModel):
         """Why it did not happen: the message recorded then; older rows just say so."""
         if self.result == Outcome.SUCCESS:
             return ""
-        return self.reason or "Refused."
+        return self.reason or _("Refused.")
 
 
 class ApiKey(TenantModel):
@@ -263,14 +267,14 @@ class DataExport(models.Model):
     organization's go with it (the file too: organizations/exports.py)."""
 
     class Kind(models.TextChoices):
-        ORGANIZATION = "organization", "Organization"
-        ACCOUNT = "account", "Account"
+        ORGANIZATION = "organization", gettext_lazy("Organization")
+        ACCOUNT = "account", gettext_lazy("Account")
 
     class Status(models.TextChoices):
-        PENDING = "pending", "Preparing"
-        READY = "ready", "Ready"
-        FAILED = "failed", "Failed"
-        EXPIRED = "expired", "Expired"
+        PENDING = "pending", gettext_lazy("Preparing")
+        READY = "ready", gettext_lazy("Ready")
+        FAILED = "failed", gettext_lazy("Failed")
+        EXPIRED = "expired", gettext_lazy("Expired")
 
     tenant_exempt = (
         "an account export belongs to a person, not an organization; organization "

@@ -15,6 +15,8 @@ from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from accounts.audit import record_security_event
 from accounts.models import SecurityEvent, User
@@ -61,7 +63,7 @@ def is_team_mode() -> bool:
 
 def _require_team_mode() -> None:
     if not is_team_mode():
-        raise errors.forbidden("This workspace runs in personal mode: there are no teams.")
+        raise errors.forbidden(_("This workspace runs in personal mode: there are no teams."))
 
 
 def _member(actor: Actor, membership_id: int) -> Membership:
@@ -69,18 +71,20 @@ def _member(actor: Actor, membership_id: int) -> Membership:
         Membership,
         membership_id,
         actor,
-        message="There is no such member.",
+        message=_("There is no such member."),
         queryset=Membership.objects.for_actor(actor).select_related("user"),
     )
 
 
 def _invitation(actor: Actor, invitation_id: int) -> Invitation:
-    return get_for_actor(Invitation, invitation_id, actor, message="There is no such invitation.")
+    return get_for_actor(
+        Invitation, invitation_id, actor, message=_("There is no such invitation.")
+    )
 
 
 def _person(actor: Actor) -> int:
     if actor.user_id is None:
-        raise errors.forbidden("Only a signed-in person can do this, not an API key.")
+        raise errors.forbidden(_("Only a signed-in person can do this, not an API key."))
     return actor.user_id
 
 
@@ -171,8 +175,8 @@ def organization_delete(*, actor: Actor, args: OrganizationDelete) -> None:
     organization = Organization.objects.select_for_update().get(pk=actor.organization_id)
     if args.confirm_name.strip() != organization.name:
         raise errors.invalid_input(
-            "Type the organization's name to confirm.",
-            fields={"confirm_name": [f"Type {organization.name!r} exactly."]},
+            _("Type the organization's name to confirm."),
+            fields={"confirm_name": [_("Type %(name)r exactly.") % {"name": organization.name}]},
         )
     user = User.objects.filter(pk=_person(actor)).first()
     deletion.schedule(organization, by=f"Deleted by {user.email if user else 'an owner'}")
@@ -207,7 +211,7 @@ def ownership_transfer(*, actor: Actor, args: Transfer) -> Membership:
     target = _member(actor, args.membership_id)
     audit.describe(target=target.user.email, target_type="member", target_id=target.pk)
     if target.user_id == actor.user_id:
-        raise errors.conflict("You already own this organization.")
+        raise errors.conflict(_("You already own this organization."))
     Membership.objects.for_actor(actor).filter(pk=target.pk).update(role=Role.OWNER)
     Membership.objects.for_actor(actor).filter(user_id=_person(actor)).update(role=Role.ADMIN)
     target.refresh_from_db()
@@ -237,7 +241,7 @@ def member_update_role(*, actor: Actor, args: MemberRole) -> Membership:
     )
     require_app_permission(actor, "member.update_role", target=target)
     if args.role.rank > actor.role.rank:
-        raise errors.forbidden("You cannot give someone a role above your own.")
+        raise errors.forbidden(_("You cannot give someone a role above your own."))
     changed = target.role != args.role
     target.role = args.role
     target.save(update_fields=["role"])
@@ -274,7 +278,7 @@ def member_remove(*, actor: Actor, args: MemberTarget) -> None:
     target = _member(actor, args.membership_id)
     audit.describe(target=target.user.email, target_type="member", target_id=target.pk)
     if target.user_id == actor.user_id:
-        raise errors.conflict("To remove yourself, leave the organization.")
+        raise errors.conflict(_("To remove yourself, leave the organization."))
     require_app_permission(actor, "member.remove", target=target)
     target.delete()
     _tell_removed(target)
@@ -287,7 +291,7 @@ def member_leave(*, actor: Actor) -> None:
     mine = Membership.objects.for_actor(actor).select_related("user").get(user_id=_person(actor))
     if mine.role == Role.OWNER and not mine.has_other_owners():
         raise errors.conflict(
-            "You are the last owner. Make someone else an owner, or delete the organization."
+            _("You are the last owner. Make someone else an owner, or delete the organization.")
         )
     member_id = mine.pk
     mine.delete()
@@ -350,7 +354,9 @@ def membership_remove_by_operator(*, actor: System, args: OperatorRemoval) -> No
     )
 
 
-_LAST_OWNER = "This is the organization's last owner. Make someone else an owner first."
+_LAST_OWNER = gettext_lazy(
+    "This is the organization's last owner. Make someone else an owner first."
+)
 
 
 # --- invitations ----------------------------------------------------------------------------
@@ -374,7 +380,7 @@ def invitation_create(*, actor: Actor, args: InvitationCreate) -> Invitation:
     _require_team_mode()
     address = args.email
     if args.role.rank > actor.role.rank:
-        raise errors.forbidden("You cannot invite someone with a role above your own.")
+        raise errors.forbidden(_("You cannot invite someone with a role above your own."))
     policies.require_allowed_domain(actor.organization_id, address)
     if Membership.objects.for_actor(actor).filter(user__email__iexact=address).exists():
         raise errors.conflict(f"{address} is already a member.")
@@ -438,11 +444,11 @@ def invitation_resend(*, actor: Actor, args: InvitationTarget) -> Invitation:
     invitation = _invitation(actor, args.invitation_id)
     audit.describe(target=invitation.email, target_type="invitation", target_id=invitation.pk)
     if not invitation.is_pending:
-        raise errors.conflict("This invitation is no longer pending.")
+        raise errors.conflict(_("This invitation is no longer pending."))
     hour_ago = timezone.now() - timedelta(hours=1)
     sent = Invitation.objects.for_actor(actor).filter(last_sent_at__gt=hour_ago).count()
     if sent >= settings.INVITATION_RESENDS_PER_HOUR:
-        raise errors.rate_limited(3600, "Too many invitations sent in the last hour.")
+        raise errors.rate_limited(3600, _("Too many invitations sent in the last hour."))
     token = secrets.token_urlsafe(32)
     now = timezone.now()
     invitation.token_hash = _hash_token(token)
@@ -463,7 +469,7 @@ def invitation_revoke(*, actor: Actor, args: InvitationTarget) -> Invitation:
     invitation = _invitation(actor, args.invitation_id)
     audit.describe(target=invitation.email, target_type="invitation", target_id=invitation.pk)
     if not invitation.is_pending:
-        raise errors.conflict("This invitation is no longer pending.")
+        raise errors.conflict(_("This invitation is no longer pending."))
     invitation.revoked_at = timezone.now()
     invitation.save(update_fields=["revoked_at"])
     return invitation
@@ -482,15 +488,15 @@ def invitation_by_token(token: str) -> Invitation | None:
 def invitation_problem(invitation: Invitation | None) -> str | None:
     """Why a link cannot be used, in words for the invitee; None if it can."""
     if invitation is None:
-        return "This invitation link is not valid. Ask for a new invitation."
+        return _("This invitation link is not valid. Ask for a new invitation.")
     if invitation.accepted_at:
-        return "This invitation has already been accepted."
+        return _("This invitation has already been accepted.")
     if invitation.revoked_at:
-        return "This invitation was withdrawn. Ask for a new one if you still need access."
+        return _("This invitation was withdrawn. Ask for a new one if you still need access.")
     if invitation.declined_at:
-        return "This invitation was declined."
+        return _("This invitation was declined.")
     if invitation.expires_at <= timezone.now():
-        return "This invitation has expired. Ask for a new one."
+        return _("This invitation has expired. Ask for a new one.")
     return None
 
 
@@ -498,12 +504,12 @@ def _pending_for(person: Person, token: str) -> Invitation:
     invitation = invitation_by_token(token)
     problem = invitation_problem(invitation)
     if problem is not None or invitation is None:
-        raise errors.conflict(problem or "Invalid invitation.")
+        raise errors.conflict(problem or _("Invalid invitation."))
     user = User.objects.get(pk=person.user_id)
     if user.email.lower() != invitation.email.lower():
         raise errors.forbidden(
-            f"This invitation was sent to {invitation.email}, and you are signed in as "
-            f"{user.email}."
+            _("This invitation was sent to %(invited)s, and you are signed in as %(signed_in)s.")
+            % {"invited": invitation.email, "signed_in": user.email}
         )
     return invitation
 
@@ -521,7 +527,7 @@ def invitation_accept(*, actor: Person, args: InvitationToken) -> Membership:
     invitation = _pending_for(actor, args.token)
     organization_id = invitation.organization_id
     if Membership.objects.for_organization(organization_id).filter(user_id=actor.user_id).exists():
-        raise errors.conflict("You are already a member of this organization.")
+        raise errors.conflict(_("You are already a member of this organization."))
     membership = Membership.objects.create(
         organization_id=organization_id, user_id=actor.user_id, role=invitation.role
     )
@@ -567,16 +573,21 @@ def api_key_create(*, actor: Actor, args: ApiKeyCreate) -> ApiKeyCreatedOut:
     Its permissions are a subset of the creator's; it acts with them ∩ the creator's
     current role, and stops working when the creator leaves."""
     if actor.api_key_id is not None:
-        raise errors.forbidden("API keys cannot create API keys.")
+        raise errors.forbidden(_("API keys cannot create API keys."))
     unknown = sorted(set(args.permissions) - set(CATALOGUE))
     if unknown:
         raise errors.invalid_input(
-            fields={"permissions": [f"Unknown permissions: {', '.join(unknown)}."]}
+            fields={
+                "permissions": [
+                    _("Unknown permissions: %(permissions)s.") % {"permissions": ", ".join(unknown)}
+                ]
+            }
         )
     beyond = sorted(set(args.permissions) - set(role_permissions(actor.role)))
     if beyond:
         raise errors.forbidden(
-            f"You cannot give a key permissions you do not have: {', '.join(beyond)}."
+            _("You cannot give a key permissions you do not have: %(permissions)s.")
+            % {"permissions": ", ".join(beyond)}
         )
     policies.require_key_lifetime(actor.organization_id, args.expires_in_days)
     expires_at = (
@@ -628,7 +639,7 @@ def api_key_issue(
     audit=AuditAction.API_KEY_REVOKE,
 )
 def api_key_revoke(*, actor: Actor, args: ApiKeyTarget) -> ApiKey:
-    key = get_for_actor(ApiKey, args.key_id, actor, message="There is no such API key.")
+    key = get_for_actor(ApiKey, args.key_id, actor, message=_("There is no such API key."))
     if key.revoked_at is not None:
         audit.unchanged()  # revoked already: a repeat changes nothing
         return key

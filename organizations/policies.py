@@ -18,6 +18,7 @@ import logging
 import re
 from typing import Annotated, Any, Final
 
+from django.utils.translation import gettext as _
 from pydantic import BeforeValidator, Field, field_validator, model_validator
 
 from accounts.models import User
@@ -84,7 +85,7 @@ class PoliciesUpdate(Input):
         found = [domain.lower().lstrip("@").rstrip(".") for domain in value]
         wrong = [domain for domain in found if not _DOMAIN.match(domain)]
         if wrong:
-            raise ValueError(f"Not a domain name: {', '.join(wrong)}.")
+            raise ValueError(_("Not a domain name: %(domains)s.") % {"domains": ", ".join(wrong)})
         return sorted(set(found))
 
     @field_validator("api_key_networks")
@@ -97,20 +98,23 @@ class PoliciesUpdate(Input):
             except ValueError:
                 wrong.append(entry)
         if wrong:
-            raise ValueError(f"Not an IP network (CIDR, e.g. 203.0.113.0/24): {', '.join(wrong)}.")
+            raise ValueError(
+                _("Not an IP network (CIDR, e.g. 203.0.113.0/24): %(networks)s.")
+                % {"networks": ", ".join(wrong)}
+            )
         return sorted(set(networks))
 
     @field_validator("auto_join_role")
     @classmethod
     def _not_owner(cls, value: Role) -> Role:
         if value == Role.OWNER:
-            raise ValueError("People who join on their own cannot be owners.")
+            raise ValueError(_("People who join on their own cannot be owners."))
         return value
 
     @model_validator(mode="after")
     def _auto_join_needs_a_domain(self) -> PoliciesUpdate:
         if self.auto_join and not self.allowed_email_domains:
-            raise ValueError("Automatic membership needs at least one allowed email domain.")
+            raise ValueError(_("Automatic membership needs at least one allowed email domain."))
         return self
 
 
@@ -166,7 +170,12 @@ def require_allowed_domain(organization_id: int, email: str) -> None:
     domain = email.rpartition("@")[2].lower()
     if allowed and domain not in allowed:
         raise errors.invalid_input(
-            fields={"email": [f"This organization only invites addresses at {', '.join(allowed)}."]}
+            fields={
+                "email": [
+                    _("This organization only invites addresses at %(domains)s.")
+                    % {"domains": ", ".join(allowed)}
+                ]
+            }
         )
 
 
@@ -175,7 +184,11 @@ def require_key_lifetime(organization_id: int, days: int) -> None:
     limit = Organization.objects.values_list("max_api_key_days", flat=True).get(pk=organization_id)
     if limit is not None and (days == 0 or days > limit):
         raise errors.invalid_input(
-            fields={"expires_in_days": [f"Keys here must expire within {limit} days."]}
+            fields={
+                "expires_in_days": [
+                    _("Keys here must expire within %(limit)s days.") % {"limit": limit}
+                ]
+            }
         )
 
 

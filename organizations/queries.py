@@ -194,7 +194,7 @@ def permission_matrix() -> list[tuple[str, str, list[bool]]]:
     """(permission, description, [held by owner, admin, member, viewer]) from the catalogue."""
     roles = list(Role)
     return [
-        (name, entry.description, [role in entry.roles for role in roles])
+        (name, str(entry.description), [role in entry.roles for role in roles])
         for name, entry in CATALOGUE.items()
     ]
 

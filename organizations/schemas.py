@@ -7,6 +7,8 @@ from datetime import date, datetime
 from typing import Annotated
 
 from django.db import models
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, gettext_noop
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from kernel.inputs import Email, Input, Name
@@ -159,7 +161,7 @@ class InvitationToken(Input):
 
 def _known_action(action: str | None) -> str | None:
     if action and audit_label(action) is None:
-        raise ValueError("Choose an action from the list.")
+        raise ValueError(_("Choose an action from the list."))
     return action or None
 
 
@@ -170,23 +172,28 @@ class AuditFilters(Input):
     actor: str | None = Field(
         None,
         max_length=254,
-        title="Who",
+        title=gettext_noop("Who"),
         description="Part of who acted: an email, a name, an API key, Stripe",
     )
     action: Annotated[str | None, AfterValidator(_known_action)] = Field(
-        None, max_length=64, description="An action code, such as member.remove"
+        None,
+        max_length=64,
+        title=gettext_noop("Action"),
+        description="An action code, such as member.remove",
     )
     target: str | None = Field(
         None,
         max_length=254,
-        title="About",
+        title=gettext_noop("About"),
         description="Part of what it was about: an email, a record",
     )
     target_type: str | None = Field(None, max_length=64, description="member, api_key, record…")
     target_id: str | None = Field(None, max_length=64, description="With target_type: one object")
-    result: Outcome | None = None
-    since: date | None = Field(None, title="From", description="From this day on")
-    until: date | None = Field(None, title="To", description="Up to and including this day")
+    result: Outcome | None = Field(None, title=gettext_noop("Result"))
+    since: date | None = Field(None, title=gettext_noop("From"), description="From this day on")
+    until: date | None = Field(
+        None, title=gettext_noop("To"), description="Up to and including this day"
+    )
     before: int | None = Field(None, ge=1, description="An event id: older events only")
     limit: int = Field(AUDIT_PAGE_SIZE, ge=1, le=AUDIT_PAGE_MAX, description="Events per page")
 
@@ -195,15 +202,15 @@ class AuditFilters(Input):
     def _not_before_since(cls, until: date | None, info: ValidationInfo) -> date | None:
         since = info.data.get("since")
         if since and until and until < since:
-            raise ValueError("Choose an end on or after the start.")
+            raise ValueError(_("Choose an end on or after the start."))
         return until
 
 
 class KeyLifetime(models.IntegerChoices):
     NEVER = 0, "Never"
-    MONTH = 30, "In 30 days"
-    QUARTER = 90, "In 90 days"
-    YEAR = 365, "In a year"
+    MONTH = 30, gettext_lazy("In 30 days")
+    QUARTER = 90, gettext_lazy("In 90 days")
+    YEAR = 365, gettext_lazy("In a year")
 
 
 class ApiKeyCreate(Input):

@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Annotated, Final
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from pydantic import BaseModel, ConfigDict
 
 from kernel import audit, errors
@@ -55,7 +56,7 @@ def _organization(organization_id: int) -> Organization:
     # Operators act across organizations; the row is locked for the status change.
     found = Organization.objects.select_for_update().filter(pk=organization_id).first()
     if found is None:
-        raise errors.not_found("There is no such organization.")
+        raise errors.not_found(_("There is no such organization."))
     return found
 
 
@@ -67,10 +68,11 @@ def organization_suspend(*, actor: System, args: StatusChange) -> Organization:
     require_operator(actor)
     organization = _organization(args.organization_id)
     if organization.status == Organization.Status.SUSPENDED:
-        raise errors.conflict(f"{organization.name} is already suspended.")
+        raise errors.conflict(_("%(name)s is already suspended.") % {"name": organization.name})
     if organization.status == Organization.Status.PENDING_DELETION:
         raise errors.conflict(
-            f"{organization.name} is scheduled for deletion: restore it first, or purge it."
+            _("%(name)s is scheduled for deletion: restore it first, or purge it.")
+            % {"name": organization.name}
         )
     _set_status(organization, Organization.Status.SUSPENDED, args.reason)
     audit.describe(
@@ -90,7 +92,7 @@ def organization_reactivate(*, actor: System, args: StatusChange) -> Organizatio
     require_operator(actor)
     organization = _organization(args.organization_id)
     if organization.status != Organization.Status.SUSPENDED:
-        raise errors.conflict(f"{organization.name} is not suspended.")
+        raise errors.conflict(_("%(name)s is not suspended.") % {"name": organization.name})
     previous = organization.status_reason
     _set_status(organization, Organization.Status.ACTIVE, "")
     audit.describe(

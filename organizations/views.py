@@ -14,6 +14,8 @@ from django.urls import reverse
 from django.utils import timezone
 from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_POST
 
 from accounts.models import User
@@ -39,7 +41,7 @@ def switch(request: HttpRequest) -> HttpResponse:
     """Act in another of the person's organizations (session state, not a function)."""
     organization_id = request.POST.get("organization_id", "")
     if not organization_id.isdigit():
-        messages.error(request, "Choose an organization.")
+        messages.error(request, _("Choose an organization."))
         return redirect("organization_settings")
     actor = actors.resolve(request, organization_id=int(organization_id))  # not_found unless member
     actors.set_active_organization(request, actor.organization_id)
@@ -61,14 +63,14 @@ class CreatePage(FormView):
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
         actors.set_active_organization(request, value.id)
-        messages.success(request, f"{value.name} is ready. Invite your team.")
+        messages.success(request, _("%(name)s is ready. Invite your team.") % {"name": value.name})
         return redirect("organization_members")
 
 
 class SettingsPage(FormView):
     function = mutations.organization_rename
     template_name = "organizations/settings.html"
-    success_message = "Saved."
+    success_message = gettext_lazy("Saved.")
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         may_export = has_app_permission(actors.resolve(request), "organization.export")
@@ -91,7 +93,7 @@ class SecurityPage(FormView):
 
     function = policies.policies_update
     template_name = "organizations/security.html"
-    success_message = "Security policies saved."
+    success_message = gettext_lazy("Security policies saved.")
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         return {
@@ -123,7 +125,7 @@ class DeletePage(FormView):
         deleted = actors.resolved_actor(request)
         if deleted is None:
             return redirect("dashboard")
-        messages.success(request, "The organization is scheduled for deletion.")
+        messages.success(request, _("The organization is scheduled for deletion."))
         return redirect("organization_restore", organization_id=deleted.organization_id)
 
 
@@ -181,13 +183,13 @@ class MembersPage(FormView):
         return {"role": Role.MEMBER.value}
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
-        messages.success(request, f"Invitation sent to {value.email}.")
+        messages.success(request, _("Invitation sent to %(email)s.") % {"email": value.email})
         return redirect("organization_members")
 
 
 class MemberRole(ActionView):
     function = mutations.member_update_role
-    success_message = "Role changed."
+    success_message = gettext_lazy("Role changed.")
     back = "organization_members"
 
     def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
@@ -204,10 +206,12 @@ def _member_of(request: HttpRequest, membership_id: int) -> Any:
 
 class MemberRemove(ActionView):
     function = mutations.member_remove
-    success_message = "Member removed."
+    success_message = gettext_lazy("Member removed.")
     back = "organization_members"
-    confirm = "{name} will lose access to {organization} immediately. Their API keys stop working."
-    confirm_button = "Remove member"
+    confirm = gettext_lazy(
+        "{name} will lose access to {organization} immediately. Their API keys stop working."
+    )
+    confirm_button = gettext_lazy("Remove member")
 
     def confirm_context(self, request: HttpRequest, **kwargs: Any) -> Mapping[str, Any]:
         member = _member_of(request, kwargs["membership_id"])
@@ -221,18 +225,18 @@ class MemberRemove(ActionView):
 class Leave(ActionView):
     function = mutations.member_leave
     back = "organization_members"
-    confirm = (
+    confirm = gettext_lazy(
         "You will lose access to {organization} immediately, and your API keys for it stop"
         " working. To come back you need a new invitation."
     )
-    confirm_button = "Leave"
+    confirm_button = gettext_lazy("Leave")
 
     def confirm_context(self, request: HttpRequest, **kwargs: Any) -> Mapping[str, Any]:
         return {"organization": call(queries.organization_get, request).name}
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
         actors.set_active_organization(request, None)
-        messages.success(request, "You left the organization.")
+        messages.success(request, _("You left the organization."))
         return redirect("dashboard")
 
 
@@ -240,13 +244,13 @@ class Leave(ActionView):
 class TransferPage(FormView):
     function = mutations.ownership_transfer
     template_name = "organizations/transfer.html"
-    success_message = "Ownership transferred. You are now an admin."
+    success_message = gettext_lazy("Ownership transferred. You are now an admin.")
     success_url = "organization_members"
-    confirm = (
+    confirm = gettext_lazy(
         "The member you chose becomes the owner and you become an admin: you can no longer"
         " delete the organization, manage billing or transfer it back yourself."
     )
-    confirm_button = "Transfer ownership"
+    confirm_button = gettext_lazy("Transfer ownership")
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         actor = actors.resolve(request)
@@ -256,10 +260,12 @@ class TransferPage(FormView):
 
 class InvitationRevoke(ActionView):
     function = mutations.invitation_revoke
-    success_message = "Invitation revoked."
+    success_message = gettext_lazy("Invitation revoked.")
     back = "organization_members"
-    confirm = "The invitation to {email} stops working. You can invite them again later."
-    confirm_button = "Revoke invitation"
+    confirm = gettext_lazy(
+        "The invitation to {email} stops working. You can invite them again later."
+    )
+    confirm_button = gettext_lazy("Revoke invitation")
 
     def confirm_context(self, request: HttpRequest, **kwargs: Any) -> Mapping[str, Any]:
         for invitation in call(queries.invitation_list, request):
@@ -273,7 +279,7 @@ class InvitationRevoke(ActionView):
 
 class InvitationResend(ActionView):
     function = mutations.invitation_resend
-    success_message = "Invitation sent again."
+    success_message = gettext_lazy("Invitation sent again.")
     back = "organization_members"
 
     def fixed_input(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
@@ -323,7 +329,7 @@ class InvitationAccept(ActionView):
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
         actors.set_active_organization(request, value.organization_id)
         organization = call(queries.organization_get, request)
-        messages.success(request, f"Welcome to {organization.name}.")
+        messages.success(request, _("Welcome to %(name)s.") % {"name": organization.name})
         return redirect("organization_members")
 
 
@@ -335,7 +341,7 @@ class InvitationDecline(ActionView):
         return {"token": kwargs["token"]}
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
-        messages.info(request, "You declined the invitation.")
+        messages.info(request, _("You declined the invitation."))
         return redirect("dashboard")
 
 
@@ -421,10 +427,12 @@ class ApiKeysPage(FormView):
 
 class ApiKeyRevoke(ActionView):
     function = mutations.api_key_revoke
-    success_message = "Key revoked."
+    success_message = gettext_lazy("Key revoked.")
     back = "api_keys"
-    confirm = "The key “{name}” stops working immediately for everything that uses it."
-    confirm_button = "Revoke key"
+    confirm = gettext_lazy(
+        "The key “{name}” stops working immediately for everything that uses it."
+    )
+    confirm_button = gettext_lazy("Revoke key")
 
     def confirm_context(self, request: HttpRequest, **kwargs: Any) -> Mapping[str, Any]:
         for key in call(queries.api_key_list, request):

@@ -38,6 +38,18 @@ def _return_worker_thread_connections() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def _english_between_tests() -> Iterator[None]:
+    """LocaleMiddleware activates a request's language and leaves it active on the thread
+    (a server's next request picks its own). A test's German request must not make the
+    next test's direct calls German: each test starts, and ends, in the default."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
+@pytest.fixture(autouse=True)
 def _clear_cache() -> Iterator[None]:
     """Rate limits and used TOTP codes live in the cache (Redis when REDIS_URL is set)."""
     from django.core.cache import cache

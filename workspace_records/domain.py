@@ -1,5 +1,7 @@
 """What the demo domain brings (kernel/manifest.py). Deleting the app takes all of it away."""
 
+from django.utils.translation import gettext_lazy
+
 from kernel.actor import Actor
 from kernel.exports import Export, ExportTable
 from kernel.limits import UNLIMITED, Limit
@@ -19,31 +21,39 @@ def has_records(actor: Actor) -> bool:
 domain = Domain(
     "workspace_records",
     permissions=[
-        Permission("workspace.records.read", "See workspace records", EVERYONE),
-        Permission("workspace.records.create", "Create workspace records", EDITORS),
-        Permission("workspace.records.update", "Edit workspace records", EDITORS),
-        Permission("workspace.records.delete", "Delete workspace records", MANAGERS),
+        Permission("workspace.records.read", gettext_lazy("See workspace records"), EVERYONE),
+        Permission("workspace.records.create", gettext_lazy("Create workspace records"), EDITORS),
+        Permission("workspace.records.update", gettext_lazy("Edit workspace records"), EDITORS),
+        Permission("workspace.records.delete", gettext_lazy("Delete workspace records"), MANAGERS),
     ],
     limits=[
         Limit(
             "workspace.records",
-            "records",
+            gettext_lazy("records"),
             free=100,
             raised_by={"feature.pro": 10_000, "feature.team": UNLIMITED},
             count=count_records,
         )
     ],
     audit_labels={
-        "record.create": AuditLabel("created the record “{target}”", "create a record"),
-        "record.update": AuditLabel("edited the record “{target}”", "edit a record"),
-        "record.delete": AuditLabel("deleted the record “{target}”", "delete a record"),
+        "record.create": AuditLabel(
+            gettext_lazy("created the record “{target}”"), gettext_lazy("create a record")
+        ),
+        "record.update": AuditLabel(
+            gettext_lazy("edited the record “{target}”"), gettext_lazy("edit a record")
+        ),
+        "record.delete": AuditLabel(
+            gettext_lazy("deleted the record “{target}”"), gettext_lazy("delete a record")
+        ),
     },
     urls=[("records/", "workspace_records.urls")],
     api="workspace_records.api",
-    nav=[Nav("Records", "record_list", permission="workspace.records.read", order=10)],
+    nav=[
+        Nav(gettext_lazy("Records"), "record_list", permission="workspace.records.read", order=10)
+    ],
     onboarding=[
         Step(
-            "Create your first record",
+            gettext_lazy("Create your first record"),
             "record_list",
             done=has_records,
             permission="workspace.records.create",

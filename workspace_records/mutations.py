@@ -3,6 +3,8 @@ actor re-read inside the transaction (kernel/door.py)."""
 
 from __future__ import annotations
 
+from django.utils.translation import gettext as _
+
 from kernel import audit
 from kernel.actor import Actor
 from kernel.functions import mutation
@@ -47,7 +49,7 @@ def record_create(*, actor: Actor, args: RecordCreate) -> WorkspaceRecord:
 def record_update(*, actor: Actor, args: RecordUpdate) -> WorkspaceRecord:
     """Only the given fields change; `conflict` if the record changed since `version`."""
     record = get_for_actor(
-        WorkspaceRecord, args.record_id, actor, message="There is no such record."
+        WorkspaceRecord, args.record_id, actor, message=_("There is no such record.")
     )
     audit.describe(target=record.title, target_type="record", target_id=record.pk)
     require_version(record, args.version)
@@ -68,7 +70,7 @@ def record_update(*, actor: Actor, args: RecordUpdate) -> WorkspaceRecord:
 @mutation("records.delete", permission="workspace.records.delete", audit="record.delete")
 def record_delete(*, actor: Actor, args: RecordRef) -> None:
     record = get_for_actor(
-        WorkspaceRecord, args.record_id, actor, message="There is no such record."
+        WorkspaceRecord, args.record_id, actor, message=_("There is no such record.")
     )
     record_id = record.pk
     record.delete()

@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
 
 from kernel import errors
 from kernel.actor import Actor
@@ -55,7 +56,7 @@ def _decode_cursor(cursor: str) -> tuple[datetime, int]:
         created_at, pk = raw.split("|")
         return datetime.fromisoformat(created_at), int(pk)
     except (ValueError, binascii.Error, UnicodeDecodeError):
-        raise errors.invalid_input(fields={"cursor": ["This cursor is not valid."]}) from None
+        raise errors.invalid_input(fields={"cursor": [_("This cursor is not valid.")]}) from None
 
 
 @query(
@@ -98,7 +99,9 @@ def record_list(*, actor: Actor, args: RecordFilters) -> RecordPage:
 @query("records.get", permission="workspace.records.read", output=RecordOut)
 def record_get(*, actor: Actor, args: RecordRef) -> WorkspaceRecord:
     """Another organization's record is `not_found`, like a missing one."""
-    return get_for_actor(WorkspaceRecord, args.record_id, actor, message="There is no such record.")
+    return get_for_actor(
+        WorkspaceRecord, args.record_id, actor, message=_("There is no such record.")
+    )
 
 
 __all__ = ["RecordStatus", "record_get", "record_list"]

@@ -7,6 +7,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Final
 
+from django.utils.translation import gettext_noop
 from pydantic import BaseModel, ConfigDict, Field
 
 from kernel.inputs import Input, Name, Text
@@ -49,10 +50,15 @@ class RecordPageOut(BaseModel):
 
 
 class RecordFilters(Input):
-    status: RecordStatus | None = None
-    search: Annotated[str, Text(max_length=SEARCH_MAX)] | None = None
-    order: RecordOrder = RecordOrder.NEWEST
-    cursor: Annotated[str, Text(max_length=200)] | None = Field(None, title="Page link")
+    # Titles: what the filter form's summary calls them (kernel/pages.py `label_of`).
+    status: RecordStatus | None = Field(None, title=gettext_noop("Status"))
+    search: Annotated[str, Text(max_length=SEARCH_MAX)] | None = Field(
+        None, title=gettext_noop("Search")
+    )
+    order: RecordOrder = Field(RecordOrder.NEWEST, title=gettext_noop("Order"))
+    cursor: Annotated[str, Text(max_length=200)] | None = Field(
+        None, title=gettext_noop("Page link")
+    )
     limit: int = Field(DEFAULT_PAGE_SIZE, ge=1, le=MAX_PAGE_SIZE)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext_lazy
 
 from kernel.door import call
 from kernel.errors import AppError, ErrorCode
@@ -18,7 +19,7 @@ from workspace_records.schemas import RecordPageOut
 class RecordList(FormView):
     function = mutations.record_create
     template_name = "workspace_records/list.html"
-    success_message = "Record created."
+    success_message = gettext_lazy("Record created.")
     success_url = "record_list"
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
@@ -38,7 +39,7 @@ class RecordList(FormView):
 class RecordDetail(FormView):
     function = mutations.record_update
     template_name = "workspace_records/detail.html"
-    success_message = "Saved."
+    success_message = gettext_lazy("Saved.")
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         record = call(queries.record_get, request, {"record_id": kwargs["record_id"]})
@@ -72,7 +73,7 @@ class RecordDetail(FormView):
 class RecordDelete(FormView):
     function = mutations.record_delete
     template_name = "workspace_records/delete.html"
-    success_message = "Record deleted."
+    success_message = gettext_lazy("Record deleted.")
     success_url = "record_list"
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Protocol
+from datetime import datetime
+from typing import Final, Protocol
 
 from billing.events import Change, SubscriptionState, VerifiedEvent
 from billing.plans import Plan
@@ -34,6 +35,29 @@ class CheckoutStarted:
     """A customer created on the way, to remember."""
 
 
+INVOICE_STATUSES: Final = ("paid", "open", "void", "refunded")
+
+
+@dataclass(frozen=True)
+class Invoice:
+    """An invoice or receipt as its provider has it, for the invoices page."""
+
+    number: str
+    issued_at: datetime
+    amount: int
+    """In minor units (cents)."""
+    currency: str
+    status: str
+    """One of INVOICE_STATUSES."""
+    url: str
+    """The provider's hosted invoice or receipt page; may be ""."""
+    pdf_url: str = ""
+
+
+INVOICES_SHOWN: Final = 24
+"""The newest invoices a provider is asked for (two years of a monthly plan)."""
+
+
 class BillingProvider(Protocol):
     name: str
 
@@ -56,6 +80,11 @@ class BillingProvider(Protocol):
     def fetch_subscription(self, *, subscription_id: str) -> SubscriptionState:
         """The subscription as the provider has it now (reconciliation, billing/reconcile.py),
         `as_of` the moment it was asked."""
+        ...
+
+    def invoices(self, *, customer_id: str) -> list[Invoice]:
+        """The customer's newest invoices (at most INVOICES_SHOWN), newest first; drafts
+        are not shown."""
         ...
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:

@@ -36,6 +36,7 @@ from billing.events import (
     CannotApply,
     Change,
     OneTimePurchase,
+    PaymentReceived,
     Refund,
     SubscriptionState,
     VerifiedEvent,
@@ -45,8 +46,10 @@ from billing.events import (
 )
 from billing.plans import Plan, plan_for_price
 from billing.providers.base import (
+    INVOICES_SHOWN,
     CheckoutRequest,
     CheckoutStarted,
+    Invoice,
     ProviderError,
     WebhookVerificationError,
 )
@@ -80,6 +83,22 @@ _STATUSES: Final = {
     "unpaid": "unpaid",
     "paused": "unpaid",  # payment collection paused: nothing granted meanwhile
     "expired": "canceled",
+}
+
+
+_INVOICE_STATUSES: Final = {
+    "paid": "paid",
+    "partial_refund": "paid",
+    "pending": "open",
+    "void": "void",
+    "refunded": "refunded",
+}
+_ORDER_STATUSES: Final = {
+    "paid": "paid",
+    "partial_refund": "paid",
+    "pending": "open",
+    "failed": "void",
+    "refunded": "refunded",
 }
 
 
@@ -125,7 +144,11 @@ class LemonSqueezyProvider:
     name = "lemonsqueezy"
 
     def _call(
-        self, method: str, path: str, body: dict[str, Any] | None = None, **params: str
+        self,
+        method: str,
+        path: str,
+        body: dict[str, Any] | None = None,
+        query: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         headers = {
             "Accept": JSON_API,
@@ -139,7 +162,7 @@ class LemonSqueezyProvider:
                 method,
                 path,
                 content=json.dumps(body) if body is not None else None,
-                params=params or None,
+                params=query,
             )
         if response.status_code >= 400:
             raise ProviderError(
@@ -233,6 +256,70 @@ class LemonSqueezyProvider:
             raise ProviderError(f"Lemon Squeezy answered no subscription for {subscription_id!r}.")
         return changes[0]
 
+    def invoices(self, *, customer_id: str) -> list[Invoice]:
+        """The customer's subscription invoices and one-time orders (the lifetime plan),
+        newest first. Lemon Squeezy lists invoices by subscription, not by customer: the
+        customer's subscriptions and orders come with it (`include`), then each
+        subscription's newest invoices. A subscription's first order is not listed: its
+        payment is the subscription's first invoice."""
+        customer = self._call(
+            "GET", f"/v1/customers/{customer_id}", query={"include": "subscriptions,orders"}
+        )
+        included = [item for item in customer.get("included") or [] if isinstance(item, dict)]
+        found = [
+            invoice
+            for order in included
+            if order.get("type") == "orders"
+            and (invoice := self._order_invoice(_object(order.get("attributes")), order))
+        ]
+        subscriptions = sorted(
+            {str(item.get("id")) for item in included if item.get("type") == "subscriptions"}
+        )
+        for subscription_id in subscriptions:
+            listed = self._call(
+                "GET",
+                "/v1/subscription-invoices",
+                query={
+                    "filter[store_id]": settings.LEMONSQUEEZY_STORE_ID,
+                    "filter[subscription_id]": subscription_id,
+                    "page[size]": str(INVOICES_SHOWN),
+                },
+            )
+            for item in listed.get("data") or []:
+                attributes = _object(_object(item).get("attributes"))
+                status = _INVOICE_STATUSES.get(str(attributes.get("status")))
+                issued_at = _when(attributes.get("created_at"))
+                if status is None or issued_at is None:
+                    continue  # not one we can read
+                found.append(
+                    Invoice(
+                        number=str(item.get("id")),
+                        issued_at=issued_at,
+                        amount=int(attributes.get("total") or 0),
+                        currency=str(attributes.get("currency") or ""),
+                        status=status,
+                        url=str(_object(attributes.get("urls")).get("invoice_url") or ""),
+                    )
+                )
+        found.sort(key=lambda invoice: invoice.issued_at, reverse=True)
+        return found[:INVOICES_SHOWN]
+
+    def _order_invoice(self, attributes: dict[str, Any], order: dict[str, Any]) -> Invoice | None:
+        item = _object(attributes.get("first_order_item"))
+        plan = plan_for_price(self.name, str(item.get("variant_id") or ""))
+        status = _ORDER_STATUSES.get(str(attributes.get("status")))
+        issued_at = _when(attributes.get("created_at"))
+        if plan is None or not plan.is_one_time or status is None or issued_at is None:
+            return None
+        return Invoice(
+            number=str(attributes.get("order_number") or order.get("id")),
+            issued_at=issued_at,
+            amount=int(attributes.get("total") or 0),
+            currency=str(attributes.get("currency") or ""),
+            status=status,
+            url=str(_object(attributes.get("urls")).get("receipt") or ""),
+        )
+
     # --- webhooks -------------------------------------------------------------------------
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
@@ -274,25 +361,67 @@ class LemonSqueezyProvider:
             if data.get("type") != "subscriptions":
                 raise CannotApply(f"A {event.type} event about {data.get('type')!r}.")
             return [self._subscription(data, custom, event)]
-        if event.type == "order_created" and attributes.get("status") == "paid":
-            item = attributes.get("first_order_item") or {}
-            plan = plan_for_price(self.name, _id(item.get("variant_id"), "variant", optional=True))
-            if plan is None or not plan.is_one_time:
-                return []  # a subscription's first order: its subscription events apply it
-            return [
-                OneTimePurchase(
-                    provider=self.name,
-                    payment_id=_id(data.get("id"), "order"),
-                    organization_id=organization_id(custom.get("organization_id")),
-                    customer_id=_id(attributes.get("customer_id"), "customer", optional=True),
-                    plan=plan,
-                )
-            ]
-        if event.type == "order_refunded" and attributes.get("status") == "refunded":
-            return [Refund(provider=self.name, payment_id=_id(data.get("id"), "order"))]
-        # subscription_payment_success/failed/recovered carry an invoice; the renewal's
-        # new period comes with the subscription_updated that accompanies each of them.
+        if event.type in {"order_created", "order_refunded"}:
+            return self._order(data, custom, event)
+        if event.type == "subscription_payment_success" and attributes.get("status") == "paid":
+            invoice = _id(data.get("id"), "invoice")
+            return self._received(invoice, invoice, attributes, custom, event)
+        # subscription_payment_failed/recovered: the subscription_updated that comes with
+        # each (past_due, active again) is what changes our state.
         return []
+
+    def _order(
+        self, data: dict[str, Any], custom: dict[str, Any], event: VerifiedEvent
+    ) -> list[Change]:
+        """A one-time purchase (the lifetime plan): granted when paid, revoked when fully
+        refunded. A subscription's own order is left to its subscription's events, and its
+        payment to the subscription's first invoice."""
+        attributes = data.get("attributes") or {}
+        item = attributes.get("first_order_item") or {}
+        plan = plan_for_price(self.name, _id(item.get("variant_id"), "variant", optional=True))
+        if plan is None or not plan.is_one_time:
+            return []
+        order = _id(data.get("id"), "order")
+        organization = organization_id(custom.get("organization_id"))
+        customer = _id(attributes.get("customer_id"), "customer", optional=True)
+        status = attributes.get("status")
+        if event.type == "order_refunded":
+            if status != "refunded":
+                return []  # a partial refund keeps the plan
+            refunded_at = _when(attributes.get("refunded_at")) or event.occurred_at
+            return [Refund(self.name, order, organization, customer, refunded_at)]
+        if status != "paid":
+            return []
+        purchase = OneTimePurchase(
+            self.name, order, organization, customer, plan, event.occurred_at
+        )
+        number = str(attributes.get("order_number") or order)
+        return [purchase, *self._received(order, number, attributes, custom, event)]
+
+    def _received(
+        self,
+        reference_id: str,
+        number: str,
+        attributes: dict[str, Any],
+        custom: dict[str, Any],
+        event: VerifiedEvent,
+    ) -> list[Change]:
+        """A receipt for money that arrived (an order's or an invoice's total)."""
+        total = attributes.get("total")
+        if not total:
+            return []
+        return [
+            PaymentReceived(
+                provider=self.name,
+                reference=reference_id,
+                organization_id=organization_id(custom.get("organization_id")),
+                customer_id=_id(attributes.get("customer_id"), "customer", optional=True),
+                amount=whole_number(total, "total", maximum=2**62),
+                currency=str(attributes.get("currency") or ""),
+                paid_at=event.occurred_at,
+                number=number,
+            )
+        ]
 
     def _subscription(
         self, data: dict[str, Any], custom: dict[str, Any], event: VerifiedEvent
@@ -321,4 +450,5 @@ class LemonSqueezyProvider:
             ended_at=(ends_at or event.occurred_at) if expired else None,
             item_id=_id(item.get("id"), "subscription item", optional=True),
             as_of=event.occurred_at,
+            creates=event.type == "subscription_created",
         )

@@ -26,19 +26,28 @@ from billing.events import (
     CannotApply,
     Change,
     OneTimePurchase,
+    PaymentReceived,
     Refund,
     SubscriptionState,
     VerifiedEvent,
     whole_number,
 )
 from billing.plans import Plan, get_plan
-from billing.providers.base import CheckoutRequest, CheckoutStarted, WebhookVerificationError
+from billing.providers.base import (
+    INVOICES_SHOWN,
+    CheckoutRequest,
+    CheckoutStarted,
+    Invoice,
+    WebhookVerificationError,
+)
 
 SIGNATURE_HEADER: Final = "Local-Signature"
 TOLERANCE_SECONDS: Final = 300
 CHECKOUT_MAX_AGE: Final = 3600
 _SALT: Final = "billing.local"
 PERIODS: Final = {"month": timedelta(days=30), "year": timedelta(days=365)}
+CURRENCY: Final = "usd"
+"""The plans' prices are dollars (billing/plans.py)."""
 
 
 def signature(body: bytes, timestamp: int) -> str:
@@ -69,15 +78,17 @@ class LocalProvider:
         return int(data["org"]), plan, int(data["seats"])
 
     def pay(self, organization_id: int, plan: Plan, seats: int) -> None:
-        """The local checkout page's "Pay": the provider tells us, by webhook."""
+        """The local checkout page's "Pay": the provider tells us, by webhook, with the
+        payment it took (its receipt)."""
+        payment = {
+            "id": f"pay_local_{secrets.token_hex(6)}",
+            "amount": plan.price_cents * (seats if plan.per_seat else 1),
+            "currency": CURRENCY,
+        }
         if plan.is_one_time:
             self._emit(
                 "payment.succeeded",
-                {
-                    "id": f"pay_local_{secrets.token_hex(6)}",
-                    "organization_id": organization_id,
-                    "plan": plan.code,
-                },
+                {**payment, "organization_id": organization_id, "plan": plan.code},
             )
             return
         now = datetime.now(UTC)
@@ -91,6 +102,7 @@ class LocalProvider:
                 "seats": seats,
                 "current_period_end": (now + PERIODS[str(plan.interval)]).isoformat(),
                 "cancel_at_period_end": False,
+                "payment": payment,
             },
         )
 
@@ -140,6 +152,31 @@ class LocalProvider:
             item_id=current.item_id,
             as_of=current.state_as_of or datetime.now(UTC),
         )
+
+    def invoices(self, *, customer_id: str) -> list[Invoice]:
+        """Its own receipts, written when a payment here was applied."""
+        from billing.models import BillingCustomer, Receipt
+
+        organization_id = (
+            BillingCustomer.objects.unscoped()  # by the provider's customer id
+            .filter(provider=self.name, external_id=customer_id)
+            .values_list("organization_id", flat=True)
+            .first()
+        )
+        if organization_id is None:
+            return []
+        receipts = Receipt.objects.for_organization(organization_id).order_by("-issued_at", "-pk")
+        return [
+            Invoice(
+                number=receipt.number,
+                issued_at=receipt.issued_at,
+                amount=receipt.amount,
+                currency=receipt.currency,
+                status="refunded" if receipt.refunded_at else "paid",
+                url="",
+            )
+            for receipt in receipts[:INVOICES_SHOWN]
+        ]
 
     def _update(self, subscription_id: str, **changes: Any) -> None:
         from billing.models import PlanSubscription
@@ -206,7 +243,15 @@ class LocalProvider:
     def changes(self, event: VerifiedEvent) -> list[Change]:
         data = event.payload["data"]
         if event.type == "payment.refunded":
-            return [Refund(provider=self.name, payment_id=str(data["id"]))]
+            return [
+                Refund(
+                    provider=self.name,
+                    payment_id=str(data["id"]),
+                    organization_id=None,
+                    customer_id="",
+                    refunded_at=event.occurred_at,
+                )
+            ]
         if event.type not in {"subscription.updated", "payment.succeeded"}:
             return []
         plan = get_plan(str(data["plan"]))
@@ -214,8 +259,14 @@ class LocalProvider:
             raise CannotApply(f"Unknown plan {data['plan']!r} in a local event.")
         organization_id = whole_number(data["organization_id"], "organization id", maximum=ID_MAX)
         customer_id = f"cus_local_{organization_id}"
-        if event.type == "payment.succeeded":
-            return [OneTimePurchase(self.name, str(data["id"]), organization_id, customer_id, plan)]
+        one_time = event.type == "payment.succeeded"
+        receipt = self._receipt(data if one_time else data.get("payment"), organization_id, event)
+        receipts = [receipt] if receipt else []
+        if one_time:
+            purchase = OneTimePurchase(
+                self.name, str(data["id"]), organization_id, customer_id, plan, event.occurred_at
+            )
+            return [purchase, *receipts]
         period_end, ended = data.get("current_period_end"), data.get("ended_at")
         return [
             SubscriptionState(
@@ -230,5 +281,22 @@ class LocalProvider:
                 cancel_at_period_end=bool(data["cancel_at_period_end"]),
                 ended_at=datetime.fromisoformat(ended) if ended else None,
                 as_of=event.occurred_at,
-            )
+            ),
+            *receipts,
         ]
+
+    def _receipt(
+        self, payment: Any, organization_id: int, event: VerifiedEvent
+    ) -> PaymentReceived | None:
+        """The payment an event carries ("Pay (test)"), if any: our receipt of it."""
+        if not payment or not payment.get("amount"):
+            return None
+        return PaymentReceived(
+            provider=self.name,
+            reference=str(payment["id"]),
+            organization_id=organization_id,
+            customer_id=f"cus_local_{organization_id}",
+            amount=whole_number(payment["amount"], "amount"),
+            currency=str(payment["currency"]),
+            paid_at=event.occurred_at,
+        )

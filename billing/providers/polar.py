@@ -25,6 +25,7 @@ from billing.events import (
     CannotApply,
     Change,
     OneTimePurchase,
+    PaymentReceived,
     Refund,
     SubscriptionState,
     VerifiedEvent,
@@ -34,8 +35,10 @@ from billing.events import (
 )
 from billing.plans import Plan, plan_for_price
 from billing.providers.base import (
+    INVOICES_SHOWN,
     CheckoutRequest,
     CheckoutStarted,
+    Invoice,
     ProviderError,
     WebhookVerificationError,
 )
@@ -65,6 +68,15 @@ _STATUSES: Final = {
 }
 
 
+_ORDER_STATUSES: Final = {
+    "paid": "paid",
+    "partially_refunded": "paid",
+    "pending": "open",
+    "refunded": "refunded",
+    "void": "void",
+}
+
+
 def _when(value: Any) -> datetime | None:
     if not value:
         return None
@@ -75,6 +87,13 @@ def _when(value: Any) -> datetime | None:
     if moment is None or moment.tzinfo is None:
         raise CannotApply(f"The event's time {value!r} is not ISO 8601 with a time zone.")
     return moment
+
+
+def _scheduled_plan(data: Mapping[str, Any], plan: Plan) -> str:
+    """The plan a pending update (a downgrade at the period end) changes to, if any."""
+    pending = data.get("pending_update") or {}
+    later = plan_for_price("polar", str(pending.get("product_id") or ""))
+    return later.code if later is not None and later != plan else ""
 
 
 def _organization_id(data: Mapping[str, Any]) -> int | None:
@@ -92,8 +111,14 @@ class PolarProvider:
         base = resolve_base_url(SERVERS, environment, settings.POLAR_API_BASE or None)
         self.client = SyncClientBase(base, Polar.version, settings.POLAR_ACCESS_TOKEN or "unset")
 
-    def _call(self, method: str, url: str, body: dict[str, Any] | None) -> dict[str, Any]:
-        request = self.client.build_request(method, url, body=body)
+    def _call(
+        self,
+        method: str,
+        url: str,
+        body: dict[str, Any] | None,
+        query: dict[str, Any] | None = None,
+    ) -> dict[str, Any]:
+        request = self.client.build_request(method, url, query_params=query, body=body)
         response = self.client.send_request(request)
         if response.status_code >= 400:
             raise ProviderError(f"Polar answered {response.status_code}: {response.text[:300]}")
@@ -153,6 +178,37 @@ class PolarProvider:
             raise ProviderError(f"Polar answered no subscription for {subscription_id!r}.")
         return changes[0]
 
+    def invoices(self, *, customer_id: str) -> list[Invoice]:
+        """Polar's orders are its invoices; an order whose invoice Polar has generated
+        links to it (one more call each: the URL is signed and short-lived)."""
+        found = self._call(
+            "GET",
+            "/v1/orders/",
+            None,
+            {"customer_id": customer_id, "limit": INVOICES_SHOWN, "sorting": "-created_at"},
+        )
+        invoices = []
+        for order in found.get("items") or []:
+            status = _ORDER_STATUSES.get(str(order.get("status")))
+            issued_at = _when(order.get("created_at"))
+            if status is None or issued_at is None:
+                continue  # a draft, or not an order we can read
+            pdf = ""
+            if order.get("is_invoice_generated"):
+                pdf = str(self._call("GET", f"/v1/orders/{order['id']}/invoice", None)["url"])
+            invoices.append(
+                Invoice(
+                    number=str(order.get("invoice_number") or order["id"]),
+                    issued_at=issued_at,
+                    amount=int(order.get("total_amount") or 0),
+                    currency=str(order.get("currency") or ""),
+                    status=status,
+                    url="",  # Polar's customer portal is the hosted page
+                    pdf_url=pdf,
+                )
+            )
+        return invoices
+
     # --- webhooks -------------------------------------------------------------------------
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
@@ -203,21 +259,53 @@ class PolarProvider:
                     ended_at=_when(data.get("ended_at"))
                     or (event.occurred_at if revoked else None),
                     as_of=event.occurred_at,
+                    scheduled_plan=_scheduled_plan(data, plan),
+                    creates=event.type == "subscription.created",
                 )
             ]
-        if event.type == "order.paid" and not data.get("subscription_id"):
-            plan = plan_for_price(self.name, str(data.get("product_id", "")))
-            if plan is None or not plan.is_one_time:
-                return []
+        if event.type == "order.paid":
+            return self._order_paid(data, event)
+        if (
+            event.type == "order.refunded"
+            and data.get("status") == "refunded"
+            and not data.get("subscription_id")  # a subscription's own events say its end
+        ):
             return [
-                OneTimePurchase(
+                Refund(
                     provider=self.name,
                     payment_id=reference(data.get("id"), "order"),
                     organization_id=_organization_id(data),
                     customer_id=reference(data.get("customer_id"), "customer", optional=True),
-                    plan=plan,
+                    refunded_at=event.occurred_at,
                 )
             ]
-        if event.type == "order.refunded" and data.get("status") == "refunded":
-            return [Refund(provider=self.name, payment_id=reference(data.get("id"), "order"))]
         return []
+
+    def _order_paid(self, data: Mapping[str, Any], event: VerifiedEvent) -> list[Change]:
+        """A one-time purchase grants; any paid order is a receipt to tell about."""
+        order = reference(data.get("id"), "order")
+        organization = _organization_id(data)
+        customer = reference(data.get("customer_id"), "customer", optional=True)
+        changes: list[Change] = []
+        if not data.get("subscription_id"):
+            plan = plan_for_price(self.name, str(data.get("product_id", "")))
+            if plan is None or not plan.is_one_time:
+                return []
+            changes.append(
+                OneTimePurchase(self.name, order, organization, customer, plan, event.occurred_at)
+            )
+        amount = data.get("total_amount")
+        if amount:
+            changes.append(
+                PaymentReceived(
+                    provider=self.name,
+                    reference=order,
+                    organization_id=organization,
+                    customer_id=customer,
+                    amount=whole_number(amount, "amount", maximum=2**62),
+                    currency=str(data.get("currency") or ""),
+                    paid_at=event.occurred_at,
+                    number=str(data.get("invoice_number") or ""),
+                )
+            )
+        return changes

@@ -18,6 +18,7 @@ from billing.events import (
     Change,
     InvoicePaid,
     OneTimePurchase,
+    PaymentReceived,
     Refund,
     SubscriptionState,
     VerifiedEvent,
@@ -27,8 +28,10 @@ from billing.events import (
 )
 from billing.plans import Plan, get_plan, plan_for_price
 from billing.providers.base import (
+    INVOICES_SHOWN,
     CheckoutRequest,
     CheckoutStarted,
+    Invoice,
     WebhookVerificationError,
 )
 
@@ -47,6 +50,14 @@ _STATUSES: Final = {
 }
 
 
+_INVOICE_STATUSES: Final = {
+    "paid": "paid",
+    "open": "open",
+    "uncollectible": "open",  # written off by the merchant, still unpaid
+    "void": "void",
+}
+
+
 LATEST_SECONDS: Final = 253_402_300_799
 """The end of year 9999: the last second a datetime holds."""
 
@@ -55,6 +66,11 @@ def _when(timestamp: Any) -> datetime | None:
     if not timestamp:
         return None
     return datetime.fromtimestamp(whole_number(timestamp, "time", maximum=LATEST_SECONDS), UTC)
+
+
+def _amount(value: Any) -> int:
+    """An amount in minor units; 0 when there is none."""
+    return whole_number(value, "amount", maximum=2**62) if value else 0
 
 
 def _organization_id(*metadata: Any) -> int | None:
@@ -134,6 +150,22 @@ class StripeProvider:
         read = VerifiedEvent("", "customer.subscription.retrieved", asked, {})
         return self._subscription(found.to_dict(), read)
 
+    def invoices(self, *, customer_id: str) -> list[Invoice]:
+        found = self.client.v1.invoices.list({"customer": customer_id, "limit": INVOICES_SHOWN})
+        return [
+            Invoice(
+                number=str(invoice.get("number") or invoice["id"]),
+                issued_at=datetime.fromtimestamp(int(invoice["created"]), UTC),
+                amount=int(invoice.get("total") or 0),
+                currency=str(invoice.get("currency") or ""),
+                status=_INVOICE_STATUSES[str(invoice.get("status"))],
+                url=str(invoice.get("hosted_invoice_url") or ""),
+                pdf_url=str(invoice.get("invoice_pdf") or ""),
+            )
+            for invoice in (item.to_dict() for item in found.data)
+            if invoice.get("status") in _INVOICE_STATUSES  # drafts are not invoices yet
+        ]
+
     # --- webhooks -------------------------------------------------------------------------
 
     def verify(self, body: bytes, headers: Mapping[str, str]) -> VerifiedEvent:
@@ -162,25 +194,37 @@ class StripeProvider:
         if event.type.startswith("customer.subscription."):
             return [self._subscription(obj, event)]
         if event.type == "invoice.paid":
-            return self._invoice_paid(obj)
+            return self._invoice_paid(obj, event)
         if event.type == "checkout.session.completed" and obj.get("mode") == "payment":
             plan = get_plan(str((obj.get("metadata") or {}).get("plan", "")))
             if obj.get("payment_status") != "paid" or plan is None:
                 return []
+            payment = reference(obj.get("payment_intent"), "payment")
+            organization = _organization_id(
+                obj.get("metadata"), {"organization_id": obj.get("client_reference_id")}
+            )
+            customer = reference(obj.get("customer"), "customer", optional=True)
+            purchase = OneTimePurchase(
+                self.name, payment, organization, customer, plan, event.occurred_at
+            )
+            amount = _amount(obj.get("amount_total"))
+            if not amount:
+                return [purchase]
+            receipt = PaymentReceived(
+                self.name, payment, organization, customer, amount,
+                str(obj.get("currency") or ""), event.occurred_at,
+            )  # fmt: skip
+            return [purchase, receipt]
+        if event.type == "charge.refunded" and obj.get("refunded"):
             return [
-                OneTimePurchase(
+                Refund(
                     provider=self.name,
                     payment_id=reference(obj.get("payment_intent"), "payment"),
-                    organization_id=_organization_id(
-                        obj.get("metadata"), {"organization_id": obj.get("client_reference_id")}
-                    ),
+                    organization_id=_organization_id(obj.get("metadata")),
                     customer_id=reference(obj.get("customer"), "customer", optional=True),
-                    plan=plan,
+                    refunded_at=event.occurred_at,
                 )
             ]
-        if event.type == "charge.refunded" and obj.get("refunded"):
-            payment = reference(obj.get("payment_intent"), "payment")
-            return [Refund(provider=self.name, payment_id=payment)]
         return []
 
     def _subscription(self, obj: dict[str, Any], event: VerifiedEvent) -> SubscriptionState:
@@ -206,9 +250,10 @@ class StripeProvider:
             ended_at=_when(obj.get("ended_at")) or (event.occurred_at if deleted else None),
             item_id=reference(item.get("id"), "subscription item", optional=True),
             as_of=event.occurred_at,
+            creates=event.type == "customer.subscription.created",
         )
 
-    def _invoice_paid(self, obj: dict[str, Any]) -> list[Change]:
+    def _invoice_paid(self, obj: dict[str, Any], event: VerifiedEvent) -> list[Change]:
         details = (obj.get("parent") or {}).get("subscription_details") or {}
         subscription_id = details.get("subscription") or obj.get("subscription")
         lines = (obj.get("lines") or {}).get("data") or []
@@ -221,14 +266,30 @@ class StripeProvider:
         period_end = _when(line["period"]["end"])
         if period_end is None:
             raise CannotApply("The invoice's line has no period end.")
-        return [
+        organization = _organization_id(
+            details.get("metadata"), (obj.get("subscription_details") or {}).get("metadata")
+        )
+        changes: list[Change] = [
             InvoicePaid(
                 provider=self.name,
                 subscription_id=reference(subscription_id, "subscription"),
-                organization_id=_organization_id(
-                    details.get("metadata"), (obj.get("subscription_details") or {}).get("metadata")
-                ),
+                organization_id=organization,
                 plan=plan_for_price(self.name, str(price)),
                 period_end=period_end,
             )
         ]
+        amount = _amount(obj.get("amount_paid"))
+        if amount:  # a trial's $0 invoice is no receipt worth telling anyone about
+            changes.append(
+                PaymentReceived(
+                    provider=self.name,
+                    reference=reference(obj.get("id"), "invoice"),
+                    organization_id=organization,
+                    customer_id=reference(obj.get("customer"), "customer", optional=True),
+                    amount=amount,
+                    currency=str(obj.get("currency") or ""),
+                    paid_at=event.occurred_at,
+                    number=str(obj.get("number") or ""),
+                )
+            )
+        return changes

@@ -28,7 +28,10 @@ from collections.abc import Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from django.conf import settings
 from django.db import connection, transaction
+from django.utils import translation
+from django.utils.translation import gettext as _
 
 from kernel import door, errors
 from kernel.actor import Actor, Person
@@ -87,6 +90,8 @@ class Subscription:
     send: Send
     status: Status | None = None
     write: Write | None = None
+    language: str = ""
+    """Its socket's language (kernel/languages.py): its values and errors are made in it."""
     last: str | None = None
     """The last value sent, as JSON text."""
     watching: frozenset[ChangeKey] = frozenset()
@@ -403,18 +408,21 @@ class Hub:
         like a request, without the snapshot's BEGIN, SET TRANSACTION and COMMIT (three
         of its four round trips)."""
         run = _Run([], {}, {}, set())
-        shared: dict[tuple[str, str, Hashable], tuple[str | AppError, frozenset[ChangeKey]]] = {}
+        shared: dict[
+            tuple[str, str, Hashable, str], tuple[str | AppError, frozenset[ChangeKey]]
+        ] = {}
         alone = _one_run(batch, known)
         with contextlib.nullcontext() if alone else _snapshot():
             actors: dict[Hashable, Actor | Person | AppError] = dict(known)
             actors.update(self._resolve_credentials(batch, known, run))
             for subscription in batch:
                 try:
-                    subscription.actor = _still_allowed(subscription, actors)
-                    key = _shared_by(subscription, subscription.actor)
-                    if key not in shared:
-                        self.executions += 1
-                        shared[key] = self._run_query(subscription, alone=alone)
+                    with translation.override(subscription.language or settings.LANGUAGE_CODE):
+                        subscription.actor = _still_allowed(subscription, actors)
+                        key = _shared_by(subscription, subscription.actor)
+                        if key not in shared:
+                            self.executions += 1
+                            shared[key] = self._run_query(subscription, alone=alone)
                     outcome, keys = shared[key]
                     run.outcomes.append((subscription, outcome))
                     run.watching[subscription] = keys
@@ -538,11 +546,13 @@ def _snapshot() -> Iterator[None]:
         yield
 
 
-def _shared_by(subscription: Subscription, actor: Actor | Person) -> tuple[str, str, Hashable]:
-    """Subscriptions with equal keys get one run's value."""
+def _shared_by(
+    subscription: Subscription, actor: Actor | Person
+) -> tuple[str, str, Hashable, str]:
+    """Subscriptions with equal keys get one run's value (its texts in one language)."""
     shared = subscription.query.varies_by == "permissions"
     who: Hashable = actor.access if shared and isinstance(actor, Actor) else actor
-    return (subscription.query.name, subscription.args_key, who)
+    return (subscription.query.name, subscription.args_key, who, subscription.language)
 
 
 def _one_run(batch: list[Subscription], known: dict[Hashable, Actor | Person]) -> bool:
@@ -562,7 +572,7 @@ def _still_allowed(
         return actor  # a person's own data, in no organization
     if actor.organization_id != subscription.actor.organization_id:
         # No longer a member there: never show another organization's data instead.
-        raise errors.forbidden("You no longer have access to this organization.")
+        raise errors.forbidden(_("You no longer have access to this organization."))
     return actor
 
 
@@ -629,8 +639,11 @@ def _encode(query: Function, value: Any) -> str | AppError:
     data = query.dump_json(value)
     if len(data) > MAX_VALUE_BYTES:
         return errors.invalid_input(
-            f"The value is larger than a socket frame allows ({MAX_VALUE_BYTES // 1024} KiB): "
-            "ask for less (filters, a smaller page)."
+            _(
+                "The value is larger than a socket frame allows (%(limit)s KiB): "
+                "ask for less (filters, a smaller page)."
+            )
+            % {"limit": MAX_VALUE_BYTES // 1024}
         )
     return data.decode()
 

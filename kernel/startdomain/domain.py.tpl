@@ -3,6 +3,8 @@ limit, its audit actions in words, its pages, its API, its link in the header an
 in the organization's data export (kernel/exports.py: add each new tenant table there, or
 exclude it with why)."""
 
+from django.utils.translation import gettext_lazy
+
 from kernel.exports import Export, ExportTable
 from kernel.limits import UNLIMITED, Limit
 from kernel.manifest import AuditLabel, Domain, Nav
@@ -17,15 +19,15 @@ def count_${plural}(organization_id: int) -> int:
 domain = Domain(
     "${app}",
     permissions=[
-        Permission("${app}.read", "See ${plural_words}", EVERYONE),
-        Permission("${app}.create", "Create ${plural_words}", EDITORS),
-        Permission("${app}.update", "Edit ${plural_words}", EDITORS),
-        Permission("${app}.delete", "Delete ${plural_words}", MANAGERS),
+        Permission("${app}.read", gettext_lazy("See ${plural_words}"), EVERYONE),
+        Permission("${app}.create", gettext_lazy("Create ${plural_words}"), EDITORS),
+        Permission("${app}.update", gettext_lazy("Edit ${plural_words}"), EDITORS),
+        Permission("${app}.delete", gettext_lazy("Delete ${plural_words}"), MANAGERS),
     ],
     limits=[
         Limit(
             "${app}",
-            "${plural_words}",
+            gettext_lazy("${plural_words}"),
             free=100,
             raised_by={"feature.pro": 10_000, "feature.team": UNLIMITED},
             count=count_${plural},
@@ -33,18 +35,21 @@ domain = Domain(
     ],
     audit_labels={
         "${singular}.create": AuditLabel(
-            "created the ${singular_words} “{target}”", "create ${a_singular}"
+            gettext_lazy("created the ${singular_words} “{target}”"),
+            gettext_lazy("create ${a_singular}"),
         ),
         "${singular}.update": AuditLabel(
-            "edited the ${singular_words} “{target}”", "edit ${a_singular}"
+            gettext_lazy("edited the ${singular_words} “{target}”"),
+            gettext_lazy("edit ${a_singular}"),
         ),
         "${singular}.delete": AuditLabel(
-            "deleted the ${singular_words} “{target}”", "delete ${a_singular}"
+            gettext_lazy("deleted the ${singular_words} “{target}”"),
+            gettext_lazy("delete ${a_singular}"),
         ),
     },
     urls=[("${url_prefix}/", "${app}.urls")],
     api="${app}.api",
-    nav=[Nav("${title}", "${app}_list", permission="${app}.read", order=50)],
+    nav=[Nav(gettext_lazy("${title}"), "${app}_list", permission="${app}.read", order=50)],
     exports=Export(
         tables=[
             ExportTable.of(

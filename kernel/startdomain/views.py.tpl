@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy
 
 from kernel.door import call
 from kernel.errors import AppError, ErrorCode
@@ -17,7 +18,7 @@ from ${app} import mutations, queries
 class ListPage(FormView):
     function = mutations.${singular}_create
     template_name = "${app}/list.html"
-    success_message = "Created."
+    success_message = gettext_lazy("Created.")
     success_url = "${app}_list"
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
@@ -28,7 +29,7 @@ class ListPage(FormView):
 class DetailPage(FormView):
     function = mutations.${singular}_update
     template_name = "${app}/detail.html"
-    success_message = "Saved."
+    success_message = gettext_lazy("Saved.")
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:
         return {"row": call(queries.${singular}_get, request, {"${ref}": kwargs["${ref}"]})}
@@ -54,7 +55,7 @@ class DetailPage(FormView):
 class DeletePage(FormView):
     function = mutations.${singular}_delete
     template_name = "${app}/delete.html"
-    success_message = "Deleted."
+    success_message = gettext_lazy("Deleted.")
     success_url = "${app}_list"
 
     def context(self, request: HttpRequest, **kwargs: Any) -> dict[str, Any]:

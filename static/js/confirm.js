@@ -5,6 +5,9 @@
   "use strict";
   if (window.confirmJsLoaded) return; // base.html and a page may both include it
   window.confirmJsLoaded = true;
+  // The page's language (Django's JavaScriptCatalog, loaded first by base.html); looked
+  // up when a text is shown, so the order the scripts run in does not matter.
+  const gettext = (text) => (window.gettext ? window.gettext(text) : text);
   let dialog = null;
 
   function build() {
@@ -14,12 +17,14 @@
     dialog.setAttribute("aria-describedby", "confirm-dialog-text");
     dialog.innerHTML =
       '<form method="dialog">' +
-      '<h2 id="confirm-dialog-title">Are you sure?</h2>' +
+      '<h2 id="confirm-dialog-title"></h2>' +
       '<p id="confirm-dialog-text"></p>' +
       '<div class="confirm-actions">' +
       '<button value="confirm" class="button button-danger" data-confirm-ok></button>' +
-      '<button value="cancel" class="button button-quiet" data-confirm-cancel>Cancel</button>' +
+      '<button value="cancel" class="button button-quiet" data-confirm-cancel></button>' +
       "</div></form>";
+    dialog.querySelector("#confirm-dialog-title").textContent = gettext("Are you sure?");
+    dialog.querySelector("[data-confirm-cancel]").textContent = gettext("Cancel");
     document.body.appendChild(dialog);
     return dialog;
   }
@@ -27,7 +32,7 @@
   function ask(form, submitter) {
     const box = dialog || build();
     box.querySelector("#confirm-dialog-text").textContent = form.dataset.confirm;
-    box.querySelector("[data-confirm-ok]").textContent = form.dataset.confirmButton || "Confirm";
+    box.querySelector("[data-confirm-ok]").textContent = form.dataset.confirmButton || gettext("Confirm");
     box.returnValue = "";
     box.onclose = () => {
       if (box.returnValue !== "confirm") {

@@ -7,6 +7,8 @@
 //   - header menus (`details.menu`) close on a click elsewhere or Escape.
 (function () {
   "use strict";
+  // The page's language (Django's JavaScriptCatalog, loaded first by base.html).
+  const gettext = (text) => (window.gettext ? window.gettext(text) : text);
   const DISMISS_AFTER_MS = 6000;
   const GIVE_UP_MS = 20000; // a response that never navigates (a download): usable again
   document.documentElement.classList.add("js");
@@ -63,7 +65,7 @@
     const close = Object.assign(document.createElement("button"), {
       type: "button", className: "message-close", textContent: "×",
     });
-    close.setAttribute("aria-label", "Dismiss");
+    close.setAttribute("aria-label", gettext("Dismiss"));
     close.addEventListener("click", () => dismiss(message));
     message.append(close);
     if (/message-(error|warning)/.test(message.className)) continue;
@@ -98,9 +100,9 @@
     const label = button.dataset.copyLabel || (button.dataset.copyLabel = button.textContent);
     try {
       await copy(source.matches("input, textarea") ? source.value : source.textContent.trim());
-      button.textContent = "Copied";
+      button.textContent = gettext("Copied");
     } catch (error) {
-      button.textContent = "Select and copy";
+      button.textContent = gettext("Select and copy");
     }
     clearTimeout(button.copyTimer);
     button.copyTimer = setTimeout(() => { button.textContent = label; }, 2000);

@@ -16,6 +16,11 @@
 (function () {
   "use strict";
   if (window.live) return; // included by a page and by the header's bell: one socket
+  // The page's language (Django's JavaScriptCatalog, loaded first by base.html); looked
+  // up when a text is shown, so the order the scripts run in does not matter.
+  const gettext = (text) => (window.gettext ? window.gettext(text) : text);
+  const interpolate = (format, values) =>
+    window.interpolate ? window.interpolate(format, values, true) : format.replace(/%\((\w+)\)s/g, (_, key) => values[key]);
   const subscriptions = new Map();
   let socket = null;
   let nextId = 1;
@@ -25,24 +30,24 @@
   const ENDED = new Set(["signed-out", "forbidden", "suspended", "pending_deletion"]);
   // What the indicator says (short) and its tooltip (long); no entry: hidden.
   const INDICATOR = {
-    live: ["Live", "Updates appear as they happen."],
-    unavailable: ["Paused", "Live updates are paused: the server is recovering. What you see may be out of date."],
-    offline: ["Reconnecting…", "Connection lost. Reconnecting…"],
+    live: () => [gettext("Live"), gettext("Updates appear as they happen.")],
+    unavailable: () => [gettext("Paused"), gettext("Live updates are paused: the server is recovering. What you see may be out of date.")],
+    offline: () => [gettext("Reconnecting…"), gettext("Connection lost. Reconnecting…")],
   };
   const NOTICES = {
-    "signed-out": ["Your session ended.", "Sign in again", "signIn"],
-    forbidden: ["You no longer have access to this organization.", "Back to the start page", "home"],
+    "signed-out": () => [gettext("Your session ended."), gettext("Sign in again"), "signIn"],
+    forbidden: () => [gettext("You no longer have access to this organization."), gettext("Back to the start page"), "home"],
     // "here": this page again, which now says why (the server's suspended page).
-    suspended: ["This organization has been suspended.", "See why", "here"],
-    pending_deletion: ["This organization is scheduled for deletion.", "See details", "here"],
+    suspended: () => [gettext("This organization has been suspended."), gettext("See why"), "here"],
+    pending_deletion: () => [gettext("This organization is scheduled for deletion."), gettext("See details"), "here"],
   };
 
   function indicator(element) {
     // Quiet subscriptions (the header's bell) keep the page's indicator hidden.
     const shown = [...subscriptions.values()].some((sub) => !sub.quiet);
-    let label = shown ? INDICATOR[state] : undefined;
+    let label = shown && INDICATOR[state] ? INDICATOR[state]() : undefined;
     if (shown && state === "offline" && (navigator.onLine === false || retry > 4)) {
-      label = ["Offline", "No connection to the server. Retrying…"];
+      label = [gettext("Offline"), gettext("No connection to the server. Retrying…")];
     }
     element.dataset.state = state;
     element.hidden = !label;
@@ -51,7 +56,7 @@
   }
 
   function notice(anchor) {
-    const [text, action, target] = NOTICES[state];
+    const [text, action, target] = NOTICES[state]();
     let url = target === "here" ? location.pathname + location.search : anchor.dataset[target] || "/";
     if (target === "signIn") url += `?next=${encodeURIComponent(location.pathname + location.search)}`;
     const box = document.createElement("div");
@@ -59,7 +64,7 @@
     box.setAttribute("role", "alert");
     box.dataset.liveNotice = state;
     const link = Object.assign(document.createElement("a"), {href: url, textContent: action});
-    box.append(`${text} What you see here is no longer updated. `, link);
+    box.append(interpolate(gettext("%(notice)s What you see here is no longer updated."), {notice: text}) + " ", link);
     anchor.before(box);
   }
 

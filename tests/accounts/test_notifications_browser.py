@@ -16,9 +16,9 @@ from tests.servers import app_server
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-def _tell(user_id: int, name: str, **kwargs: str) -> None:
+def _tell(user_id: int, name: str, link: str = "") -> None:
     with transaction.atomic():
-        notify("notes.shared", users=[user_id], params={"name": name}, **kwargs)
+        notify("notes.shared", users=[user_id], params={"name": name}, link=link)
 
 
 def test_the_bell_counts_live_and_the_list_marks_read(browser, artifacts):

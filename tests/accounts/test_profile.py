@@ -115,7 +115,7 @@ def test_an_empty_display_name_shows_the_email(browser, person):
     [
         ({"time_zone": "Mars/Olympus_Mons"}, "time_zone", "Choose a time zone from the list."),
         ({"time_zone": "europe/paris"}, "time_zone", "Choose a time zone from the list."),
-        ({"language": "tlh"}, "language", "Choose one of: English."),
+        ({"language": "tlh"}, "language", "Choose one of: English, Deutsch."),
         ({"display_name": "x" * 81}, "display_name", "Use at most 80 characters."),
         ({"display_name": "\u200b\u200b"}, "display_name", "Use visible characters."),
     ],

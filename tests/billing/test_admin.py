@@ -28,7 +28,7 @@ def test_a_failed_event_is_visible_and_reprocessed_from_the_admin(
     operator: Client, client: Client, org: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     real = processing.apply_change
-    monkeypatch.setattr(processing, "apply_change", lambda change: 1 / 0)
+    monkeypatch.setattr(processing, "apply_change", lambda change, **key: 1 / 0)
     assert (
         post_stripe(
             client, stripe_event("customer.subscription.created", stripe_subscription(org.pk))

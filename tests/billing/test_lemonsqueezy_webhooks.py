@@ -299,17 +299,24 @@ def test_a_lifetime_order_grants_and_its_refund_revokes(client: Client, org: Any
     assert entitlements(org.pk).plan.code == "free"
 
 
-def test_a_subscriptions_first_order_and_its_payments_change_nothing(
+def test_a_subscriptions_first_order_and_its_payments_grant_nothing(
     client: Client, org: Any
 ) -> None:
-    for name, data in [
-        ("order_created", lsq_order(plan="pro_monthly")),
-        ("subscription_payment_success", lsq_invoice()),
-        ("subscription_payment_failed", lsq_invoice(status="pending")),
-        ("license_key_created", {"type": "license-keys", "id": "5", "attributes": {"updated_at": iso(time.time())}}),
-    ]:  # fmt: skip
+    """A subscription's order is left to its subscription's events; its payments are
+    receipts to tell about (processed), never grants."""
+    events = [
+        ("order_created", lsq_order(plan="pro_monthly"), EventStatus.IGNORED),
+        ("subscription_payment_success", lsq_invoice(), EventStatus.PROCESSED),
+        ("subscription_payment_failed", lsq_invoice(status="pending"), EventStatus.IGNORED),
+        ("license_key_created",
+         {"type": "license-keys", "id": "5", "attributes": {"updated_at": iso(time.time())}},
+         EventStatus.IGNORED),
+    ]  # fmt: skip
+    for name, data, _ in events:
         assert post_lemonsqueezy(client, lsq_event(name, data, org.pk)).status_code == 200
-    assert set(WebhookEvent.objects.values_list("status", flat=True)) == {EventStatus.IGNORED}
+    assert list(WebhookEvent.objects.order_by("pk").values_list("status", flat=True)) == [
+        status for _, _, status in events
+    ]
     assert not Grant.objects.for_organization(org.pk).exists()
 
 

@@ -159,3 +159,23 @@ def test_security_cannot_be_off(db):
     assert delivery_for([user.pk], "security") == {user.pk: Delivery.IMMEDIATELY}
     NotificationPreference.objects.create(user=user, category="billing", delivery="off")
     assert delivery_for([user.pk], "billing") == {user.pk: Delivery.OFF}
+
+
+def test_read_notifications_are_pruned_after_the_retention_and_unread_ones_stay(member):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from kernel.prune import prune_all
+
+    alice = member().user
+    with transaction.atomic():
+        notify("notes.shared", users=[alice.pk], key="old")
+        notify("notes.shared", users=[alice.pk], key="recent")
+        notify("notes.shared", users=[alice.pk], key="unread")
+    now = timezone.now()
+    Notification.objects.filter(key="old").update(read_at=now - timedelta(days=91))
+    Notification.objects.filter(key="recent").update(read_at=now - timedelta(days=89))
+    Notification.objects.filter(key="unread").update(created_at=now - timedelta(days=400))
+    assert prune_all()["read notifications"] == 1
+    assert set(Notification.objects.values_list("key", flat=True)) == {"recent", "unread"}

@@ -122,3 +122,15 @@ def test_an_export_ready_tells_the_person_who_asked(org, owner, bystanders):
     assert notice.link == "/organization/settings/"
     assert "Acme" in notification_text(notice)
     assert Notification.objects.count() == 1
+
+
+def test_events_with_their_own_email_are_not_mailed_twice(org, owner):
+    from tests.tasks import sent_mail
+
+    invitee = UserFactory(email="grace@example.com")
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        call(mutations.invitation_create, actor_for(owner), {"email": "grace@example.com"})
+    emails = [m for m in sent_mail() if m.to == [invitee.email]]
+    assert len(emails) == 1  # the invitation itself, with its link
+    assert "/invitations/" in str(emails[0].body)
+    assert Notification.objects.get(user=invitee).email == "skipped"

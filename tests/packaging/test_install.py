@@ -42,7 +42,11 @@ APP_TEMPLATE = next(
     None,
 )
 """A template an app carries in its own folder (the wheel must ship those too)."""
-SITE_FILES = {"templates": "config/site/templates", "static": "config/site/static"}
+SITE_FILES = {
+    "templates": "config/site/templates",
+    "static": "config/site/static",
+    "locale": "config/site/locale",
+}
 """The checkout's root folders the wheel carries inside the config package."""
 
 NOT_SOURCE = shutil.ignore_patterns(
@@ -104,6 +108,7 @@ call_command("check", fail_level="WARNING")
 from django.contrib.staticfiles import finders
 from django.db.migrations.loader import MigrationLoader
 from django.template.loader import get_template
+from django.utils import translation
 
 apps = sys.argv[1].split(",")
 print(json.dumps({
@@ -112,6 +117,7 @@ print(json.dumps({
     "allauth_override": get_template("account/login.html").origin.name,
     "app_template": get_template(sys.argv[2]).origin.name if sys.argv[2] else "",
     "static": finders.find("css/app.css"),
+    "german": translation.override("de")(lambda: translation.gettext("Skip to content"))(),
     "migrations": sorted(
         f"{app}.{name}" for app, name in MigrationLoader(None).disk_migrations if app in apps
     ),
@@ -171,6 +177,7 @@ def test_the_installed_project_starts_outside_the_checkout(wheel: Path, tmp_path
         app, template = APP_TEMPLATE
         assert report["app_template"] == str(installed / app / "templates" / template)
     assert report["static"] == str(site / "static" / "css" / "app.css")
+    assert report["german"] == "Zum Inhalt springen"  # the compiled catalogue came along
     in_checkout = sorted(
         f"{app}.{path.stem}"
         for app in APPS
