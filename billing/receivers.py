@@ -1,6 +1,9 @@
-"""Billing reacts to organizations: seats follow membership on per-seat plans (a task
-queued with the change), and an organization scheduled for deletion (or deleted) has its
-subscriptions cancelled at the provider at once, not at the end of the grace period.
+"""Billing reacts to organizations: seats follow the seat rule on per-seat plans —
+members plus pending invitations (`organizations.queries.seats_used`) — through a task
+queued with each change of either (an invitation's expiry, which no change marks, is
+caught by the periodic `billing.tasks.sync_seats_everywhere`); and an organization
+scheduled for deletion (or deleted) has its subscriptions cancelled at the provider at
+once, not at the end of the grace period.
 
 The cancellation is owed from the moment the scheduling (or the deletion) commits, so it
 is written down in that very transaction (`PendingCancellation`), with the task that
@@ -18,7 +21,7 @@ from django.dispatch import receiver
 
 from billing.models import PendingCancellation, PlanSubscription, SubscriptionStatus
 from billing.tasks import cancel_subscriptions, push_seats
-from organizations.models import Membership, Organization
+from organizations.models import Invitation, Membership, Organization
 from organizations.signals import organization_deletion_scheduled
 
 
@@ -27,6 +30,15 @@ from organizations.signals import organization_deletion_scheduled
 def membership_changed(sender: type[Membership], instance: Membership, **kwargs: Any) -> None:
     if kwargs.get("created", True):  # a member added (post_save) or removed (post_delete)
         push_seats.enqueue(instance.organization_id)  # in the membership's transaction
+
+
+@receiver(post_save, sender=Invitation)
+@receiver(post_delete, sender=Invitation)
+def invitation_changed(sender: type[Invitation], instance: Invitation, **kwargs: Any) -> None:
+    """Created, accepted, declined, revoked, resent (a fresh expiry) or deleted: each may
+    change the seats in use. The push reads the count when it runs, so a repeat with an
+    unchanged count calls no provider."""
+    push_seats.enqueue(instance.organization_id)
 
 
 @receiver(pre_delete, sender=Organization)
