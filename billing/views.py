@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
@@ -86,7 +86,7 @@ class Portal(ToProvider):
 class Cancel(ActionView):
     function = actions.cancel_subscription
     back = "billing:page"
-    confirm_button = gettext_lazy("Cancel now")
+    confirm_button = cast(str, gettext_lazy("Cancel now"))  # worded when shown
 
     def confirm_text(self, request: HttpRequest, **kwargs: Any) -> str:
         # At period end nothing is lost yet (and it can be resumed); now ends it at once.
@@ -113,7 +113,7 @@ class Change(ActionView):
     anything else is sent there first, so nobody changes plan without seeing the price."""
 
     function = actions.change_plan
-    success_message = gettext_lazy("Plan change requested.")
+    success_message = cast(str, gettext_lazy("Plan change requested."))  # worded when shown
     back = "billing:page"
 
     def post(self, request: HttpRequest, **kwargs: Any) -> HttpResponse:
@@ -125,7 +125,7 @@ class Change(ActionView):
 
 class Resume(ActionView):
     function = actions.resume_subscription
-    success_message = gettext_lazy("The subscription continues.")
+    success_message = cast(str, gettext_lazy("The subscription continues."))  # worded when shown
     back = "billing:page"
 
 

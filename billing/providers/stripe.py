@@ -136,15 +136,11 @@ class StripeProvider:
         item: dict[str, Any] = {"id": item_id, "price": price_id}
         if plan.per_seat:
             item["quantity"] = seats
-        invoice = self.client.v1.invoices.create_preview(
-            {
-                "subscription": subscription_id,
-                "subscription_details": {
-                    "items": [item],  # type: ignore[list-item]
-                    "proration_behavior": CHANGE_PRORATION,
-                },
-            }
-        )
+        params: dict[str, Any] = {
+            "subscription": subscription_id,
+            "subscription_details": {"items": [item], "proration_behavior": CHANGE_PRORATION},
+        }
+        invoice = self.client.v1.invoices.create_preview(params)  # type: ignore[arg-type]
         price = self.client.v1.prices.retrieve(price_id)
         return ChangePreview(
             amount_due_now=int(invoice.amount_due),

@@ -118,7 +118,9 @@ def test_seats_follow_invitations_created_revoked_accepted_and_expired(
     team_plan_at_stripe(org, quantity=3)
     calls = len(stripe_api.log)
     # Nothing marks an expiry: the hourly sync finds the seat gone and pushes it.
-    with time_machine.travel(timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS, hours=1)):
+    with time_machine.travel(
+        timezone.now() + timedelta(days=settings.INVITATION_TTL_DAYS, hours=1)
+    ):
         sync_seats_everywhere.enqueue()
         run_tasks()
     assert pushed(stripe_api)[calls:] == [2]
