@@ -74,7 +74,7 @@ class StartTrial(ToProvider):
     function = actions.start_trial
 
     def done(self, request: HttpRequest, value: Any, **kwargs: Any) -> HttpResponse:
-        if value.startswith(settings.SITE_URL + reverse("billing:page")):  # a local trial
+        if value.startswith(reverse("billing:page")):  # a local trial: started already
             messages.success(request, _("The free trial has started: no payment needed."))
         return redirect(value)
 

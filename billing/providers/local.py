@@ -60,8 +60,9 @@ class LocalProvider:
         if request.trial_days:
             plan, days = request.plan, request.trial_days
             self.start_trial(request.organization_id, plan, request.seats, days)
-            return CheckoutStarted(
-                url=request.success_url, customer_id=f"cus_local_{request.organization_id}"
+            return CheckoutStarted(  # this site's own page, like the local checkout's
+                url=reverse("billing:page") + "?trial=started",
+                customer_id=f"cus_local_{request.organization_id}",
             )
         token = signing.dumps(
             {"org": request.organization_id, "plan": request.plan.code, "seats": request.seats},
