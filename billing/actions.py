@@ -49,14 +49,19 @@ def _provider_call() -> Iterator[None]:
     except Exception as error:
         logger.warning("billing: provider call failed: %s", error)
         raise errors.unavailable(
-            message="The payment provider could not be reached. Please try again."
+            message=_("The payment provider could not be reached. Please try again.")
         ) from error
 
 
 def _require_price(plan: Plan, provider: str) -> None:
     if not plan.price_id(provider):
         raise errors.invalid_input(
-            fields={"plan": [f"{plan.name} has no price configured for {provider}."]}
+            fields={
+                "plan": [
+                    _("%(plan)s has no price configured for %(provider)s.")
+                    % {"plan": plan.name, "provider": provider}
+                ]
+            }
         )
 
 
@@ -130,7 +135,7 @@ def open_portal(*, actor: Actor) -> str:
     )
     customer_id = context.customers.get(provider_name)
     if customer_id is None:
-        raise errors.conflict("There is no billing account yet: choose a plan first.")
+        raise errors.conflict(_("There is no billing account yet: choose a plan first."))
     with _provider_call():
         return get_provider(provider_name).portal_url(
             customer_id=customer_id, return_url=_billing_page()
@@ -200,7 +205,7 @@ def cancel_subscription(*, actor: Actor, args: Cancellation) -> None:
 def resume_subscription(*, actor: Actor) -> None:
     subscription = _live_subscription(actor)
     if not subscription.cancel_at_period_end:
-        raise errors.conflict("The subscription is not set to end.")
+        raise errors.conflict(_("The subscription is not set to end."))
     with _provider_call():
         get_provider(subscription.provider).resume(subscription_id=subscription.external_id)
 
@@ -208,7 +213,7 @@ def resume_subscription(*, actor: Actor) -> None:
 def _live_subscription(actor: Actor) -> PlanSubscription:
     context = manage_context(actor)
     if context.subscription is None:
-        raise errors.conflict("There is no active subscription.")
+        raise errors.conflict(_("There is no active subscription."))
     return context.subscription
 
 
@@ -217,14 +222,14 @@ def local_pay(*, actor: Actor, args: LocalPayment) -> None:
     """ "Pay" on the local provider's checkout page (development and demos): the same
     webhook handler applies it as a real provider's event."""
     if settings.BILLING_PROVIDER != "local":
-        raise errors.not_found("There is no local checkout on this server.")
+        raise errors.not_found(_("There is no local checkout on this server."))
     provider = LocalProvider()
     try:
         organization_id, plan, seats = provider.read_checkout(args.token)
     except signing.BadSignature:
-        raise errors.not_found("This checkout link is not valid (or expired).") from None
+        raise errors.not_found(_("This checkout link is not valid (or expired).")) from None
     if organization_id != actor.organization_id:
-        raise errors.not_found("This checkout link is not valid (or expired).")
+        raise errors.not_found(_("This checkout link is not valid (or expired)."))
     provider.pay(organization_id, plan, seats)
 
 

@@ -20,6 +20,7 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from billing.models import PendingCancellation, PlanSubscription, SubscriptionStatus
+from billing.queries import live_subscriptions, per_seat_plans
 from billing.tasks import cancel_subscriptions, push_seats
 from organizations.models import Invitation, Membership, Organization
 from organizations.signals import organization_deletion_scheduled
@@ -29,7 +30,7 @@ from organizations.signals import organization_deletion_scheduled
 @receiver(post_delete, sender=Membership)
 def membership_changed(sender: type[Membership], instance: Membership, **kwargs: Any) -> None:
     if kwargs.get("created", True):  # a member added (post_save) or removed (post_delete)
-        push_seats.enqueue(instance.organization_id)  # in the membership's transaction
+        _push_seats(instance.organization_id)
 
 
 @receiver(post_save, sender=Invitation)
@@ -38,7 +39,15 @@ def invitation_changed(sender: type[Invitation], instance: Invitation, **kwargs:
     """Created, accepted, declined, revoked, resent (a fresh expiry) or deleted: each may
     change the seats in use. The push reads the count when it runs, so a repeat with an
     unchanged count calls no provider."""
-    push_seats.enqueue(instance.organization_id)
+    _push_seats(instance.organization_id)
+
+
+def _push_seats(organization_id: int) -> None:
+    """Queue the push in the change's transaction, for a per-seat subscription only (an
+    organization that buys one later has its seats checked when the provider's event
+    arrives, billing/processing.py)."""
+    if live_subscriptions(organization_id).filter(plan__in=per_seat_plans()).exists():
+        push_seats.enqueue(organization_id)
 
 
 @receiver(pre_delete, sender=Organization)
