@@ -72,7 +72,7 @@ def _remind(subscription: PlanSubscription, organization: str) -> int:
         "plan": plan.name if plan else subscription.plan,
         "date": trial_end.date().isoformat(),
     }
-    key = f"{TRIAL_ENDING}:{subscription.source}:{trial_end.isoformat()}"
+    key = f"trial:{subscription.pk}:{trial_end.isoformat()}"  # one per trial end
     return _notify(subscription.organization_id, params, key)
 
 
