@@ -29,6 +29,7 @@ from django.contrib.auth import BACKEND_SESSION_KEY, login, logout, user_logged_
 from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from pydantic import Field
@@ -40,6 +41,7 @@ from kernel.actor import Person
 from kernel.door import IMPERSONATION_REFUSED
 from kernel.functions import mutation
 from kernel.inputs import Input
+from kernel.notifications import notify
 from kernel.stepup import require_step_up
 
 SESSION_KEY: Final = actors.IMPERSONATION_SESSION_KEY
@@ -151,6 +153,13 @@ def impersonation_start(*, actor: Person, args: ImpersonationStart) -> int:
         impersonation_id=row.pk,
     )
     _admin_log(operator.pk, target, f"Started viewing as this person: {reason}")
+    notify(
+        "account.viewed_by_operator",
+        users=[target.pk],
+        params={"operator": operator.email, "reason": reason},
+        link=reverse("account_overview"),
+        key=f"impersonation:{row.pk}",
+    )
     return row.pk
 
 

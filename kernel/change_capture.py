@@ -14,7 +14,9 @@ organizations' rows of which table changed:
 
 Tables that belong to no organization but decide what someone sees or may do (people,
 organizations, sessions: `captured_by_row = True` on the model, and the session table) are
-captured by row instead: `<table>:=<key>` names the changed row, so a changed email
+captured by row instead: `<table>:=<key>` names the changed row (or, with
+`captured_by_row = "<column>"`, the row's value there: a person's notifications are
+keyed by their user), so a changed email
 re-runs the queries that read people, and a deleted session or a deactivated person
 re-checks exactly the sockets that depend on that row. Session keys are credentials:
 only their SHA-256 leaves the table.
@@ -144,12 +146,14 @@ def session_model() -> type[Any] | None:
 
 
 def row_captured_tables(models: Iterable[type[Any]]) -> dict[str, RowKey]:
-    """Tables captured per row: models marked `captured_by_row`, and the session table."""
-    found = {
-        model._meta.db_table: RowKey(model._meta.pk.column)
-        for model in models
-        if getattr(model, "captured_by_row", False) and not model._meta.abstract
-    }
+    """Tables captured per row: models marked `captured_by_row` (True: keyed by the
+    primary key; a column name: by that column), and the session table."""
+    found = {}
+    for model in models:
+        marked = getattr(model, "captured_by_row", False)
+        if marked and not model._meta.abstract:
+            column = marked if isinstance(marked, str) else model._meta.pk.column
+            found[model._meta.db_table] = RowKey(column)
     sessions = session_model()
     if sessions is not None:
         found[sessions._meta.db_table] = RowKey(sessions._meta.pk.column, "sha256")

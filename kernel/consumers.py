@@ -158,7 +158,10 @@ class KernelConsumer(AsyncWebsocketConsumer):  # type: ignore[misc]  # channels 
         if len(self.subscriptions) >= MAX_SUBSCRIPTIONS:
             raise errors.rate_limited(1, f"At most {MAX_SUBSCRIPTIONS} subscriptions per socket.")
         valid = door.validate(query, args)
-        actor = await database_sync_to_async(actors.resolve)(self.scope)
+        # A personal query (the bell's count) is the person's own, in any organization
+        # or none; API keys are refused it.
+        resolve = actors.resolve_person if query.personal else actors.resolve
+        actor = await database_sync_to_async(resolve)(self.scope)
         push = partial(self.push, frame_id)
         subscription = Subscription(
             frame_id,

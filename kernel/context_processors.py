@@ -13,6 +13,7 @@ from kernel.actor import Actor
 from kernel.errors import AppError
 from kernel.guard import has_app_permission
 from kernel.manifest import navigation
+from kernel.models import Notification
 from kernel.permissions import CATALOGUE
 
 
@@ -58,4 +59,11 @@ def shell(request: HttpRequest) -> dict[str, Any]:
         "actor": actor,
         "can": Permissions(actor),
         "nav": links,
+        # The bell's first value, counted only where a page shows it (templates call it);
+        # the live query `notifications.unread` keeps it current.
+        "unread_notifications": lambda: unread_count(user.pk),
     }
+
+
+def unread_count(user_id: int) -> int:
+    return Notification.objects.filter(user_id=user_id, read_at__isnull=True).count()

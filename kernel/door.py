@@ -181,8 +181,9 @@ def authorize(function: Function, principal: Principal) -> None:
     check_grant(principal, get_permission(function.permission))
 
 
-def evaluate(function: Function, actor: Actor, args: Input) -> Any:
-    """A query's value for an actor already resolved (the live hub's re-runs)."""
+def evaluate(function: Function, actor: Actor | Person, args: Input) -> Any:
+    """A query's value for an actor (or, personal queries, a person) already resolved
+    (the live hub's re-runs)."""
     authorize(function, actor)
     return function.convert(function.invoke(actor, args))
 

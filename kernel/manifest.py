@@ -11,10 +11,13 @@
                          permission="widgets.create")],
         audit_labels={"widgets.delete": AuditLabel("deleted widget “{target}”", "delete a widget")},
         periodic=[Periodic(widgets.tasks.expire_widgets, every=timedelta(hours=1))],
+        notifications=[NotificationKind("widgets.shared", category="organization",
+                                        text=gettext_lazy("{name} shared a widget with you."))],
     )
 
 When Django starts (kernel/apps.py), `load()` imports every installed app's manifest,
-fills the catalogue, the sensitive actions, the limits and the sources, imports the apps'
+fills the catalogue, the sensitive actions, the limits, the notification kinds and the
+sources, imports the apps'
 `queries`, `mutations` and `actions` modules (their decorators register the functions),
 and freezes it all. `config/urls.py`, `config/api.py`, the header and the dashboard's
 onboarding checklist (config/dashboard.py) use what the manifests list, so adding or
@@ -37,6 +40,7 @@ from kernel.audit import AuditLog
 from kernel.exports import Export
 from kernel.functions import FUNCTIONS
 from kernel.limits import LIMITS, Limit
+from kernel.notifications import KINDS, NotificationKind
 from kernel.permissions import CATALOGUE, Permission
 from kernel.sensitive import SENSITIVE_ACTIONS, SensitiveAction
 from kernel.sources import SOURCES, Directory, EntitlementSource, StepUpSource
@@ -120,6 +124,8 @@ class Domain:
     periodic: Sequence[Periodic] = ()
     """Tasks the worker enqueues on a schedule (pruning, reconciliation)."""
     exports: Export | None = None  # its tables in an organization's data export (kernel/exports.py)
+    notifications: Sequence[NotificationKind] = ()
+    """The kinds of notification the domain sends (kernel/notifications.py `notify`)."""
     function_modules: Sequence[str] = field(default=FUNCTION_MODULES)
 
 
@@ -136,7 +142,7 @@ def load() -> None:
         domain: Domain = import_module(f"{config.name}.domain").domain
         _register(domain)
         DOMAINS.append(domain)
-    for registry in (CATALOGUE, SENSITIVE_ACTIONS, LIMITS):
+    for registry in (CATALOGUE, SENSITIVE_ACTIONS, LIMITS, KINDS):
         registry.freeze()
     for config in apps.get_app_configs():
         domain_of = next((d for d in DOMAINS if d.label == config.label), None)
@@ -153,6 +159,8 @@ def _register(domain: Domain) -> None:
         SENSITIVE_ACTIONS.add(action.name, action)
     for limit in domain.limits:
         LIMITS.add(limit.kind, limit)
+    for kind in domain.notifications:
+        KINDS.add(kind.name, kind)
     for source in ("directory", "entitlements", "step_up", "audit_log"):
         provided = getattr(domain, source)
         if provided is not None:

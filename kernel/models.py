@@ -1,7 +1,9 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models.functions import Now
+from django.utils.translation import gettext_lazy as _
 
 
 class IdempotencyRecord(models.Model):
@@ -99,3 +101,90 @@ class PeriodicTurn(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class Notification(models.Model):
+    """Something that happened, told to one person (kernel/notifications.py). It stores
+    its kind and parameters, not its sentence: worded when shown or mailed, in the
+    reader's language. Captured by row, keyed by its user: the bell's personal live query
+    re-runs when one of the person's own notifications changes."""
+
+    tenant_exempt = "a person's own, whichever organization it concerns; read by its user only"
+    captured_by_row = "user_id"
+
+    class Email(models.TextChoices):
+        PENDING = "pending", _("To send now")
+        DIGEST = "digest", _("In the next daily digest")
+        SENT = "sent", _("Sent")
+        SKIPPED = "skipped", _("Not sent (off)")
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    organization = models.ForeignKey(
+        "organizations.Organization",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The organization it concerns, if any: it goes with it.",
+    )
+    kind = models.CharField(max_length=100, help_text="A NotificationKind's name (a manifest's)")
+    params = models.JSONField(default=dict, blank=True)
+    link = models.CharField(max_length=500, blank=True)
+    key = models.CharField(
+        max_length=200, blank=True, help_text="A repeat with the same key notifies once."
+    )
+    created_at = models.DateTimeField(db_default=Now())
+    read_at = models.DateTimeField(null=True, blank=True)
+    email = models.CharField(max_length=16, choices=Email, default=Email.SKIPPED)
+    emailed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "kind", "key"],
+                condition=~models.Q(key=""),
+                name="notification_unique_key",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["user", "-created_at"],
+                name="notification_user_unread",
+                condition=models.Q(read_at__isnull=True),
+            ),
+            models.Index(fields=["user", "-created_at"], name="notification_user_recent"),
+            models.Index(
+                fields=["email"],
+                name="notification_email_due",
+                condition=models.Q(email__in=["pending", "digest"]),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} for user {self.user_id}"
+
+
+class NotificationPreference(models.Model):
+    """How one person wants one category's notifications emailed; without a row,
+    immediately. `security` is never off (kernel/notifications.py enforces it)."""
+
+    class Delivery(models.TextChoices):
+        IMMEDIATELY = "immediately", _("Immediately")
+        DAILY = "daily", _("Daily digest")
+        OFF = "off", _("Off")
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(max_length=32)
+    delivery = models.CharField(max_length=16, choices=Delivery, default=Delivery.IMMEDIATELY)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["user", "category"], name="notification_preference_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.category}: {self.delivery} (user {self.user_id})"

@@ -89,6 +89,11 @@ class Directory(Protocol):
         """The active user's membership there, if any."""
         ...
 
+    def members(self, organization_id: int) -> Sequence[MembershipRecord]:
+        """The organization's active members with their current roles (whom
+        `notify_members` may tell: it keeps those whose role holds the permission)."""
+        ...
+
     def organization_used(self, user_id: int, organization_id: int) -> None:
         """Record that the user chose to act in this organization (where they return)."""
         ...

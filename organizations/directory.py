@@ -98,6 +98,15 @@ class MembershipDirectory:
         )
         return MembershipRecord(user_id, organization_id, Role(role)) if role else None
 
+    def members(self, organization_id: int) -> Sequence[MembershipRecord]:
+        rows = (
+            Membership.objects.for_organization(organization_id)
+            .filter(user__is_active=True)
+            .order_by("created_at", "pk")
+            .values_list("user_id", "role")
+        )
+        return [MembershipRecord(user_id, organization_id, Role(role)) for user_id, role in rows]
+
     def api_keys(self, raw_keys: Collection[str]) -> Mapping[str, KeyRecord]:
         by_prefix = {prefix: raw for raw in raw_keys if (prefix := prefix_of(raw))}
         if not by_prefix:

@@ -3,10 +3,12 @@
 from datetime import timedelta
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from kernel.actor import Actor
 from kernel.limits import UNLIMITED, Limit
 from kernel.manifest import FUNCTION_MODULES, Domain, Nav, Step
+from kernel.notifications import NotificationKind
 from kernel.permissions import EVERYONE, MANAGERS, OWNERS, Permission
 from kernel.policies import actor_outranks_target, keep_last_owner
 from kernel.sensitive import SensitiveAction
@@ -103,6 +105,36 @@ domain = Domain(
     # Beside mutations.py: each capability's functions in a module named for it.
     function_modules=(*FUNCTION_MODULES, "suspension", "deletion", "policies", "exports"),
     exports=EXPORT,
+    notifications=[
+        NotificationKind(
+            "invitation.received",
+            category="organization",
+            text=gettext_lazy(
+                "{inviter} invited you to join {organization} as {role}. Accept it from "
+                "the invitation email sent to {email}."
+            ),
+        ),
+        NotificationKind(
+            "member.role_changed",
+            category="organization",
+            text=gettext_lazy("Your role in {organization} is now {role}."),
+        ),
+        NotificationKind(
+            "member.removed",
+            category="organization",
+            text=gettext_lazy("You were removed from {organization}."),
+        ),
+        NotificationKind(
+            "export.ready",
+            category="data",
+            text=gettext_lazy("The data export of {organization} is ready to download."),
+        ),
+        NotificationKind(
+            "export.account_ready",
+            category="data",
+            text=gettext_lazy("The export of your account's data is ready to download."),
+        ),
+    ],
     periodic=[
         Periodic(purge_due_organizations, every=timedelta(hours=1)),
         Periodic(prune_exports, every=timedelta(hours=1)),

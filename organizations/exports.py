@@ -31,6 +31,7 @@ from kernel.exports import Row
 from kernel.functions import action, mutation, query
 from kernel.guard import require_app_permission
 from kernel.manifest import DOMAINS
+from kernel.notifications import notify
 from organizations.account_export import account_tables
 from organizations.audit import AuditAction, actor_label
 from organizations.export_files import write_export
@@ -364,6 +365,7 @@ def export_finish(*, actor: System, args: _Finished) -> None:
     export.expires_at = now + timedelta(hours=settings.EXPORT_LINK_HOURS)
     export.save()
     if export.requested_by is not None:
+        _tell_ready(export)
         send_templated_mail(
             "organizations/email/export_ready",
             export.requested_by.email,
@@ -374,6 +376,24 @@ def export_finish(*, actor: System, args: _Finished) -> None:
                 "hours": settings.EXPORT_LINK_HOURS,
             },
         )
+
+
+def _tell_ready(export: DataExport) -> None:
+    """The requester hears of it under the bell too (the email holds the download link)."""
+    assert export.requested_by_id is not None
+    if export.kind == DataExport.Kind.ACCOUNT:
+        kind, params, link = "export.account_ready", {}, reverse("account_export")
+    else:
+        kind, link = "export.ready", reverse("organization_settings")
+        params = {"organization": export.organization.name if export.organization else ""}
+    notify(
+        kind,
+        users=[export.requested_by_id],
+        organization_id=export.organization_id,
+        params=params,
+        link=link,
+        key=f"export:{export.pk}",
+    )
 
 
 @mutation(

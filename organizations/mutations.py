@@ -12,6 +12,7 @@ import secrets
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.text import slugify
 
@@ -22,6 +23,7 @@ from kernel.actor import Actor, Person, System
 from kernel.functions import mutation
 from kernel.guard import require_app_permission
 from kernel.limits import require_within_limit
+from kernel.notifications import notify
 from kernel.permissions import CATALOGUE, Role, role_permissions
 from kernel.tenancy import get_for_actor
 from organizations import deletion, emails, policies
@@ -236,9 +238,33 @@ def member_update_role(*, actor: Actor, args: MemberRole) -> Membership:
     require_app_permission(actor, "member.update_role", target=target)
     if args.role.rank > actor.role.rank:
         raise errors.forbidden("You cannot give someone a role above your own.")
+    changed = target.role != args.role
     target.role = args.role
     target.save(update_fields=["role"])
+    if changed:
+        _tell_role_changed(target)
     return target
+
+
+def _tell_role_changed(membership: Membership) -> None:
+    organization = membership.organization
+    notify(
+        "member.role_changed",
+        users=[membership.user_id],
+        organization_id=organization.pk,
+        params={"organization": organization.name, "role": str(membership.role)},
+        link=reverse("organization_members"),
+    )
+
+
+def _tell_removed(membership: Membership) -> None:
+    organization = membership.organization
+    notify(
+        "member.removed",
+        users=[membership.user_id],
+        organization_id=organization.pk,
+        params={"organization": organization.name},
+    )
 
 
 @mutation("members.remove", permission="member.remove", audit=AuditAction.MEMBER_REMOVE)
@@ -251,6 +277,7 @@ def member_remove(*, actor: Actor, args: MemberTarget) -> None:
         raise errors.conflict("To remove yourself, leave the organization.")
     require_app_permission(actor, "member.remove", target=target)
     target.delete()
+    _tell_removed(target)
 
 
 @mutation("members.leave", permission="organization.read", audit=AuditAction.MEMBER_LEAVE)
@@ -292,6 +319,8 @@ def membership_save_by_operator(*, actor: System, args: OperatorMembership) -> M
     else:
         membership.role = args.role
         membership.save(update_fields=["role"])
+        if previous != membership.role:
+            _tell_role_changed(membership)
     audit.describe(
         action=AuditAction.MEMBER_UPDATE_ROLE if previous else AuditAction.MEMBER_ADD,
         target=User.objects.get(pk=membership.user_id).email,
@@ -312,6 +341,7 @@ def membership_remove_by_operator(*, actor: System, args: OperatorRemoval) -> No
         raise errors.conflict(_LAST_OWNER)
     member_id = membership.pk
     membership.delete()
+    _tell_removed(membership)
     audit.describe(
         target=membership.user.email,
         target_type="member",
@@ -370,7 +400,29 @@ def invitation_create(*, actor: Actor, args: InvitationCreate) -> Invitation:
         target=address, target_type="invitation", target_id=invitation.pk, role=str(args.role)
     )
     _send_invitation(invitation, token)
+    _tell_invited(invitation)
     return invitation
+
+
+def _tell_invited(invitation: Invitation) -> None:
+    """Someone who already has an account also hears of it in the app. The link's token
+    is only in the email (it is stored hashed), so the notice points there."""
+    invitee = User.objects.filter(email__iexact=invitation.email, is_active=True).first()
+    if invitee is None:
+        return
+    inviter = invitation.invited_by
+    notify(
+        "invitation.received",
+        users=[invitee.pk],
+        organization_id=invitation.organization_id,
+        params={
+            "organization": invitation.organization.name,
+            "inviter": inviter.name if inviter is not None else "",
+            "role": str(invitation.role),
+            "email": invitation.email,
+        },
+        key=f"invitation:{invitation.pk}",
+    )
 
 
 @mutation(

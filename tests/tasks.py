@@ -43,3 +43,8 @@ def sent_mail() -> list[EmailMessage]:
     """Django's test outbox, once the queue has delivered every email waiting in it."""
     run_tasks()
     return list(mail.outbox)
+
+
+def queued_tasks(task_path_end: str) -> list[DBTaskResult]:
+    """Tasks waiting in the queue whose path ends so (`send_notification_emails`)."""
+    return [row for row in DBTaskResult.objects.ready() if row.task_path.endswith(task_path_end)]

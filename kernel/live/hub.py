@@ -31,7 +31,7 @@ from typing import Any, Final
 from django.db import connection, transaction
 
 from kernel import door, errors
-from kernel.actor import Actor
+from kernel.actor import Actor, Person
 from kernel.actors import recheck
 from kernel.change_capture import (
     ChangeKey,
@@ -80,7 +80,8 @@ class Subscription:
     query: Function
     args: Input
     """Validated once, when it subscribed."""
-    actor: Actor
+    actor: Actor | Person
+    """A Person for personal queries (the bell's count): theirs in any organization."""
     source: dict[str, Any]
     """The connection's scope: the actor is resolved from it again before each re-run."""
     send: Send
@@ -108,7 +109,7 @@ class Unavailable(Exception):
 
 @dataclass
 class _Credential:
-    actor: Actor
+    actor: Actor | Person
     watching: frozenset[ChangeKey]
     read_at: float = field(default_factory=time.monotonic)
 
@@ -378,7 +379,9 @@ class Hub:
                     return
             await subscription.send(text)
 
-    def _evaluate_or_fail(self, batch: list[Subscription], known: dict[Hashable, Actor]) -> _Run:
+    def _evaluate_or_fail(
+        self, batch: list[Subscription], known: dict[Hashable, Actor | Person]
+    ) -> _Run:
         try:
             return self._evaluate(batch, known)
         except Exception as error:
@@ -389,7 +392,7 @@ class Hub:
                 connection.close()  # a broken connection must not be reused
             raise Unavailable from error
 
-    def _evaluate(self, batch: list[Subscription], known: dict[Hashable, Actor]) -> _Run:
+    def _evaluate(self, batch: list[Subscription], known: dict[Hashable, Actor | Person]) -> _Run:
         """Re-run a batch against ONE snapshot, so no page shows one list new and another
         old. Credentials not cached are resolved again, all at once. Identical
         subscriptions (same query and arguments, and the same actor or, for queries that
@@ -403,7 +406,7 @@ class Hub:
         shared: dict[tuple[str, str, Hashable], tuple[str | AppError, frozenset[ChangeKey]]] = {}
         alone = _one_run(batch, known)
         with contextlib.nullcontext() if alone else _snapshot():
-            actors: dict[Hashable, Actor | AppError] = dict(known)
+            actors: dict[Hashable, Actor | Person | AppError] = dict(known)
             actors.update(self._resolve_credentials(batch, known, run))
             for subscription in batch:
                 try:
@@ -424,16 +427,22 @@ class Hub:
         return run
 
     def _resolve_credentials(
-        self, batch: list[Subscription], known: dict[Hashable, Actor], run: _Run
-    ) -> dict[Hashable, Actor | AppError]:
+        self, batch: list[Subscription], known: dict[Hashable, Actor | Person], run: _Run
+    ) -> dict[Hashable, Actor | Person | AppError]:
         scopes: dict[Hashable, Subscription] = {}
+        people: dict[Hashable, Subscription] = {}
         for subscription in batch:
             if subscription.credential not in known:
-                scopes.setdefault(subscription.credential, subscription)
+                mine = people if isinstance(subscription.actor, Person) else scopes
+                mine.setdefault(subscription.credential, subscription)
+        found: dict[Hashable, Actor | Person | AppError] = dict(_recheck_people(people))
+        for credential, person in found.items():
+            if isinstance(person, Person):
+                run.credentials[credential] = _Credential(person, _person_watching(person))
         if not scopes:
-            return {}
+            return found
         with recording() as read:
-            found = dict(zip(scopes, recheck([s.source for s in scopes.values()]), strict=True))
+            found.update(zip(scopes, recheck([s.source for s in scopes.values()]), strict=True))
         run.credential_tables |= read.tenant
         for credential, actor in found.items():
             if isinstance(actor, Actor):
@@ -450,9 +459,16 @@ class Hub:
                 value = door.evaluate(subscription.query, subscription.actor, subscription.args)
             encoded = _encode(subscription.query, value)
         _warn_uncaptured(subscription.query, read)
-        organization = subscription.actor.organization_id
-        keys: set[ChangeKey] = {(table, organization) for table in read.tenant}
-        keys |= {(table, ANY_ROW) for table in read.by_row}
+        actor = subscription.actor
+        keys: set[ChangeKey] = set()
+        if isinstance(actor, Actor):
+            keys |= {(table, actor.organization_id) for table in read.tenant}
+        by_person = tables().by_person
+        for table in read.by_row:
+            # A personal query reads its person's own rows of a table keyed by person
+            # (notifications): only a change to those re-runs it, not anyone's.
+            personal = isinstance(actor, Person) and table in by_person
+            keys.add((table, str(actor.user_id) if personal else ANY_ROW))
         return encoded, frozenset(keys)
 
     async def aclose(self) -> None:
@@ -522,23 +538,28 @@ def _snapshot() -> Iterator[None]:
         yield
 
 
-def _shared_by(subscription: Subscription, actor: Actor) -> tuple[str, str, Hashable]:
+def _shared_by(subscription: Subscription, actor: Actor | Person) -> tuple[str, str, Hashable]:
     """Subscriptions with equal keys get one run's value."""
-    who = actor.access if subscription.query.varies_by == "permissions" else actor
+    shared = subscription.query.varies_by == "permissions"
+    who: Hashable = actor.access if shared and isinstance(actor, Actor) else actor
     return (subscription.query.name, subscription.args_key, who)
 
 
-def _one_run(batch: list[Subscription], known: dict[Hashable, Actor]) -> bool:
+def _one_run(batch: list[Subscription], known: dict[Hashable, Actor | Person]) -> bool:
     """Every actor is cached (no re-check to read) and the batch shares one run."""
     if not all(s.credential in known for s in batch):
         return False
     return len({_shared_by(s, known[s.credential]) for s in batch}) == 1
 
 
-def _still_allowed(subscription: Subscription, actors: dict[Hashable, Actor | AppError]) -> Actor:
+def _still_allowed(
+    subscription: Subscription, actors: dict[Hashable, Actor | Person | AppError]
+) -> Actor | Person:
     actor = actors[subscription.credential]
     if isinstance(actor, AppError):
         raise actor
+    if isinstance(actor, Person) or isinstance(subscription.actor, Person):
+        return actor  # a person's own data, in no organization
     if actor.organization_id != subscription.actor.organization_id:
         # No longer a member there: never show another organization's data instead.
         raise errors.forbidden("You no longer have access to this organization.")
@@ -560,6 +581,34 @@ def _credential_watching(actor: Actor) -> frozenset[ChangeKey]:
         if table in known.by_row and row is not None:
             keys.add((table, str(row)))
     return frozenset(keys)
+
+
+def _recheck_people(people: dict[Hashable, Subscription]) -> dict[Hashable, Person | AppError]:
+    """Personal subscribers still signed in and active (one query for any number); a
+    sign-out closes the socket itself (the session's row is watched)."""
+    if not people:
+        return {}
+    from django.contrib.auth import get_user_model
+
+    ids = {s.actor.user_id for s in people.values() if s.actor.user_id is not None}
+    active = set(
+        get_user_model().objects.filter(pk__in=ids, is_active=True).values_list("pk", flat=True)
+    )
+    found: dict[Hashable, Person | AppError] = {}
+    for credential, subscription in people.items():
+        person = subscription.actor
+        assert isinstance(person, Person)
+        found[credential] = person if person.user_id in active else errors.unauthenticated()
+    return found
+
+
+def _person_watching(person: Person) -> frozenset[ChangeKey]:
+    """What a cached person depends on: their own row and their session's."""
+    known = tables()
+    rows = {people_table(): person.user_id, sessions_table(): person.auth.session_key_hash}
+    return frozenset(
+        (table, str(row)) for table, row in rows.items() if table in known.by_row and row
+    )
 
 
 _warned: set[str] = set()
@@ -595,10 +644,11 @@ def _credential_of(subscription: Subscription) -> Hashable:
         if name == b"authorization":
             return bytes(value)
     session, user = source.get("session"), source.get("user")
+    actor = subscription.actor
     return (
         getattr(session, "session_key", None),
         getattr(user, "pk", None),
-        subscription.actor.organization_id,
+        "person" if isinstance(actor, Person) else actor.organization_id,
     )
 
 

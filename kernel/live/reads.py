@@ -35,16 +35,20 @@ class Tables:
     known: frozenset[str]
     tenant: frozenset[str]
     by_row: frozenset[str]
+    by_person: frozenset[str] = frozenset()
+    """Captured by row, keyed by their person (`captured_by_row = "user_id"`)."""
 
 
 @cache
 def tables() -> Tables:
     """Every model's table, and how each captured one is; the registry is frozen by now."""
     models = apps.get_models(include_auto_created=True)
+    by_row = row_captured_tables(models)
     return Tables(
         frozenset(m._meta.db_table for m in models),
         frozenset(captured_tables(models)),
-        frozenset(row_captured_tables(models)),
+        frozenset(by_row),
+        frozenset(table for table, key in by_row.items() if key.column == "user_id"),
     )
 
 

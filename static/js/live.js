@@ -15,6 +15,7 @@
 // set as <html data-live="...">, and shown by any [data-live-status] indicator.
 (function () {
   "use strict";
+  if (window.live) return; // included by a page and by the header's bell: one socket
   const subscriptions = new Map();
   let socket = null;
   let nextId = 1;
@@ -37,8 +38,10 @@
   };
 
   function indicator(element) {
-    let label = INDICATOR[state];
-    if (state === "offline" && (navigator.onLine === false || retry > 4)) {
+    // Quiet subscriptions (the header's bell) keep the page's indicator hidden.
+    const shown = [...subscriptions.values()].some((sub) => !sub.quiet);
+    let label = shown ? INDICATOR[state] : undefined;
+    if (shown && state === "offline" && (navigator.onLine === false || retry > 4)) {
       label = ["Offline", "No connection to the server. Retrying…"];
     }
     element.dataset.state = state;
@@ -136,9 +139,11 @@
     for (const element of document.querySelectorAll("[data-live-status]")) indicator(element);
   });
 
-  function subscribe(query, args, onValue, onError) {
+  // options.quiet: not what the page is about, so no "Live" indicator for it alone.
+  function subscribe(query, args, onValue, onError, options) {
     const id = `s${nextId++}`;
-    subscriptions.set(id, {query, args: args || {}, onValue, onError});
+    const quiet = Boolean(options && options.quiet);
+    subscriptions.set(id, {query, args: args || {}, onValue, onError, quiet});
     if (!socket) connect();
     else send({type: "subscribe", id, query, args: args || {}});
     return function unsubscribe() {

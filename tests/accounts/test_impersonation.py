@@ -365,3 +365,23 @@ def test_the_admin_links_to_the_start_page_and_its_action_goes_there(operator, o
     )
     assert acted.status_code == 302
     assert acted["Location"] == start_url(owner.user)
+
+
+def test_the_person_viewed_is_told_under_the_bell_and_by_email_whatever_they_chose(
+    operator, owner, member
+):
+    from kernel.models import Notification, NotificationPreference
+    from kernel.notifications import notification_text
+    from tests.tasks import sent_mail
+
+    bystander = member(Role.OWNER).user
+    NotificationPreference.objects.create(user=owner.user, category="security", delivery="off")
+    start(operator, owner.user)
+    (told,) = Notification.objects.all()
+    assert told.user_id == owner.user_id  # not the operator, not the other owner
+    assert told.kind == "account.viewed_by_operator"
+    assert "ops@example.com" in notification_text(told)
+    assert REASON in notification_text(told)
+    mailed = [m for m in sent_mail() if m.to == [owner.user.email]]
+    assert len(mailed) == 1  # security notices cannot be turned off
+    assert not Notification.objects.filter(user=bystander).exists()

@@ -45,7 +45,13 @@ def test_every_tenant_table_is_captured_except_bookkeeping():
     assert {"organizations_membership", "organizations_invitation"} <= set(tables)
     assert "kernel_idempotencyrecord" not in tables
     by_row = row_captured_tables(apps.get_models())
-    assert set(by_row) == {"accounts_user", "organizations_organization", "django_session"}
+    assert set(by_row) == {
+        "accounts_user",
+        "organizations_organization",
+        "django_session",
+        "kernel_notification",
+    }
+    assert by_row["kernel_notification"].column == "user_id"  # a person's own, by person
     tables = [*tables, *by_row]
     with connection.cursor() as cursor:
         cursor.execute(
@@ -133,6 +139,20 @@ def test_tables_without_an_organization_are_captured_by_row(listener):
         f"accounts_user:={user.pk}",
         f"organizations_organization:={org.pk}",
     ]
+
+
+def test_a_persons_notifications_are_named_by_their_user(listener):
+    from django.db import transaction
+
+    from kernel.notifications import notify
+
+    alice, bob = UserFactory(), UserFactory()
+    notifications(listener)
+    with transaction.atomic():
+        notify("notes.shared", users=[alice.pk, bob.pk])
+    assert sorted(notifications(listener)) == sorted(
+        [f"kernel_notification:={alice.pk}", f"kernel_notification:={bob.pk}"]
+    )
 
 
 def test_a_session_is_named_by_the_hash_of_its_key_never_the_key(listener):

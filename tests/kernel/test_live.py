@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from config.asgi import application
 from kernel import actors
+from kernel.actor import Actor
 from kernel.door import call
 from kernel.functions import FUNCTIONS
 from kernel.permissions import Role
@@ -369,6 +370,7 @@ async def test_matching_a_change_only_touches_subscriptions_of_that_organization
     ]
     for subscription in others:
         hub.add(subscription)
+        assert isinstance(subscription.actor, Actor)
         hub.watch(subscription, frozenset({(query_table(), subscription.actor.organization_id)}))
 
     hub.changed("organizations_membership", org_id)  # a table the query does not read

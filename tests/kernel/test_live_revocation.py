@@ -18,6 +18,7 @@ from django.utils import timezone
 
 from config.asgi import application
 from kernel import actors
+from kernel.actor import Actor
 from kernel.functions import FUNCTIONS
 from kernel.live.hub import hub
 from kernel.live.reads import recording
@@ -125,6 +126,7 @@ async def test_a_demoted_creator_s_key_acts_with_the_new_role_at_once():
     socket = await socket_of(raw)
     await subscribe(socket, "notes.list")
     (subscription,) = hub().subscriptions
+    assert isinstance(subscription.actor, Actor)
     assert subscription.actor.role == Role.ADMIN
 
     # Nothing notes.list reads changes; the key's credential is re-checked all the same.

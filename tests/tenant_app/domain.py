@@ -4,6 +4,7 @@ action, a router."""
 from kernel.exports import Export
 from kernel.limits import Limit
 from kernel.manifest import Domain
+from kernel.notifications import NotificationKind
 from kernel.permissions import EDITORS, EVERYONE, MANAGERS, OWNERS, Permission
 from kernel.sensitive import SensitiveAction
 
@@ -21,4 +22,12 @@ domain = Domain(
     limits=[Limit("notes", "notes", free=3, raised_by={"feature.pro": 10})],
     api="tests.tenant_app.api",
     exports=Export(excluded={"tenant_app.Note": "a test table"}),
+    notifications=[
+        NotificationKind("notes.shared", category="organization", text="{name} shared a note."),
+        NotificationKind("notes.exported", category="data", text="Your notes export is ready."),
+        NotificationKind(
+            "notes.billed", category="billing", text="Notes for {organization} billed."
+        ),
+        NotificationKind("notes.watched", category="security", text="Someone read your notes."),
+    ],
 )
