@@ -4,6 +4,7 @@ pages, and the entitlement source that tells the kernel each organization's plan
 from datetime import timedelta
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy
 
 from billing.entitlements import GrantEntitlements
 from billing.models import BillingCustomer, Grant, PlanSubscription
@@ -12,6 +13,7 @@ from billing.tasks import reconcile_subscriptions, sync_seats_everywhere, trials
 from kernel.actor import Actor
 from kernel.exports import Export, ExportTable
 from kernel.manifest import FUNCTION_MODULES, AuditLabel, Domain, Nav, Step
+from kernel.notifications import NotificationKind
 from kernel.permissions import MANAGERS, OWNERS, Permission
 from kernel.tasks import Periodic
 
@@ -55,6 +57,16 @@ domain = Domain(
         Periodic(reconcile_subscriptions, every=timedelta(hours=settings.BILLING_RECONCILE_HOURS)),
         Periodic(sync_seats_everywhere, every=timedelta(hours=1)),
         Periodic(trials, every=timedelta(minutes=15)),
+    ],
+    notifications=[
+        NotificationKind(
+            "billing.trial_ending",
+            category="billing",
+            text=gettext_lazy(
+                "The {plan} trial of {organization} ends on {date}. Keep the plan from the "
+                "billing page, or the organization returns to the free plan."
+            ),
+        )
     ],
     # The provider's ids are references, not secrets: a customer can quote them to it.
     exports=Export(

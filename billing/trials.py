@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from django.urls import reverse
 from django.utils import timezone
 
 from billing.models import PlanSubscription, SubscriptionStatus
@@ -18,6 +19,7 @@ from billing.providers.local import LocalProvider
 from billing.queries import TRIAL_WARNING
 from kernel.actor import System
 from kernel.functions import action, mutation
+from kernel.notifications import notify_members
 from organizations.models import Organization
 
 TRIAL_ENDING: str = "billing.trial_ending"
@@ -77,4 +79,12 @@ def _remind(subscription: PlanSubscription, organization: str) -> int:
 
 
 def _notify(organization_id: int, params: dict[str, str], key: str) -> int:
-    return 0  # wired to kernel.notifications once it is on main
+    """Those who may act on it: the billing managers (email by their preference)."""
+    return notify_members(
+        TRIAL_ENDING,
+        organization_id=organization_id,
+        permission="billing.manage",
+        params=params,
+        link=reverse("billing:page"),
+        key=key,
+    )

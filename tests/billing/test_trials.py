@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.core import mail
 from django.utils import timezone
 from pytest_httpserver import HTTPServer
 
@@ -17,6 +18,8 @@ from billing.entitlements import entitlements
 from billing.models import PlanSubscription
 from billing.plans import FREE, PLANS
 from billing.tasks import trials
+from kernel.models import Notification
+from kernel.notifications import notification_text
 from kernel.permissions import Role
 from tests.billing.test_provider_calls import form
 from tests.conftest import client_for
@@ -159,3 +162,30 @@ def test_polar_checkout_asks_for_its_trial(httpserver: HTTPServer, providers: An
     client_for(member(Role.OWNER)).post("/billing/trial/", {"plan": "pro_monthly"})
     body = json.loads(httpserver.log[-1][0].get_data())
     assert (body["trial_interval"], body["trial_interval_count"]) == ("day", 14)
+
+
+def test_the_billing_managers_hear_once_that_the_trial_ends_in_3_days(
+    local: Any, member: Any, org: Any, other_org: Any
+) -> None:
+    owner = member(Role.OWNER)
+    admin = member(Role.ADMIN)  # reads billing, does not manage it: told nothing
+    stranger = member(Role.OWNER, organization=other_org)
+    start_trial(client_for(owner))
+    trial_end = trial_of(org).trial_end
+    assert trial_end is not None
+    mail.outbox.clear()
+
+    run_trials_at(trial_end - timedelta(days=4))  # not yet
+    assert not Notification.objects.filter(kind="billing.trial_ending").exists()
+    run_trials_at(trial_end - timedelta(days=3) + timedelta(minutes=1))
+    run_trials_at(trial_end - timedelta(days=1))  # the next runs tell nobody again
+    (notice,) = Notification.objects.filter(kind="billing.trial_ending")
+    assert (notice.user_id, notice.organization_id) == (owner.user_id, org.pk)
+    assert notice.link == "/billing/"
+    assert notification_text(notice) == (
+        f"The Team trial of {org.name} ends on {trial_end.date().isoformat()}. Keep the plan "
+        "from the billing page, or the organization returns to the free plan."
+    )
+    emails = [m for m in mail.outbox if "Team trial" in str(m.body)]
+    assert [m.to for m in emails] == [[owner.user.email]]
+    assert not Notification.objects.filter(user_id__in=[admin.user_id, stranger.user_id]).exists()
