@@ -26,10 +26,11 @@ from billing.providers import (
 )
 from billing.providers.base import CheckoutRequest
 from billing.providers.local import LocalProvider
-from billing.queries import manage_context, seat_state
+from billing.queries import manage_context, seat_state, trial_used
 from billing.schemas import (
     Cancellation,
     CancelWhen,
+    ChangePreviewOut,
     CustomerRecord,
     LocalPayment,
     OrganizationRef,
@@ -39,6 +40,7 @@ from kernel import errors
 from kernel.actor import SYSTEM, Actor, System
 from kernel.door import call
 from kernel.functions import action
+from organizations.queries import seats_used
 
 logger = logging.getLogger(__name__)
 
@@ -52,14 +54,19 @@ def _provider_call() -> Iterator[None]:
     except Exception as error:
         logger.warning("billing: provider call failed: %s", error)
         raise errors.unavailable(
-            message="The payment provider could not be reached. Please try again."
+            message=_("The payment provider could not be reached. Please try again.")
         ) from error
 
 
 def _require_price(plan: Plan, provider: str) -> None:
     if not plan.price_id(provider):
         raise errors.invalid_input(
-            fields={"plan": [f"{plan.name} has no price configured for {provider}."]}
+            fields={
+                "plan": [
+                    _("%(plan)s has no price configured for %(provider)s.")
+                    % {"plan": plan.name, "provider": provider}
+                ]
+            }
         )
 
 
@@ -70,13 +77,30 @@ def _billing_page() -> str:
 @action("billing.checkout", permission="billing.manage", impersonable=False, output=str)
 def start_checkout(*, actor: Actor, args: PlanChoice) -> str:
     """The URL to send the buyer to; they come back to the billing page."""
-    context = manage_context(actor)
+    return _checkout(actor, args.plan, trial=False)
+
+
+@action("billing.start_trial", permission="billing.manage", impersonable=False, output=str)
+def start_trial(*, actor: Actor, args: PlanChoice) -> str:
+    """A plan's free trial, once per organization: the provider's checkout with its trial
+    (Stripe, Polar), or a local trial at once, without payment (the local provider). Where
+    to go next."""
     plan = get_plan(args.plan)
+    if plan is None or not plan.trial_days:
+        raise errors.invalid_input(fields={"plan": [_("This plan has no free trial.")]})
+    if trial_used(actor.organization_id):
+        raise errors.conflict(_("This organization has had its free trial already."))
+    return _checkout(actor, plan.code, trial=True)
+
+
+def _checkout(actor: Actor, plan_code: str, *, trial: bool) -> str:
+    context = manage_context(actor)
+    plan = get_plan(plan_code)
     if plan is None or plan.is_free:
-        raise errors.invalid_input(fields={"plan": ["Choose one of the paid plans."]})
+        raise errors.invalid_input(fields={"plan": [_("Choose one of the paid plans.")]})
     if context.subscription is not None:
         raise errors.conflict(
-            "This organization already has a subscription: change or cancel it instead."
+            _("This organization already has a subscription: change or cancel it instead.")
         )
     provider = checkout_provider()
     _require_price(plan, provider.name)
@@ -86,10 +110,11 @@ def start_checkout(*, actor: Actor, args: PlanChoice) -> str:
         organization_name=context.organization.name,
         email=buyer.email if buyer else "",
         plan=plan,
-        seats=context.members if plan.per_seat else 1,
+        seats=context.seats if plan.per_seat else 1,
         customer_id=context.customers.get(provider.name),
-        success_url=_billing_page() + "?checkout=done",
+        success_url=_billing_page() + ("?trial=started" if trial else "?checkout=done"),
         cancel_url=_billing_page() + "?checkout=cancelled",
+        trial_days=plan.trial_days if trial else 0,
     )
     with _provider_call():
         started = provider.start_checkout(request)
@@ -115,24 +140,56 @@ def open_portal(*, actor: Actor) -> str:
     )
     customer_id = context.customers.get(provider_name)
     if customer_id is None:
-        raise errors.conflict("There is no billing account yet: choose a plan first.")
+        raise errors.conflict(_("There is no billing account yet: choose a plan first."))
     with _provider_call():
         return get_provider(provider_name).portal_url(
             customer_id=customer_id, return_url=_billing_page()
         )
 
 
-@action("billing.change_plan", permission="billing.manage", impersonable=False)
-def change_plan(*, actor: Actor, args: PlanChoice) -> None:
-    """Upgrade or downgrade the live subscription (prorated at the provider). The new plan
-    applies when the provider's webhook confirms it."""
+@action("billing.preview_change", permission="billing.manage", output=ChangePreviewOut)
+def preview_change(*, actor: Actor, args: PlanChoice) -> ChangePreviewOut:
+    """What changing the live subscription to the plan costs now and then per period, from
+    the provider's proration preview where it has one: shown before the change is
+    confirmed."""
+    subscription, plan = _change_target(actor, args)
+    seats = seats_used(actor.organization_id) if plan.per_seat else 1
+    with _provider_call():
+        preview = get_provider(subscription.provider).preview_change(
+            subscription_id=subscription.external_id,
+            item_id=subscription.item_id,
+            plan=plan,
+            seats=seats,
+        )
+    return ChangePreviewOut(
+        plan=plan.code,
+        plan_name=plan.name,
+        interval=str(plan.interval),
+        seats=seats,
+        amount_due_now=preview.amount_due_now,
+        currency=preview.currency,
+        next_amount=preview.next_amount,
+        exact=preview.exact,
+    )
+
+
+def _change_target(actor: Actor, args: PlanChoice) -> tuple[PlanSubscription, Plan]:
     subscription = _live_subscription(actor)
     plan = get_plan(args.plan)
     if plan is None or plan.is_free or plan.is_one_time:
-        raise errors.invalid_input(fields={"plan": ["Choose a subscription plan."]})
+        raise errors.invalid_input(fields={"plan": [_("Choose a subscription plan.")]})
     if plan.code == subscription.plan:
-        raise errors.conflict(f"The subscription is already on {plan.name}.")
+        raise errors.conflict(_("The subscription is already on %(plan)s.") % {"plan": plan.name})
     _require_price(plan, subscription.provider)
+    return subscription, plan
+
+
+@action("billing.change_plan", permission="billing.manage", impersonable=False)
+def change_plan(*, actor: Actor, args: PlanChoice) -> None:
+    """Upgrade or downgrade the live subscription (prorated at the provider; the page has
+    shown `preview_change` first). The new plan applies when the provider's webhook
+    confirms it."""
+    subscription, plan = _change_target(actor, args)
     with _provider_call():
         get_provider(subscription.provider).change_plan(
             subscription_id=subscription.external_id, item_id=subscription.item_id, plan=plan
@@ -158,7 +215,7 @@ def cancel_subscription(*, actor: Actor, args: Cancellation) -> None:
 def resume_subscription(*, actor: Actor) -> None:
     subscription = _live_subscription(actor)
     if not subscription.cancel_at_period_end:
-        raise errors.conflict("The subscription is not set to end.")
+        raise errors.conflict(_("The subscription is not set to end."))
     with _provider_call():
         get_provider(subscription.provider).resume(subscription_id=subscription.external_id)
 
@@ -166,7 +223,7 @@ def resume_subscription(*, actor: Actor) -> None:
 def _live_subscription(actor: Actor) -> PlanSubscription:
     context = manage_context(actor)
     if context.subscription is None:
-        raise errors.conflict("There is no active subscription.")
+        raise errors.conflict(_("There is no active subscription."))
     return context.subscription
 
 
@@ -175,14 +232,14 @@ def local_pay(*, actor: Actor, args: LocalPayment) -> None:
     """ "Pay" on the local provider's checkout page (development and demos): the same
     webhook handler applies it as a real provider's event."""
     if settings.BILLING_PROVIDER != "local":
-        raise errors.not_found("There is no local checkout on this server.")
+        raise errors.not_found(_("There is no local checkout on this server."))
     provider = LocalProvider()
     try:
         organization_id, plan, seats = provider.read_checkout(args.token)
     except signing.BadSignature:
-        raise errors.not_found("This checkout link is not valid (or expired).") from None
+        raise errors.not_found(_("This checkout link is not valid (or expired).")) from None
     if organization_id != actor.organization_id:
-        raise errors.not_found("This checkout link is not valid (or expired).")
+        raise errors.not_found(_("This checkout link is not valid (or expired)."))
     provider.pay(organization_id, plan, seats)
 
 
@@ -190,9 +247,9 @@ def local_pay(*, actor: Actor, args: LocalPayment) -> None:
 def sync_seats(*, actor: System, args: OrganizationRef) -> None:
     """Push a per-seat subscription's quantity (prorated). A provider failure raises: the
     task queue (billing/tasks.py) retries it."""
-    subscription, members = seat_state(args.organization_id)
-    if subscription is None or subscription.seats == members:
+    subscription, seats = seat_state(args.organization_id)
+    if subscription is None or subscription.seats == seats:
         return
     get_provider(subscription.provider).set_seats(
-        subscription_id=subscription.external_id, item_id=subscription.item_id, seats=members
+        subscription_id=subscription.external_id, item_id=subscription.item_id, seats=seats
     )

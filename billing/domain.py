@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy
 from billing.entitlements import GrantEntitlements
 from billing.models import BillingCustomer, Grant, PlanSubscription, Purchase, Receipt
 from billing.plans import FREE
-from billing.tasks import reconcile_subscriptions
+from billing.tasks import reconcile_subscriptions, sync_seats_everywhere, trials
 from kernel.actor import Actor
 from kernel.exports import Export, ExportTable
 from kernel.manifest import FUNCTION_MODULES, AuditLabel, Domain, Nav, Step
@@ -88,10 +88,20 @@ domain = Domain(
                 " subscribe again."
             ),
         ),
+        NotificationKind(
+            "billing.trial_ending",
+            category="billing",
+            text=gettext_lazy(
+                "The {plan} trial of {organization} ends on {date}. Keep the plan from the "
+                "billing page, or the organization returns to the free plan."
+            ),
+        ),
     ],
-    function_modules=(*FUNCTION_MODULES, "reconcile"),
+    function_modules=(*FUNCTION_MODULES, "reconcile", "trials"),
     periodic=[
-        Periodic(reconcile_subscriptions, every=timedelta(hours=settings.BILLING_RECONCILE_HOURS))
+        Periodic(reconcile_subscriptions, every=timedelta(hours=settings.BILLING_RECONCILE_HOURS)),
+        Periodic(sync_seats_everywhere, every=timedelta(hours=1)),
+        Periodic(trials, every=timedelta(minutes=15)),
     ],
     # The provider's ids are references, not secrets: a customer can quote them to it.
     exports=Export(

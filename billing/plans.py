@@ -39,7 +39,10 @@ class Plan:
     rank: int = 0
     """Higher ranks lift more; "the plan that lifts a limit" is the lowest rank that does."""
     price_cents: int = 0
-    """For the plan picker only: the providers hold the real prices."""
+    """For the plan picker, previews and local estimates: the providers hold the real
+    prices."""
+    trial_days: int = 0
+    """A free trial an organization may start once, from the plan picker (0: none)."""
 
     @property
     def is_free(self) -> bool:
@@ -81,8 +84,17 @@ class Plan:
     @property
     def price(self) -> str:
         """For people: "$15", "$1,500", "$12.50"; the providers charge the real price."""
-        dollars, cents = divmod(self.price_cents, 100)
-        return f"${dollars:,}" + (f".{cents:02}" if cents else "")
+        return money(self.price_cents, "usd")
+
+
+def money(amount: int, currency: str) -> str:
+    """Minor units for people: "$15", "$12.50", "-$3", "12.50 EUR"."""
+    sign, amount = ("-" if amount < 0 else ""), abs(amount)
+    major, minor = divmod(amount, 100)
+    number = f"{major:,}" + (f".{minor:02}" if minor else "")
+    if currency.lower() == "usd":
+        return f"{sign}${number}"
+    return f"{sign}{number} {currency.upper()}"
 
 
 _PRO = FREE_CAPABILITIES | {"feature.pro"}
@@ -91,7 +103,7 @@ PLANS: Final[dict[str, Plan]] = {
     plan.code: plan
     for plan in (
         Plan("free", "Free", None, FREE_CAPABILITIES),
-        Plan("pro_monthly", "Pro", "month", _PRO, rank=1, price_cents=1_500),
+        Plan("pro_monthly", "Pro", "month", _PRO, rank=1, price_cents=1_500, trial_days=14),
         Plan("pro_yearly", "Pro (yearly)", "year", _PRO, rank=1, price_cents=15_000),
         Plan("pro_lifetime", "Pro (lifetime)", "lifetime", _PRO, rank=1, price_cents=39_900),
         Plan(
@@ -102,6 +114,7 @@ PLANS: Final[dict[str, Plan]] = {
             per_seat=True,
             rank=2,
             price_cents=1_200,
+            trial_days=14,
         ),
     )
 }

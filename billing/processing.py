@@ -24,7 +24,9 @@ from billing.models import (
     Receipt,
     SubscriptionStatus,
 )
+from billing.plans import get_plan
 from organizations.models import Organization
+from organizations.queries import seats_used
 
 logger = logging.getLogger(__name__)
 
@@ -72,7 +74,20 @@ def _apply_subscription(state: SubscriptionState, key: str) -> int | None:
         notices.subscription_changed(before, subscription, key=key)
     _remember_customer(organization_id, state.provider, state.customer_id)
     sync_subscription_grants(subscription)
+    _follow_seat_rule(subscription)
     return organization_id
+
+
+def _follow_seat_rule(subscription: PlanSubscription) -> None:
+    """A per-seat subscription the provider bills for other than the seats in use (bought
+    before an invitation, or a stale event) gets the count pushed, with this change."""
+    plan = get_plan(subscription.plan)
+    if plan is None or not plan.per_seat or not subscription.is_live:
+        return
+    if subscription.seats != seats_used(subscription.organization_id):
+        from billing.tasks import push_seats  # the tasks module applies events: import late
+
+        push_seats.enqueue(subscription.organization_id)
 
 
 def _is_newer(state: SubscriptionState, subscription: PlanSubscription) -> bool:

@@ -9,6 +9,8 @@ from typing import Final
 
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from billing.models import (
@@ -25,7 +27,8 @@ from billing.schemas import BillingOut, InvoiceOut, InvoicesOut, LimitOut, Subsc
 from kernel.actor import Actor
 from kernel.functions import query
 from kernel.limits import LIMITS
-from organizations.models import Membership, Organization
+from organizations.models import Organization
+from organizations.queries import seats_used
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +50,7 @@ def _subscription_out(subscription: PlanSubscription) -> SubscriptionOut:
         status_label=subscription.get_status_display(),
         current_period_end=subscription.current_period_end,
         cancel_at_period_end=subscription.cancel_at_period_end,
+        trial_end=subscription.trial_end,
         seats=subscription.seats,
         is_live=subscription.is_live,
         can_end_now=subscription.provider not in ENDS_AT_PERIOD_END_ONLY,
@@ -90,6 +94,8 @@ def billing_get(*, actor: Actor) -> BillingOut:
             )
             for kind, limit in LIMITS.items()
         ],
+        seats_used=seats_used(organization_id),
+        trial_available=live is None and not trial_used(organization_id),
         subscription=_subscription_out(latest) if latest is not None else None,
     )
 
@@ -140,12 +146,11 @@ def billing_banner(*, actor: Actor) -> str | None:
     if subscription is None:
         return None
     if subscription.status == SubscriptionStatus.PAST_DUE:
-        return "The last payment failed: update the payment method to keep the plan's features."
+        return _("The last payment failed: update the payment method to keep the plan's features.")
     if subscription.trial_end and subscription.trial_end - timezone.now() < TRIAL_WARNING:
-        return (
-            f"The trial ends on {subscription.trial_end:%d %b %Y}. "
-            "Add a payment method to keep the plan."
-        )
+        return _("The trial ends on %(date)s. Add a payment method to keep the plan.") % {
+            "date": date_format(subscription.trial_end, "DATE_FORMAT")
+        }
     return None
 
 
@@ -156,7 +161,8 @@ class ManageContext:
     organization: Organization
     subscription: PlanSubscription | None
     customers: dict[str, str]
-    members: int
+    seats: int
+    """What a per-seat plan bills now (`seats_used`)."""
 
 
 def manage_context(actor: Actor) -> ManageContext:
@@ -164,15 +170,41 @@ def manage_context(actor: Actor) -> ManageContext:
         organization=Organization.objects.get(pk=actor.organization_id),
         subscription=live_subscriptions(actor.organization_id).first(),
         customers={c.provider: c.external_id for c in BillingCustomer.objects.for_actor(actor)},
-        members=Membership.objects.for_actor(actor).count(),
+        seats=seats_used(actor.organization_id),
     )
 
 
 def seat_state(organization_id: int) -> tuple[PlanSubscription | None, int]:
-    """The live per-seat subscription, if any, and the member count it should bill."""
-    per_seat = {code for code, plan in PLANS.items() if plan.per_seat}
-    subscription = live_subscriptions(organization_id).filter(plan__in=per_seat).first()
-    return subscription, Membership.objects.for_organization(organization_id).count()
+    """The live per-seat subscription, if any, and the seats it should bill.
+
+    The seat rule is the organizations app's `seats_used` — members plus pending
+    invitations that have not expired — the very count its member limit checks, so what
+    is billed, what the billing page shows and what may still be invited always agree."""
+    subscription = live_subscriptions(organization_id).filter(plan__in=per_seat_plans()).first()
+    return subscription, seats_used(organization_id)
+
+
+def seat_drift() -> list[int]:
+    """Internal: organizations whose live per-seat subscription bills other than the seats
+    in use (database reads only; the periodic seat sync pushes them)."""
+    subscriptions = PlanSubscription.objects.unscoped().filter(  # every organization's
+        status__in=LIVE_STATUSES, plan__in=per_seat_plans()
+    )
+    return [s.organization_id for s in subscriptions if s.seats != seats_used(s.organization_id)]
+
+
+def per_seat_plans() -> set[str]:
+    return {code for code, plan in PLANS.items() if plan.per_seat}
+
+
+def trial_used(organization_id: int) -> bool:
+    """One free trial per organization: any subscription of it that had a trial (from the
+    plan picker or the provider's own), whatever became of it."""
+    return (
+        PlanSubscription.objects.for_organization(organization_id)
+        .filter(trial_end__isnull=False)
+        .exists()
+    )
 
 
 def live_subscriptions(organization_id: int) -> QuerySet[PlanSubscription]:

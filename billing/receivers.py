@@ -1,6 +1,9 @@
-"""Billing reacts to organizations: seats follow membership on per-seat plans (a task
-queued with the change), and an organization scheduled for deletion (or deleted) has its
-subscriptions cancelled at the provider at once, not at the end of the grace period.
+"""Billing reacts to organizations: seats follow the seat rule on per-seat plans —
+members plus pending invitations (`organizations.queries.seats_used`) — through a task
+queued with each change of either (an invitation's expiry, which no change marks, is
+caught by the periodic `billing.tasks.sync_seats_everywhere`); and an organization
+scheduled for deletion (or deleted) has its subscriptions cancelled at the provider at
+once, not at the end of the grace period.
 
 The cancellation is owed from the moment the scheduling (or the deletion) commits, so it
 is written down in that very transaction (`PendingCancellation`), with the task that
@@ -17,8 +20,9 @@ from django.db.models.signals import post_delete, post_save, pre_delete
 from django.dispatch import receiver
 
 from billing.models import PendingCancellation, PlanSubscription, SubscriptionStatus
+from billing.queries import live_subscriptions, per_seat_plans
 from billing.tasks import cancel_subscriptions, push_seats
-from organizations.models import Membership, Organization
+from organizations.models import Invitation, Membership, Organization
 from organizations.signals import organization_deletion_scheduled
 
 
@@ -26,7 +30,24 @@ from organizations.signals import organization_deletion_scheduled
 @receiver(post_delete, sender=Membership)
 def membership_changed(sender: type[Membership], instance: Membership, **kwargs: Any) -> None:
     if kwargs.get("created", True):  # a member added (post_save) or removed (post_delete)
-        push_seats.enqueue(instance.organization_id)  # in the membership's transaction
+        _push_seats(instance.organization_id)
+
+
+@receiver(post_save, sender=Invitation)
+@receiver(post_delete, sender=Invitation)
+def invitation_changed(sender: type[Invitation], instance: Invitation, **kwargs: Any) -> None:
+    """Created, accepted, declined, revoked, resent (a fresh expiry) or deleted: each may
+    change the seats in use. The push reads the count when it runs, so a repeat with an
+    unchanged count calls no provider."""
+    _push_seats(instance.organization_id)
+
+
+def _push_seats(organization_id: int) -> None:
+    """Queue the push in the change's transaction, for a per-seat subscription only (an
+    organization that buys one later has its seats checked when the provider's event
+    arrives, billing/processing.py)."""
+    if live_subscriptions(organization_id).filter(plan__in=per_seat_plans()).exists():
+        push_seats.enqueue(organization_id)
 
 
 @receiver(pre_delete, sender=Organization)

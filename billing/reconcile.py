@@ -10,8 +10,9 @@ for good, a seat push that failed). Which side is the truth, field by field
 
   * status, plan, period end, cancel-at-period-end, trial end, end and Stripe's item: the
     provider's — it is the one that bills. Ours is updated, and the grants follow.
-  * seats on a per-seat plan: our membership. A provider's quantity that differs is set
-    to the member count, and once the provider accepts it, ours says the same.
+  * seats on a per-seat plan: ours, by the seat rule (`seats_used`: members plus pending
+    invitations). A provider's quantity that differs is set to it, and once the provider
+    accepts it, ours says the same.
   * seats on other plans: the provider's.
 
 Only subscriptions that have not ended (any status but canceled) are compared: an
@@ -45,7 +46,7 @@ from kernel.actor import SYSTEM, System
 from kernel.door import call
 from kernel.functions import action, mutation
 from organizations.audit import AuditAction
-from organizations.models import Membership
+from organizations.queries import seats_used
 
 logger = logging.getLogger(__name__)
 
@@ -174,15 +175,15 @@ def _reconcile(subscription: PlanSubscription, report: ReconcileReport) -> None:
         SubscriptionStatus.ACTIVE,
         SubscriptionStatus.PAST_DUE,
     }:
-        members = Membership.objects.for_organization(subscription.organization_id).count()
-        if theirs.seats != members:
+        seats = seats_used(subscription.organization_id)
+        if theirs.seats != seats:
             provider.set_seats(
                 subscription_id=subscription.external_id,
                 item_id=theirs.item_id or subscription.item_id,
-                seats=members,
+                seats=seats,
             )
-            report.seats_pushed.append(f"{subscription.source}: {theirs.seats} → {members}")
-            theirs = dataclasses.replace(theirs, seats=members)
+            report.seats_pushed.append(f"{subscription.source}: {theirs.seats} → {seats}")
+            theirs = dataclasses.replace(theirs, seats=seats)
             subscription.refresh_from_db()  # the local provider applies it at once
     drifted = _drift(subscription, theirs)
     if drifted:

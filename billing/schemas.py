@@ -30,7 +30,9 @@ class SubscriptionOut(Output):
     status_label: str
     current_period_end: datetime | None
     cancel_at_period_end: bool
+    trial_end: datetime | None = None
     seats: int
+    """What the provider bills (per-seat plans: the quantity last pushed to it)."""
     is_live: bool
     can_end_now: bool
     """False where the provider ends subscriptions at the period's end only."""
@@ -48,6 +50,11 @@ class BillingOut(Output):
     """Set when the subscription is cancelled at the period end."""
     capabilities: list[str]
     limits: list[LimitOut]
+    seats_used: int = 0
+    """The seat rule (members plus pending, unexpired invitations): what a per-seat plan
+    bills."""
+    trial_available: bool = False
+    """The organization may still start a free trial (once; not while subscribed)."""
     subscription: SubscriptionOut | None = Field(description="The live, else the latest one")
 
 
@@ -72,6 +79,21 @@ class InvoicesOut(Output):
 
 class PlanChoice(Input):
     plan: str = Field(max_length=32, description="A paid plan's code, e.g. pro_monthly")
+
+
+class ChangePreviewOut(Output):
+    """A plan change's price, before it is confirmed (amounts in minor units)."""
+
+    plan: str
+    plan_name: str
+    interval: str
+    seats: int
+    """Billed on the new plan: the seat rule's count on a per-seat plan, else 1."""
+    amount_due_now: int
+    currency: str
+    next_amount: int
+    exact: bool
+    """False: estimated from the catalogue's prices (the provider has no preview)."""
 
 
 class CancelWhen(models.TextChoices):
@@ -131,7 +153,7 @@ class ReconcileReport(Output):
     repaired: list[str] = []
     """What was drifting, per subscription: ours updated to the provider's."""
     seats_pushed: list[str] = []
-    """Per-seat subscriptions whose quantity was set to the membership's."""
+    """Per-seat subscriptions whose quantity was set to the seats in use (`seats_used`)."""
     cancellations_confirmed: int = 0
     cancellations_pending: int = 0
     """Deleted organizations' subscriptions the provider has not confirmed cancelled."""

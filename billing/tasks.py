@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 
 from billing import actions, mutations, reconcile
+from billing import trials as trial_functions
 from billing.events import CannotApply
 from billing.models import EventStatus, WebhookEvent
+from billing.queries import seat_drift
 from billing.schemas import EventFailure, EventRef, OrganizationRef
 from kernel.actor import SYSTEM
 from kernel.door import call
@@ -21,6 +23,26 @@ def push_seats(organization_id: int) -> None:
     when it runs, so a repeat (a retry, a burst of membership changes) pushes the same
     number and changes nothing."""
     call(actions.sync_seats, SYSTEM, OrganizationRef(organization_id=organization_id))
+
+
+@durable(max_attempts=3)
+def sync_seats_everywhere() -> int:
+    """Periodic (billing/domain.py): a pending invitation stops counting as a seat when it
+    expires, which no change announces. Queues a push for each per-seat subscription
+    whose billed seats differ from the seats in use; how many were queued."""
+    drifting = seat_drift()
+    for organization_id in drifting:
+        push_seats.enqueue(organization_id)
+    return len(drifting)
+
+
+@durable(max_attempts=3)
+def trials() -> dict[str, int]:
+    """Periodic (billing/domain.py): local trials whose time is up end, then those ending
+    within 3 days are announced to the billing managers (once each)."""
+    ended: int = call(trial_functions.end_local_trials, SYSTEM)
+    reminded: int = call(trial_functions.trial_reminders, SYSTEM)
+    return {"ended": ended, "reminded": reminded}
 
 
 @durable(max_attempts=24)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Protocol
 
 from billing.events import Change, SubscriptionState, VerifiedEvent
@@ -26,6 +26,8 @@ class CheckoutRequest:
     """Ours at this provider already, if the organization has one."""
     success_url: str
     cancel_url: str
+    trial_days: int = 0
+    """A free trial to start the subscription with (the provider's own; local: at once)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,45 @@ INVOICES_SHOWN: Final = 24
 """The newest invoices a provider is asked for (two years of a monthly plan)."""
 
 
+@dataclass(frozen=True)
+class ChangePreview:
+    """What a plan change costs, shown before it is confirmed (minor units)."""
+
+    amount_due_now: int
+    """Charged when the change is made: the prorated difference (0 for a downgrade,
+    whose credit goes to the next invoices)."""
+    currency: str
+    next_amount: int
+    """Each period from then on."""
+    exact: bool
+    """False: estimated locally from the catalogue's prices (the provider has no preview)."""
+
+
+PERIODS: Final = {"month": timedelta(days=30), "year": timedelta(days=365)}
+"""A period's length, for estimates and the local provider."""
+
+
+def estimate_change(
+    current: SubscriptionState, plan: Plan, seats: int, *, now: datetime, exact: bool = False
+) -> ChangePreview:
+    """A plan change priced from the catalogue: the new price for the rest of the period
+    minus what is left of the current one (a new interval starts a new period: its full
+    price, less the unused rest). Nothing is due during a trial."""
+    old = current.plan.price_cents * (current.seats if current.plan.per_seat else 1)
+    new = plan.price_cents * (seats if plan.per_seat else 1)
+    period = PERIODS.get(str(current.plan.interval))
+    left = 0.0
+    if period and current.current_period_end:
+        left = min(max((current.current_period_end - now) / period, 0.0), 1.0)
+    if current.status == "trialing":
+        due = 0
+    elif plan.interval != current.plan.interval:
+        due = new - round(old * left)
+    else:
+        due = round((new - old) * left)
+    return ChangePreview(amount_due_now=max(due, 0), currency="usd", next_amount=new, exact=exact)
+
+
 class BillingProvider(Protocol):
     name: str
 
@@ -71,6 +112,13 @@ class BillingProvider(Protocol):
 
     def change_plan(self, *, subscription_id: str, item_id: str, plan: Plan) -> None:
         """Upgrade or downgrade in place, prorated."""
+        ...
+
+    def preview_change(
+        self, *, subscription_id: str, item_id: str, plan: Plan, seats: int
+    ) -> ChangePreview:
+        """What `change_plan` to `plan` (with `seats`) would charge now, and then each
+        period: the provider's proration preview where it has one."""
         ...
 
     def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:

@@ -47,11 +47,13 @@ from billing.events import (
 from billing.plans import Plan, plan_for_price
 from billing.providers.base import (
     INVOICES_SHOWN,
+    ChangePreview,
     CheckoutRequest,
     CheckoutStarted,
     Invoice,
     ProviderError,
     WebhookVerificationError,
+    estimate_change,
 )
 
 API_BASE: Final = "https://api.lemonsqueezy.com"
@@ -201,6 +203,8 @@ class LemonSqueezyProvider:
                         "redirect_url": request.success_url,
                         "enabled_variants": [_number(variant)],
                     },
+                    # The variant's own trial only when the plan picker started one.
+                    "checkout_options": {"skip_trial": not request.trial_days},
                 },
                 "relationships": {
                     "store": {"data": {"type": "stores", "id": settings.LEMONSQUEEZY_STORE_ID}},
@@ -239,6 +243,14 @@ class LemonSqueezyProvider:
             subscription_id,
             {"variant_id": _number(plan.price_id(self.name)), **PRORATED},
         )
+
+    def preview_change(
+        self, *, subscription_id: str, item_id: str, plan: Plan, seats: int
+    ) -> ChangePreview:
+        """Lemon Squeezy's API has no proration preview: an estimate from the catalogue's
+        prices and the subscription's period as Lemon Squeezy has it (exact=False)."""
+        current = self.fetch_subscription(subscription_id=subscription_id)
+        return estimate_change(current, plan, seats, now=datetime.now(UTC))
 
     def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:
         if not item_id:  # not known from an event yet: the subscription names it

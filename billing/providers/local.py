@@ -35,17 +35,19 @@ from billing.events import (
 from billing.plans import Plan, get_plan
 from billing.providers.base import (
     INVOICES_SHOWN,
+    PERIODS,
+    ChangePreview,
     CheckoutRequest,
     CheckoutStarted,
     Invoice,
     WebhookVerificationError,
+    estimate_change,
 )
 
 SIGNATURE_HEADER: Final = "Local-Signature"
 TOLERANCE_SECONDS: Final = 300
 CHECKOUT_MAX_AGE: Final = 3600
 _SALT: Final = "billing.local"
-PERIODS: Final = {"month": timedelta(days=30), "year": timedelta(days=365)}
 CURRENCY: Final = "usd"
 """The plans' prices are dollars (billing/plans.py)."""
 
@@ -60,6 +62,13 @@ class LocalProvider:
     # --- "calls" -------------------------------------------------------------------------
 
     def start_checkout(self, request: CheckoutRequest) -> CheckoutStarted:
+        if request.trial_days:
+            plan, days = request.plan, request.trial_days
+            self.start_trial(request.organization_id, plan, request.seats, days)
+            return CheckoutStarted(  # this site's own page, like the local checkout's
+                url=reverse("billing:page") + "?trial=started",
+                customer_id=f"cus_local_{request.organization_id}",
+            )
         token = signing.dumps(
             {"org": request.organization_id, "plan": request.plan.code, "seats": request.seats},
             salt=_SALT,
@@ -106,6 +115,39 @@ class LocalProvider:
             },
         )
 
+    def start_trial(self, organization_id: int, plan: Plan, seats: int, days: int) -> None:
+        """A local trial: trialing at once, no payment asked. Like a provider's trial
+        without a card it ends with the trial (cancel at period end) unless the plan is
+        kept before then (`resume`); `end_trial` settles it when the time comes."""
+        trial_end = (datetime.now(UTC) + timedelta(days=days)).isoformat()
+        self._emit(
+            "subscription.updated",
+            {
+                "id": f"sub_local_{secrets.token_hex(6)}",
+                "organization_id": organization_id,
+                "plan": plan.code,
+                "status": "trialing",
+                "seats": seats,
+                "trial_end": trial_end,
+                "current_period_end": trial_end,
+                "cancel_at_period_end": True,
+            },
+        )
+
+    def end_trial(self, *, subscription_id: str) -> None:
+        """The trial's end (billing.tasks.trials): back to free, or on to the paid plan if
+        it was kept (its first paid period was added when it was)."""
+        from billing.models import PlanSubscription
+
+        current = PlanSubscription.objects.unscoped().get(  # by the provider's own id
+            provider=self.name, external_id=subscription_id
+        )
+        if current.cancel_at_period_end:
+            ended = current.trial_end or datetime.now(UTC)
+            self._update(subscription_id, status="canceled", ended_at=ended.isoformat())
+        else:
+            self._update(subscription_id, status="active")
+
     def refund(self, payment_id: str) -> None:
         self._emit("payment.refunded", {"id": payment_id})
 
@@ -113,16 +155,52 @@ class LocalProvider:
         return return_url  # the billing page itself has the controls
 
     def cancel(self, *, subscription_id: str, at_period_end: bool) -> None:
-        if at_period_end:
-            self._update(subscription_id, cancel_at_period_end=True)
-        else:
+        if not at_period_end:
             self._update(subscription_id, status="canceled", ended_at=datetime.now(UTC).isoformat())
+            return
+        trial_end = self._trial_end(subscription_id)
+        if trial_end is not None:  # a trial kept, given up again: it ends with the trial
+            self._update(
+                subscription_id, cancel_at_period_end=True, current_period_end=trial_end.isoformat()
+            )
+        else:
+            self._update(subscription_id, cancel_at_period_end=True)
 
     def resume(self, *, subscription_id: str) -> None:
-        self._update(subscription_id, cancel_at_period_end=False)
+        trial_end = self._trial_end(subscription_id)
+        if trial_end is None:
+            self._update(subscription_id, cancel_at_period_end=False)
+            return
+        # Keeping a trial's plan "pays" (a test payment) for the first period after it.
+        plan = get_plan(self._row(subscription_id).plan)
+        period = PERIODS[str(plan.interval)] if plan else PERIODS["month"]
+        self._update(
+            subscription_id,
+            cancel_at_period_end=False,
+            current_period_end=(trial_end + period).isoformat(),
+        )
+
+    def _trial_end(self, subscription_id: str) -> datetime | None:
+        """A trialing subscription's trial end, else None."""
+        current = self._row(subscription_id)
+        return current.trial_end if current.status == "trialing" else None
+
+    def _row(self, subscription_id: str) -> Any:
+        from billing.models import PlanSubscription
+
+        return PlanSubscription.objects.unscoped().get(  # by the provider's own id
+            provider=self.name, external_id=subscription_id
+        )
 
     def change_plan(self, *, subscription_id: str, item_id: str, plan: Plan) -> None:
         self._update(subscription_id, plan=plan.code)
+
+    def preview_change(
+        self, *, subscription_id: str, item_id: str, plan: Plan, seats: int
+    ) -> ChangePreview:
+        """The local provider's prices are the catalogue's: its estimate is the charge."""
+        current = self.fetch_subscription(subscription_id=subscription_id)
+        return estimate_change(current, plan, seats, now=datetime.now(UTC), exact=True)
 
     def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:
         self._update(subscription_id, seats=seats)
@@ -179,11 +257,7 @@ class LocalProvider:
         ]
 
     def _update(self, subscription_id: str, **changes: Any) -> None:
-        from billing.models import PlanSubscription
-
-        current = PlanSubscription.objects.unscoped().get(  # by the provider's own id
-            provider=self.name, external_id=subscription_id
-        )
+        current = self._row(subscription_id)
         self._emit(
             "subscription.updated",
             {
@@ -196,6 +270,7 @@ class LocalProvider:
                 if current.current_period_end
                 else None,
                 "cancel_at_period_end": current.cancel_at_period_end,
+                "trial_end": current.trial_end.isoformat() if current.trial_end else None,
                 **changes,
             },
         )
@@ -268,6 +343,7 @@ class LocalProvider:
             )
             return [purchase, *receipts]
         period_end, ended = data.get("current_period_end"), data.get("ended_at")
+        trial_end = data.get("trial_end")
         return [
             SubscriptionState(
                 provider=self.name,
@@ -279,6 +355,7 @@ class LocalProvider:
                 seats=whole_number(data["seats"], "seats"),
                 current_period_end=datetime.fromisoformat(period_end) if period_end else None,
                 cancel_at_period_end=bool(data["cancel_at_period_end"]),
+                trial_end=datetime.fromisoformat(trial_end) if trial_end else None,
                 ended_at=datetime.fromisoformat(ended) if ended else None,
                 as_of=event.occurred_at,
             ),

@@ -36,11 +36,13 @@ from billing.events import (
 from billing.plans import Plan, plan_for_price
 from billing.providers.base import (
     INVOICES_SHOWN,
+    ChangePreview,
     CheckoutRequest,
     CheckoutStarted,
     Invoice,
     ProviderError,
     WebhookVerificationError,
+    estimate_change,
 )
 
 PRORATION: Final = "prorate"
@@ -138,6 +140,8 @@ class PolarProvider:
         }
         if request.plan.per_seat:
             body["seats"] = request.seats
+        if request.trial_days:
+            body |= {"trial_interval": "day", "trial_interval_count": request.trial_days}
         checkout = self._call("POST", "/v1/checkouts/", body)
         return CheckoutStarted(url=str(checkout["url"]))
 
@@ -160,6 +164,14 @@ class PolarProvider:
             f"/v1/subscriptions/{subscription_id}",
             {"product_id": plan.price_id(self.name), "proration_behavior": PRORATION},
         )
+
+    def preview_change(
+        self, *, subscription_id: str, item_id: str, plan: Plan, seats: int
+    ) -> ChangePreview:
+        """Polar's API has no proration preview: an estimate from the catalogue's prices
+        and the subscription's period as Polar has it (exact=False)."""
+        current = self.fetch_subscription(subscription_id=subscription_id)
+        return estimate_change(current, plan, seats, now=datetime.now(UTC))
 
     def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:
         self._call(

@@ -29,6 +29,7 @@ from billing.events import (
 from billing.plans import Plan, get_plan, plan_for_price
 from billing.providers.base import (
     INVOICES_SHOWN,
+    ChangePreview,
     CheckoutRequest,
     CheckoutStarted,
     Invoice,
@@ -38,6 +39,8 @@ from billing.providers.base import (
 TOLERANCE_SECONDS: Final = 300
 PRORATION: Final = "create_prorations"
 """Seat changes are charged (or credited) pro rata on the next invoice."""
+CHANGE_PRORATION: Final = "always_invoice"
+"""A plan change charges the prorated difference at once: what its preview shows."""
 
 _STATUSES: Final = {
     "trialing": "trialing",
@@ -109,7 +112,10 @@ class StripeProvider:
         if request.plan.is_one_time:
             params |= {"mode": "payment", "payment_intent_data": {"metadata": metadata}}
         else:
-            params |= {"mode": "subscription", "subscription_data": {"metadata": metadata}}
+            subscription: dict[str, Any] = {"metadata": metadata}
+            if request.trial_days:
+                subscription["trial_period_days"] = request.trial_days
+            params |= {"mode": "subscription", "subscription_data": subscription}
         session = self.client.v1.checkout.sessions.create(params)  # type: ignore[arg-type]
         return CheckoutStarted(url=str(session.url), customer_id=created)
 
@@ -133,8 +139,30 @@ class StripeProvider:
             subscription_id,
             {
                 "items": [{"id": item_id, "price": plan.price_id(self.name)}],
-                "proration_behavior": PRORATION,
+                "proration_behavior": CHANGE_PRORATION,
             },
+        )
+
+    def preview_change(
+        self, *, subscription_id: str, item_id: str, plan: Plan, seats: int
+    ) -> ChangePreview:
+        """Stripe's own preview of the invoice the change creates (Invoice.create_preview,
+        with the change's proration), and the new price per period."""
+        price_id = plan.price_id(self.name)
+        item: dict[str, Any] = {"id": item_id, "price": price_id}
+        if plan.per_seat:
+            item["quantity"] = seats
+        params: dict[str, Any] = {
+            "subscription": subscription_id,
+            "subscription_details": {"items": [item], "proration_behavior": CHANGE_PRORATION},
+        }
+        invoice = self.client.v1.invoices.create_preview(params)  # type: ignore[arg-type]
+        price = self.client.v1.prices.retrieve(price_id)
+        return ChangePreview(
+            amount_due_now=int(invoice.amount_due),
+            currency=str(invoice.currency),
+            next_amount=int(price.unit_amount or 0) * (seats if plan.per_seat else 1),
+            exact=True,
         )
 
     def set_seats(self, *, subscription_id: str, item_id: str, seats: int) -> None:

@@ -546,9 +546,7 @@ def _snapshot() -> Iterator[None]:
         yield
 
 
-def _shared_by(
-    subscription: Subscription, actor: Actor | Person
-) -> tuple[str, str, Hashable, str]:
+def _shared_by(subscription: Subscription, actor: Actor | Person) -> tuple[str, str, Hashable, str]:
     """Subscriptions with equal keys get one run's value (its texts in one language)."""
     shared = subscription.query.varies_by == "permissions"
     who: Hashable = actor.access if shared and isinstance(actor, Actor) else actor

@@ -87,6 +87,7 @@ def test_checkout_posts_the_variant_store_seats_and_the_organization(lsq_api, me
     options = body["attributes"]["product_options"]
     assert options["redirect_url"] == "http://localhost:8000/billing/?checkout=done"
     assert options["enabled_variants"] == [1004]
+    assert body["attributes"]["checkout_options"] == {"skip_trial": True}  # none was started
     assert not BillingCustomer.objects.for_organization(org.pk).exists()  # made at payment
 
 

@@ -3,6 +3,7 @@ the requests sent, what the invoices page lists, and who may see them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -121,3 +122,33 @@ def test_lemonsqueezy_down_is_named_not_a_crash(lsq_api, member, org):
     lsq_api.expect_request("/v1/customers/501").respond_with_json({"errors": []}, status=503)
     body = client_for(member(Role.OWNER)).get("/api/v1/billing/invoices").json()
     assert body == {"invoices": [], "unavailable": ["Lemon Squeezy"]}
+
+
+# --- plan-change previews and trials -------------------------------------------------------
+
+
+def test_a_plan_change_is_estimated_from_the_subscription_lemonsqueezy_has(lsq_api, member, org):
+    import time_machine
+    from django.test import Client
+
+    from billing.models import PlanSubscription
+    from tests.billing.lemonsqueezy import lsq_event, lsq_subscription, post_lemonsqueezy
+
+    now = datetime(2026, 12, 3, 12, 0, tzinfo=UTC)
+    owner = member(Role.OWNER)
+    renews = now.timestamp() + 15 * 86_400  # 15 of 30 days left
+    subscription = lsq_subscription(renews_at=renews, updated_at=now.timestamp() - 60)
+    with time_machine.travel(now, tick=False):
+        post_lemonsqueezy(Client(), lsq_event("subscription_created", subscription, org.pk))
+        lsq_api.expect_request("/v1/subscriptions/77", method="GET").respond_with_json(
+            {"data": subscription}
+        )
+        page = (
+            client_for(owner)
+            .get("/billing/plans/", {"change": "pro_yearly"}, follow=True)
+            .content.decode()
+        )
+    assert "data-preview" in page
+    assert "$142.50" in page
+    assert [(r.method, r.path) for r, _ in lsq_api.log] == [("GET", "/v1/subscriptions/77")]
+    assert PlanSubscription.objects.for_organization(org.pk).get().plan == "pro_monthly"

@@ -112,7 +112,7 @@ def test_stripe_portal_cancel_and_resume(stripe_api, member, org, client):
             {
                 "items[0][id]": "si_1",
                 "items[0][price]": "price_team_monthly",
-                "proration_behavior": "create_prorations",
+                "proration_behavior": "always_invoice",  # the previewed difference, now
             },
         ),
         ("DELETE", "/v1/subscriptions/sub_123", {}),

@@ -153,4 +153,6 @@ def test_plans_page_offers_checkout_and_change_only_with_billing_manage(role, te
     html = response.content.decode()
     manage = may(viewer, "billing.manage")
     assert ('action="/billing/checkout/"' in html) is (manage and not subscribed)
-    assert ('action="/billing/change/"' in html) is (manage and subscribed)
+    assert ('action="/billing/trial/"' in html) is (manage and not subscribed)
+    # "Switch to …" asks for the price first (the plans page with ?change=).
+    assert ('name="change"' in html) is (manage and subscribed)
