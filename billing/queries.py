@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from billing.models import (
     LIVE_STATUSES,
@@ -33,11 +33,12 @@ from organizations.queries import seats_used
 logger = logging.getLogger(__name__)
 
 TRIAL_WARNING: Final = timedelta(days=3)
+# A context: "Open" is also a link's verb ("Öffnen"); an invoice is "offen".
 INVOICE_STATUS_LABELS: Final = {
-    "paid": gettext_lazy("Paid"),
-    "open": gettext_lazy("Open"),
-    "void": gettext_lazy("Void"),
-    "refunded": gettext_lazy("Refunded"),
+    "paid": pgettext_lazy("invoice status", "Paid"),
+    "open": pgettext_lazy("invoice status", "Open"),
+    "void": pgettext_lazy("invoice status", "Void"),
+    "refunded": pgettext_lazy("invoice status", "Refunded"),
 }
 
 
