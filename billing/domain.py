@@ -26,15 +26,15 @@ def plan_chosen(actor: Actor) -> bool:
 domain = Domain(
     "billing",
     permissions=[
-        Permission("billing.read", "See the plan and invoices", MANAGERS),
-        Permission("billing.manage", "Change the plan and payment details", OWNERS),
+        Permission("billing.read", gettext_lazy("See the plan and invoices"), MANAGERS),
+        Permission("billing.manage", gettext_lazy("Change the plan and payment details"), OWNERS),
     ],
     urls=[("billing/", "billing.urls"), ("webhooks/", "billing.webhook_urls")],
     api="billing.api",
-    nav=[Nav("Billing", "billing:page", permission="billing.read", order=40)],
+    nav=[Nav(gettext_lazy("Billing"), "billing:page", permission="billing.read", order=40)],
     onboarding=[
         Step(
-            "Choose a plan",
+            gettext_lazy("Choose a plan"),
             "billing:plans",
             done=plan_chosen,
             permission="billing.manage",
@@ -42,14 +42,19 @@ domain = Domain(
         )
     ],
     audit_labels={
-        "billing.grant_create": AuditLabel("granted the {target} plan", "grant a plan"),
-        "billing.grant_revoke": AuditLabel("revoked a grant of {target}", "revoke a grant"),
+        "billing.grant_create": AuditLabel(
+            gettext_lazy("granted the {target} plan"), gettext_lazy("grant a plan")
+        ),
+        "billing.grant_revoke": AuditLabel(
+            gettext_lazy("revoked a grant of {target}"), gettext_lazy("revoke a grant")
+        ),
         "billing.provider_event": AuditLabel(
-            "sent “{target}”: the plan is now {plan}", "apply a payment event"
+            gettext_lazy("sent “{target}”: the plan is now {plan}"),
+            gettext_lazy("apply a payment event"),
         ),
         "billing.subscription_reconcile": AuditLabel(
-            "corrected the subscription to {status}: the plan is now {plan}",
-            "correct the subscription",
+            gettext_lazy("corrected the subscription to {status}: the plan is now {plan}"),
+            gettext_lazy("correct the subscription"),
         ),
     },
     entitlements=GrantEntitlements(),

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from billing import processing
 from billing.events import CannotApply, Change, VerifiedEvent
@@ -139,7 +140,7 @@ def grant_revoke(*, actor: System, args: GrantRef) -> bool:
     each has its row in its organization's log). False if it was revoked already."""
     grant = Grant.objects.unscoped().filter(pk=args.grant_id).first()  # operators: any org's
     if grant is None:
-        raise errors.not_found("There is no such grant.")
+        raise errors.not_found(_("There is no such grant."))
     if grant.revoked_at is not None:
         audit.unchanged()
         return False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.utils.translation import gettext as _
 
 from billing.providers.base import BillingProvider
 
@@ -45,5 +46,5 @@ def checkout_provider() -> BillingProvider:
     if settings.BILLING_PROVIDER == "none":
         from kernel import errors
 
-        raise errors.conflict("Billing is not set up on this server yet.")
+        raise errors.conflict(_("Billing is not set up on this server yet."))
     return get_provider(settings.BILLING_PROVIDER)
