@@ -86,6 +86,11 @@ domain = Domain(
             text=gettext_lazy("{organization} changes from {plan} to {new_plan} on {date}."),
         ),
         NotificationKind(
+            "billing.plan_changed",
+            category="billing",
+            text=gettext_lazy("{organization} changed from {plan} to {new_plan}."),
+        ),
+        NotificationKind(
             "billing.subscription_cancelled",
             category="billing",
             text=gettext_lazy(

@@ -3,8 +3,8 @@ webhook application path (billing/processing.py), inside the transaction of the 
 
 Notifications follow our copy of a subscription, not the event at hand: one is sent
 when the copy changes into a state worth telling — cancelled, past due, set to end or
-to change plan at the period end — so an event arriving late (older than our copy)
-tells nobody anything. Each is keyed by the provider event (or the reconciliation) that
+to change plan at the period end, on another plan now — so an event arriving late
+(older than our copy) tells nobody anything. Each is keyed by the provider event (or the reconciliation) that
 caused it, so a redelivery or a retried task notifies once. Email follows by the
 recipients' preferences (kernel/notifications.py). The kinds are declared in
 billing/domain.py."""
@@ -32,6 +32,7 @@ PAYMENT_FAILED: Final = "billing.payment_failed"
 SUBSCRIPTION_CANCELLED: Final = "billing.subscription_cancelled"
 SUBSCRIPTION_ENDING: Final = "billing.subscription_ending"
 PLAN_CHANGING: Final = "billing.plan_changing"
+PLAN_CHANGED: Final = "billing.plan_changed"
 KEY_MAX: Final = 200
 """The notification's key column."""
 
@@ -43,11 +44,16 @@ class Before:
     status: str
     cancel_at_period_end: bool
     scheduled_plan: str
+    plan: str
+    """The plan while it was live; "" for a subscription that was not (a new one)."""
 
     @classmethod
     def of(cls, subscription: PlanSubscription) -> Before:
         return cls(
-            subscription.status, subscription.cancel_at_period_end, subscription.scheduled_plan
+            subscription.status,
+            subscription.cancel_at_period_end,
+            subscription.scheduled_plan,
+            subscription.plan if subscription.is_live else "",
         )
 
 
@@ -73,6 +79,9 @@ def subscription_changed(before: Before, subscription: PlanSubscription, *, key:
         later = _plan_name(subscription.scheduled_plan)
         params = {"plan": plan, "new_plan": later, "date": ends}
         _notify(PLAN_CHANGING, subscription, key, params)
+    elif subscription.is_live and before.plan and before.plan != subscription.plan:
+        params = {"plan": _plan_name(before.plan), "new_plan": plan}
+        _notify(PLAN_CHANGED, subscription, key, params)
 
 
 def payment_received(organization_id: int, payment: PaymentReceived, *, key: str) -> None:

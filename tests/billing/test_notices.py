@@ -131,6 +131,20 @@ def test_an_end_that_arrives_before_the_creation_tells_once_and_the_late_creatio
     assert Notification.objects.count() == 1
 
 
+def test_a_plan_changed_now_tells_the_owner_once_and_a_new_subscription_no_change(people, org):
+    subscribed(org)
+    yearly = stripe_subscription(org.pk, price="price_pro_yearly")
+    delivered_twice(post_stripe, stripe_event("customer.subscription.updated", yearly, T0 + 10))
+    notice, email = told_once(people, "billing.plan_changed")
+    assert notice.params == {"organization": org.name, "plan": "Pro", "new_plan": "Pro (yearly)"}
+    assert notice.link == "/billing/"
+    assert "Pro (yearly)" in email.body
+    # An older event that still names the monthly plan changes nothing and tells nobody.
+    late = stripe_event("customer.subscription.updated", stripe_subscription(org.pk), T0 + 5)
+    delivered_twice(post_stripe, late)
+    assert Notification.objects.filter(kind="billing.plan_changed").count() == 1
+
+
 def test_a_polar_plan_change_at_period_end_and_a_paid_order_tell_the_owner(people, org):
     subscription = {
         "id": "polar_sub_1", "status": "active", "product_id": "prod_team_monthly",
