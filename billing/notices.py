@@ -4,10 +4,10 @@ webhook application path (billing/processing.py), inside the transaction of the 
 Notifications follow our copy of a subscription, not the event at hand: one is sent
 when the copy changes into a state worth telling — cancelled, past due, set to end or
 to change plan at the period end, on another plan now — so an event arriving late
-(older than our copy) tells nobody anything. Each is keyed by the provider event (or the reconciliation) that
-caused it, so a redelivery or a retried task notifies once. Email follows by the
-recipients' preferences (kernel/notifications.py). The kinds are declared in
-billing/domain.py."""
+(older than our copy) tells nobody anything. Each is keyed by the provider event (or
+the reconciliation) that caused it, so a redelivery or a retried task notifies once.
+Email follows by the recipients' preferences (kernel/notifications.py). The kinds are
+declared in billing/domain.py."""
 
 from __future__ import annotations
 
