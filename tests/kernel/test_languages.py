@@ -1,5 +1,6 @@
 """Messages translate, codes do not: one refusal in German on every transport (the API
-envelope, a socket frame, a form on a page, a flash message), English by default."""
+envelope, a socket frame; a form and a flash message in tests/workspace_records), English
+by default."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ from channels.testing import WebsocketCommunicator
 from django.core.management import call_command
 
 from config.asgi import application
-from kernel.permissions import Role
-from tests.conftest import client_for
 from tests.kernel.live_helpers import HOST, ORIGIN
 
 GERMAN: dict[str, Any] = {"HTTP_ACCEPT_LANGUAGE": "de-DE,de;q=0.9"}
@@ -50,18 +49,3 @@ async def test_a_socket_error_frame_is_in_the_language_of_who_opened_it(headers,
     frame = await communicator.receive_json_from(timeout=5)
     assert (frame["type"], frame["code"], frame["message"]) == ("error", "invalid_input", message)
     await communicator.disconnect()
-
-
-def test_a_field_error_is_shown_on_the_page_in_german(member):
-    client = client_for(member(Role.OWNER))
-    page = client.post("/records/", {"title": "   "}, **GERMAN)
-    assert page.status_code == 422
-    assert "Dieses Feld ist erforderlich." in page.content.decode()
-    english = client.post("/records/", {"title": "   "})
-    assert "This field is required." in english.content.decode()
-
-
-def test_a_flash_message_is_in_german(member):
-    client = client_for(member(Role.OWNER))
-    page = client.post("/records/", {"title": "Hallo"}, follow=True, **GERMAN)
-    assert "Eintrag erstellt." in page.content.decode()
