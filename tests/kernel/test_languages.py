@@ -1,6 +1,6 @@
 """Messages translate, codes do not: one refusal in German on every transport (the API
-envelope, a socket frame; a form and a flash message in tests/workspace_records), English
-by default."""
+envelope, a socket frame; a form and a flash message with the demo's tests), English by
+default."""
 
 from __future__ import annotations
 
